@@ -1,0 +1,50 @@
+# The two commands people need: `make run` (the app on embedded defaults) and `make test`.
+# Both set everything up on a fresh machine: venv, torch (CPU build) first, the project, the index.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export GRADIO_ANALYTICS_ENABLED := False
+export ANONYMIZED_TELEMETRY := False
+# llama-cpp-python compiles from source: use both cores.
+export CMAKE_BUILD_PARALLEL_LEVEL := 2
+
+.PHONY: install run index test lint eval bench audit browser clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade "pip>=24"
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -c requirements.lock -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+index: install
+	$(PY) -m assistant ingest
+
+run: index
+	$(PY) -m assistant ui
+
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+test: install browser
+	$(PY) -m pytest -q
+
+lint: install
+	$(PY) -m ruff check assistant ui evals tests
+	$(PY) -m mypy assistant
+
+eval: index
+	$(PY) -m assistant eval
+
+bench: index
+	$(PY) -m assistant bench
+
+audit: install
+	$(PY) -m pip_audit -r requirements.lock --no-deps --disable-pip --progress-spinner off
+
+clean:
+	rm -rf .data test-output

@@ -1,0 +1,177 @@
+"""Command line: python -m assistant {ingest,retrieve,ask,chat,serve-llm,ui,eval,bench}."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from assistant.config import Settings
+from assistant.errors import AssistantError
+
+
+def _assistant(settings: Settings):
+    from assistant.api import Assistant
+
+    return Assistant.from_settings(settings)
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    assistant = _assistant(settings)
+    report = assistant.ingest([Path(p) for p in args.paths], knowledge=not args.no_knowledge, rebuild=args.rebuild,
+                              progress=True)
+    print(report.summary())
+    return 1 if report.skipped and not (report.added or report.updated or report.unchanged) else 0
+
+
+def cmd_retrieve(args: argparse.Namespace, settings: Settings) -> int:
+    passages = _assistant(settings).retrieve(args.question, k=args.k)
+    if args.json:
+        print(json.dumps([p.to_dict() for p in passages], ensure_ascii=False, indent=2))
+    else:
+        for i, p in enumerate(passages, 1):
+            print(f"[{i}] {p.title} ({p.kind}, score {p.score:.3f})\n    {' '.join(p.text.split())[:200]}")
+    return 0
+
+
+def _print_answer(answer, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return
+    print(answer.text)
+    if answer.notice:
+        print(f"\n({answer.notice})")
+    for c in answer.citations:
+        print(f"  [{c.number}] {c.title}: “{c.quote}”")
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    with _assistant(settings) as assistant:
+        _print_answer(assistant.ask(args.question), args.json)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.types import Answer
+
+    history: list[tuple[str, str]] = []
+    with _assistant(settings) as assistant:
+        print("Ask about generative AI (empty line or Ctrl-D to quit).")
+        while True:
+            try:
+                question = input("\nyou> ").strip()
+            except EOFError:
+                break
+            if not question:
+                break
+            try:
+                final = None
+                print("assistant> ", end="", flush=True)
+                for event in assistant.stream(question, history):
+                    if isinstance(event, Answer):
+                        final = event
+                    else:
+                        print(event, end="", flush=True)
+                print("\n--- verified answer ---")
+                _print_answer(final, False)
+                if final.query != question:
+                    print(f"  (searched for: {final.query})")
+                history += [("user", question), ("assistant", final.text)]
+            except AssistantError as exc:
+                print(f"\nerror: {exc}")
+    return 0
+
+
+def cmd_serve_llm(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.llm import LocalLLMServer
+
+    server = LocalLLMServer(settings)
+    server.start()
+    print(f"Local LLM ({server.model_path.name}) serving at {server.url}; Ctrl-C to stop.")
+    try:
+        signal.sigwait({signal.SIGINT, signal.SIGTERM}) if hasattr(signal, "sigwait") else server.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
+    from ui.app import main as ui_main
+
+    return ui_main(settings)
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.evaluation.run import main as eval_main
+
+    return eval_main(args, settings)
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.evaluation.bench import main as bench_main
+
+    return bench_main(args, settings)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m assistant", description=__doc__)
+    p.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("ingest", help="index knowledge/ and optional files (.md .txt .html .pdf)")
+    s.add_argument("paths", nargs="*", help="files or folders to index besides knowledge/")
+    s.add_argument("--rebuild", action="store_true", help="drop the index and build it anew")
+    s.add_argument("--no-knowledge", action="store_true", help="index only the given paths")
+    s.set_defaults(func=cmd_ingest)
+    s = sub.add_parser("retrieve", help="show the passages retrieved for a question")
+    s.add_argument("question")
+    s.add_argument("-k", type=int, default=None, help="number of passages")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_retrieve)
+    s = sub.add_parser("ask", help="answer a question with verified citations")
+    s.add_argument("question")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_ask)
+    s = sub.add_parser("chat", help="chat in the terminal (streaming, follow-ups)")
+    s.set_defaults(func=cmd_chat)
+    s = sub.add_parser("serve-llm", help="serve the local GGUF model with llama.cpp's OpenAI-compatible server")
+    s.set_defaults(func=cmd_serve_llm)
+    s = sub.add_parser("ui", help="run the web UI")
+    s.set_defaults(func=cmd_ui)
+    s = sub.add_parser("eval", help="score retrieval, answers, citations and refusal on the gold set")
+    s.add_argument("--pipeline", default="ours,llamaindex-default,bm25", help="comma-separated pipelines")
+    s.add_argument("--judge", default="", help="OpenAI-compatible URL of a judge LLM (tier 2)")
+    s.add_argument("--limit", type=int, default=0, help="only the first N questions")
+    s.add_argument("--no-answers", action="store_true", help="skip answer generation (retrieval and refusal only)")
+    s.add_argument("--out", default="evals/results", help="report folder")
+    s.add_argument("--gate", action="store_true", help="fail when a metric is below evals/thresholds.json")
+    s.set_defaults(func=cmd_eval)
+    s = sub.add_parser("bench", help="measure latency, throughput and memory")
+    s.add_argument("--out", default="evals/bench", help="report folder")
+    s.add_argument("--quick", action="store_true", help="smaller corpora and fewer repetitions")
+    s.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    try:
+        settings = Settings()
+        return int(args.func(args, settings) or 0)
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Turn knowledge entries and user files into LlamaIndex nodes with deterministic ids.
+
+A short entry is one node; a long section is split on sentences (LlamaIndex's
+``SentenceSplitter``) with its title repeated at the top of every chunk. A node's
+text names its entry and fields, e.g. ``"Whisper — creator: OpenAI — generates:
+Transcribed Text"``. Node ids are ``<entry id>`` or ``<entry id>#<n>``, and every node
+carries a hash of its content, so re-ingest can skip, replace or delete precisely.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from llama_index.core.node_parser import MarkdownNodeParser, SentenceSplitter
+from llama_index.core.schema import Document, TextNode
+
+from assistant.knowledge import Entry
+
+# Metadata kept out of the embedded/LLM text: the node text already says what matters.
+_HIDDEN = ["entry_id", "title", "kind", "section", "source", "names", "content_hash", "origin", "heading", "chunk"]
+
+
+def entry_text(entry: Entry) -> str:
+    """The text one short entry is indexed and shown with."""
+    if entry.kind == "model":
+        return entry.text  # "Whisper — creator: OpenAI — generates: Transcribed Text"
+    if entry.kind in ("concept", "glossary"):
+        return f"{entry.title}: {entry.text}"
+    return f"{entry.title}\n\n{entry.text}"
+
+
+def _node(node_id: str, text: str, meta: dict[str, str | int]) -> TextNode:
+    meta = dict(meta)
+    meta["content_hash"] = hashlib.sha256((text + repr(sorted(meta.items()))).encode()).hexdigest()[:16]
+    return TextNode(id_=node_id, text=text, metadata=meta,
+                    excluded_embed_metadata_keys=list(meta), excluded_llm_metadata_keys=list(meta))
+
+
+class Chunker:
+    """Split entries and files into nodes; sizes are in tokens."""
+
+    def __init__(self, chunk_size: int = 160, chunk_overlap: int = 16):
+        self.splitter = SentenceSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+        self.chunk_size = chunk_size
+
+    def _split(self, title: str, body: str) -> list[str]:
+        """Body chunks, each sized to leave room for the title line."""
+        whole = f"{title}\n\n{body}" if title else body
+        if len(self.splitter._tokenizer(whole)) <= self.chunk_size:  # noqa: SLF001 - the splitter's own tokenizer
+            return [whole]
+        return [f"{title}\n\n{chunk}" if title else chunk for chunk in self.splitter.split_text(body)]
+
+    def entry_nodes(self, entry: Entry) -> list[TextNode]:
+        """Nodes for one knowledge entry."""
+        meta: dict[str, str | int] = {
+            "entry_id": entry.id, "title": entry.title, "kind": entry.kind, "section": entry.section,
+            "source": entry.source, "names": "|".join(entry.names), "origin": "knowledge",
+        }
+        for key, value in entry.fields.items():
+            meta[f"field_{key}"] = str(value)
+        if entry.kind != "section":
+            return [_node(entry.id, entry_text(entry), meta)]
+        chunks = self._split(entry.title, entry.text)
+        if len(chunks) == 1:
+            return [_node(entry.id, chunks[0], meta)]
+        return [_node(f"{entry.id}#{i}", text, {**meta, "chunk": i}) for i, text in enumerate(chunks)]
+
+    def document_nodes(self, path: Path, text: str, entry_id: str, origin: str) -> list[TextNode]:
+        """Nodes for a user file: split by Markdown headings, then by sentences; each keeps path and heading."""
+        sections = MarkdownNodeParser().get_nodes_from_documents([Document(text=text)])
+        nodes: list[TextNode] = []
+        for section in sections:
+            header_path = str(section.metadata.get("header_path", "/")).strip("/")
+            body = section.get_content().strip()
+            first_line = body.splitlines()[0] if body else ""
+            heading = first_line.lstrip("#").strip() if first_line.startswith("#") else (header_path.split("/")[-1] if header_path else "")
+            if first_line.startswith("#"):
+                body = body[len(first_line):].strip()
+            if not body:
+                continue
+            title = f"{path.name} — {heading}" if heading else path.name
+            for chunk in self._split(title, body):
+                meta: dict[str, str | int] = {
+                    "entry_id": entry_id, "title": title, "kind": "document", "section": heading,
+                    "source": str(path), "names": "", "origin": origin, "heading": heading, "chunk": len(nodes),
+                }
+                nodes.append(_node(f"{entry_id}#{len(nodes)}", chunk, meta))
+        return nodes

@@ -1,0 +1,133 @@
+"""Citation checking as pure functions over text and passages (no LLM, no I/O).
+
+The model writes an answer with ``[n]`` markers pointing at the numbered passages
+it was given. We keep only what the passages support:
+
+* markers outside ``1..len(passages)`` are dropped;
+* each answer sentence must share most of its content words with one sentence of
+  a passage it cites (or, failing that, of any passage) — that passage sentence is
+  the citation's quote, so every quote is verbatim in its passage by construction
+  and re-checked with :func:`verify_quote`;
+* sentences without support are removed from the answer and reported separately.
+
+When nothing survives, :func:`extractive_answer` builds a cited answer from the
+passages' own sentences.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from assistant.text import content_words, normalize
+from assistant.types import Citation, Passage
+
+MARKER = re.compile(r"\s*\[(\d{1,3})\]")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])|\n{2,}|\n(?=\s*(?:[-*•]|\d+\.)\s)")
+_LIST_BULLET = re.compile(r"^\s*(?:[-*•]|\d+\.)\s+")
+
+MIN_SUPPORT = 0.6  # share of an answer sentence's content words found in one passage sentence
+
+
+@dataclass
+class Verified:
+    """Result of checking a model answer against its passages."""
+
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)
+    supported: int = 0
+    dropped_markers: list[int] = field(default_factory=list)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split prose into sentences (also on blank lines and list bullets)."""
+    parts = (p.strip() for p in _SENTENCE_END.split(text))
+    return [_LIST_BULLET.sub("", p) for p in parts if p and p.strip()]
+
+
+def find_markers(text: str) -> list[int]:
+    """Citation numbers in order of appearance, e.g. ``"a [2] b [1][2]" -> [2, 1, 2]``."""
+    return [int(n) for n in MARKER.findall(text)]
+
+
+def strip_markers(text: str) -> str:
+    """Remove ``[n]`` markers."""
+    return MARKER.sub("", text).strip()
+
+
+def verify_quote(quote: str, passage_text: str) -> bool:
+    """True when ``quote`` occurs verbatim in the passage (after whitespace/quote normalisation)."""
+    q = normalize(quote)
+    return bool(q) and q in normalize(passage_text)
+
+
+def support(sentence: str, passage_text: str) -> tuple[float, str]:
+    """Best (score, passage sentence) for an answer sentence; score = share of its content words covered."""
+    wanted = set(content_words(strip_markers(sentence)))
+    if not wanted:
+        return 0.0, ""
+    best: tuple[float, str] = (0.0, "")
+    for candidate in split_sentences(passage_text):
+        covered = wanted & set(content_words(candidate))
+        score = len(covered) / len(wanted) if len(covered) >= min(2, len(wanted)) else 0.0
+        if score > best[0]:
+            best = (score, candidate)
+    return best
+
+
+def _citation(number: int, passage: Passage, quote: str) -> Citation:
+    return Citation(number=number, entry_id=passage.entry_id, title=passage.title, quote=quote,
+                    passage_text=passage.text, source=passage.source, section=passage.section)
+
+
+def verify_answer(answer: str, passages: list[Passage], min_support: float = MIN_SUPPORT) -> Verified:
+    """Keep the supported, correctly cited sentences of a model answer."""
+    result = Verified(text="")
+    kept: list[str] = []
+    seen: set[tuple[int, str]] = set()
+    for sentence in split_sentences(answer):
+        markers = find_markers(sentence)
+        valid = [n for n in dict.fromkeys(markers) if 1 <= n <= len(passages)]
+        result.dropped_markers += [n for n in markers if not 1 <= n <= len(passages)]
+        body = strip_markers(sentence)
+        if not content_words(body):
+            continue  # filler such as "Sure!" carries no claim
+        # Prefer the passages the model cited; fall back to any passage.
+        candidates = valid or list(range(1, len(passages) + 1))
+        scored = [(support(body, passages[n - 1].text), n) for n in candidates]
+        (score, quote), number = max(scored, key=lambda s: s[0][0], default=((0.0, ""), 0))
+        if score < min_support and valid:
+            scored = [(support(body, p.text), i) for i, p in enumerate(passages, 1)]
+            (score, quote), number = max(scored, key=lambda s: s[0][0])
+        if score < min_support or not verify_quote(quote, passages[number - 1].text):
+            result.unsupported.append(body)
+            continue
+        result.supported += 1
+        kept.append(f"{body.rstrip()} [{number}]")
+        if (number, quote) not in seen:
+            seen.add((number, quote))
+            result.citations.append(_citation(number, passages[number - 1], quote))
+    result.text = " ".join(kept)
+    return result
+
+
+def extractive_answer(query: str, passages: list[Passage], max_sentences: int = 3) -> Verified:
+    """Answer with the passages' own sentences that best match the query, each cited."""
+    wanted = set(content_words(query))
+    scored: list[tuple[float, int, int, str]] = []
+    for number, passage in enumerate(passages, 1):
+        for position, sentence in enumerate(split_sentences(passage.text)):
+            overlap = len(wanted & set(content_words(sentence))) / max(len(wanted), 1)
+            # Earlier passages and earlier sentences are better evidence at equal overlap.
+            scored.append((overlap - 0.05 * (number - 1) - 0.01 * position, number, position, sentence))
+    scored.sort(key=lambda s: s[0], reverse=True)
+    chosen = sorted(scored[:max_sentences], key=lambda s: (s[1], s[2]))
+    result = Verified(text="")
+    parts = []
+    for _, number, _, sentence in chosen:
+        parts.append(f"{sentence.strip()} [{number}]")
+        result.citations.append(_citation(number, passages[number - 1], sentence.strip()))
+        result.supported += 1
+    result.text = " ".join(parts)
+    return result

@@ -1,0 +1,274 @@
+"""Hybrid retrieval: vector (Chroma) + BM25, fused by weighted relative scores (min-max
+normalised per retriever, as LlamaIndex's "relative_score" fusion), with a boost for
+entries the question names by title or alias.
+
+The weights (vector 1.0, BM25 0.8, name boost 0.5) were chosen with the retrieval eval
+(`python -m assistant eval --no-answers`); see README "Evaluation".
+
+Why not ``QueryFusionRetriever``: the answerability gate needs each retriever's raw
+scores (cosine similarity, BM25) and which entries the question names; the fusion
+retriever keeps only fused scores. Everything else is LlamaIndex's: the vector
+retriever over ``ChromaVectorStore``, ``BM25Retriever`` (persisted, built once per
+index content), ``NodeWithScore``/``QueryBundle``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from llama_index.core import VectorStoreIndex
+from llama_index.core.base.base_retriever import BaseRetriever
+from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+from llama_index.vector_stores.chroma import ChromaVectorStore
+
+from assistant.text import normalize, words
+
+_UNIFY = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "})
+
+if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+
+    from assistant.store import Store
+
+log = logging.getLogger(__name__)
+RRF_K = 60
+
+
+@dataclass
+class Evidence:
+    """Raw signals of one retrieval, read by the answerability gate."""
+
+    named_entries: list[str] = field(default_factory=list)
+    vector_scores: dict[str, float] = field(default_factory=dict)  # node id -> cosine similarity
+    bm25_scores: dict[str, float] = field(default_factory=dict)
+
+
+class NameIndex:
+    """Finds entry titles and aliases mentioned in a question (whole words).
+
+    One-word names with two or more capitals (acronyms such as "CAN", "RAG", "MUM", "LoRA") match
+    only in their own case, so "how can a ..." does not name Creative Adversarial Networks;
+    other names match case-insensitively.
+    """
+
+    # A name mentioned in more entries than this ("generative AI", "training data") is a
+    # topic word, not a reference to one entry: it gets no boost.
+    GENERIC_DF = 5
+
+    def __init__(self, names_by_entry: dict[str, list[str]], titles: dict[str, str] | None = None,
+                 texts_by_entry: dict[str, str] | None = None):
+        self.titles = titles or {}  # node id -> entry title
+        self._title_words: dict[str, set[str]] = {}  # word -> node ids whose title has it
+        for node_id, title in self.titles.items():
+            for word in words(title):
+                self._title_words.setdefault(word, set()).add(node_id)
+        self.entries_by_name: dict[str, list[str]] = {}
+        for entry_id, names in names_by_entry.items():
+            for name in names:
+                key = self._key(name)
+                if len(key) >= 2 and entry_id not in self.entries_by_name.setdefault(key, []):
+                    self.entries_by_name[key].append(entry_id)
+        alternatives = sorted(self.entries_by_name, key=len, reverse=True)
+        body = "|".join(re.escape(a) for a in alternatives) or r"(?!x)x"
+        self.pattern = re.compile(rf"(?<![\w-])(?:{body})(?![\w-])")
+        self.generic: set[str] = set()
+        if texts_by_entry:
+            df: dict[str, int] = {}
+            for text in texts_by_entry.values():
+                for name in set(self._matches(text)):
+                    df[name] = df.get(name, 0) + 1
+            self.generic = {name for name, count in df.items() if count > self.GENERIC_DF}
+
+    @staticmethod
+    def _key(name: str) -> str:
+        """Case-sensitive form for acronym-like names, lower case for the rest."""
+        text = normalize(name)
+        if " " not in name.strip() and sum(c.isupper() for c in name) >= 2:
+            return " ".join(name.split()).translate(_UNIFY)
+        return text
+
+    def title_contains(self, text: str) -> set[str]:
+        """Node ids whose entry title contains (as whole words) a name found in `text`."""
+        out: set[str] = set()
+        for name in self._matches(text):
+            if name in self.generic or " " not in name.strip():
+                continue  # one-word names ("prompt") are too common inside other titles
+            candidates = set.intersection(*(self._title_words.get(w, set()) for w in words(name))) if words(name) else set()
+            pattern = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])")
+            for node_id in candidates:
+                title = self.titles[node_id]
+                if pattern.search(" ".join(title.split()).translate(_UNIFY) if name != name.lower() else normalize(title)):
+                    out.add(node_id)
+        return out
+
+    def _matches(self, text: str) -> list[str]:
+        spaced = " ".join(text.split()).translate(_UNIFY)
+        return [m.group(0) for m in self.pattern.finditer(spaced)] + [m.group(0) for m in self.pattern.finditer(normalize(text))]
+
+    def find(self, text: str) -> list[str]:
+        """Entry ids named in `text`, in order of mention, longest names winning overlaps."""
+        found: list[str] = []
+        for name in self._matches(text):
+            if name in self.generic:
+                continue
+            for entry_id in self.entries_by_name.get(name, []):
+                if entry_id not in found:
+                    found.append(entry_id)
+        return found
+
+
+def _bm25_dir(data_dir: Path, store: Store) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{store.url or 'local'}-{store.name}")
+    return data_dir / "bm25" / safe
+
+
+def load_bm25(store: Store, data_dir: Path, fingerprint: str, nodes: list[TextNode], top_k: int) -> Any:
+    """BM25 over all nodes: loaded from disk when built for this index content, else built and saved."""
+    import Stemmer
+    from llama_index.retrievers.bm25 import BM25Retriever
+
+    folder = _bm25_dir(data_dir, store)
+    stamp = folder / "FINGERPRINT"
+    if stamp.exists() and stamp.read_text() == fingerprint:
+        try:
+            retriever = BM25Retriever.from_persist_dir(str(folder))
+            retriever.similarity_top_k = top_k
+            return retriever
+        except Exception as exc:  # a damaged cache is rebuilt below
+            log.warning("BM25 cache unreadable (%s); rebuilding", type(exc).__name__)
+    retriever = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=top_k,
+                                            stemmer=Stemmer.Stemmer("english"), language="english")
+    try:
+        shutil.rmtree(folder, ignore_errors=True)
+        retriever.persist(str(folder))
+        stamp.write_text(fingerprint)
+    except OSError as exc:  # a read-only data dir only costs the cache
+        log.warning("Could not save the BM25 index (%s)", exc.strerror)
+    return retriever
+
+
+def _fusion_scores(hits: list[NodeWithScore], mode: str) -> dict[str, float]:
+    """Per-retriever scores to add up: reciprocal rank, or min-max normalised score (LlamaIndex's
+    "relative_score" fusion), which keeps how far ahead a strong BM25 match is."""
+    if mode == "rrf":
+        return {h.node.node_id: 1.0 / (RRF_K + rank + 1) for rank, h in enumerate(hits)}
+    scores = [float(h.score or 0.0) for h in hits]
+    low, high = min(scores, default=0.0), max(scores, default=0.0)
+    span = (high - low) or 1.0
+    return {h.node.node_id: (float(h.score or 0.0) - low) / span for h in hits}
+
+
+class HybridRetriever(BaseRetriever):
+    """Vector + BM25 fused by weighted relative score; entries named in the question boosted."""
+
+    def __init__(self, vector: BaseRetriever, bm25: BaseRetriever, names: NameIndex,
+                 nodes_by_entry: dict[str, list[TextNode]], embed_model: BaseEmbedding,
+                 top_k: int = 5, candidates: int = 20, vector_weight: float = 1.0, bm25_weight: float = 0.8,
+                 fusion: str = "relative", name_boost: float = 0.5):
+        super().__init__()
+        self.vector, self.bm25, self.names = vector, bm25, names
+        self.nodes_by_entry, self.embed_model = nodes_by_entry, embed_model
+        self.top_k, self.candidates = top_k, candidates
+        self.weights = (vector_weight, bm25_weight)
+        self.fusion, self.name_boost = fusion, name_boost
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        if query_bundle.embedding is None:
+            query_bundle.embedding = self.embed_model.get_query_embedding(query_bundle.query_str)
+        self.vector.similarity_top_k = self.candidates  # type: ignore[attr-defined]
+        self.bm25.similarity_top_k = self.candidates  # type: ignore[attr-defined]
+        vector_hits = self.vector.retrieve(query_bundle)
+        bm25_hits = self.bm25.retrieve(query_bundle)
+        evidence = Evidence(named_entries=self.names.find(query_bundle.query_str),
+                            vector_scores={h.node.node_id: float(h.score or 0) for h in vector_hits},
+                            bm25_scores={h.node.node_id: float(h.score or 0) for h in bm25_hits})
+        fused: dict[str, float] = {}
+        nodes: dict[str, TextNode] = {}
+        for hits, weight in ((vector_hits, self.weights[0]), (bm25_hits, self.weights[1])):
+            for node_id, score in _fusion_scores(hits, self.fusion).items():
+                fused[node_id] = fused.get(node_id, 0.0) + weight * score
+            for hit in hits:
+                nodes.setdefault(hit.node.node_id, hit.node)  # type: ignore[arg-type]
+        # Entries the question names are boosted: their chunks that matched the question
+        # (or their first chunk when none did). Entries
+        # whose title contains a named name ("Latent Space: Google search analogy" for
+        # "latent space") join them when the question also matched them.
+        named: set[str] = set()
+        for entry_id in evidence.named_entries:
+            chunks = self.nodes_by_entry.get(entry_id, [])
+            matched = [n.node_id for n in chunks if n.node_id in fused] or [c.node_id for c in chunks[:1]]
+            for node_id in matched:
+                nodes.setdefault(node_id, next(c for c in chunks if c.node_id == node_id))
+                named.add(node_id)
+        for node_id in self.names.title_contains(query_bundle.query_str):
+            if node_id in fused:
+                named.add(node_id)
+        for node_id in named:
+            fused[node_id] = fused.get(node_id, 0.0) + self.name_boost
+        ranked = sorted(fused, key=fused.__getitem__, reverse=True)[: self.top_k]
+        return [self._with_evidence(nodes[i], fused[i], evidence, i in named) for i in ranked]
+
+    @staticmethod
+    def _with_evidence(node: TextNode, score: float, evidence: Evidence, named: bool) -> NodeWithScore:
+        """A copy of the node carrying its raw scores, for the answerability gate downstream."""
+        copy = node.model_copy(deep=False)
+        copy.metadata = {**node.metadata, "vector_score": evidence.vector_scores.get(node.node_id, 0.0),
+                         "bm25_score": evidence.bm25_scores.get(node.node_id, 0.0), "named": named}
+        return NodeWithScore(node=copy, score=score)
+
+
+@dataclass
+class IndexSnapshot:
+    """The index content read once at start: nodes, names and the fingerprint that keys caches."""
+
+    nodes: list[TextNode]
+    fingerprint: str
+
+    @classmethod
+    def load(cls, store: Store) -> IndexSnapshot:
+        from assistant.ingest import fingerprint
+
+        ids, texts, metas = store.documents()
+        nodes = []
+        for node_id, text, meta in zip(ids, texts, metas):
+            meta = {k: v for k, v in meta.items() if not k.startswith("_")}
+            hidden = list(meta)
+            nodes.append(TextNode(id_=node_id, text=text, metadata=meta,
+                                  excluded_embed_metadata_keys=hidden, excluded_llm_metadata_keys=hidden))
+        stored = (store.collection.metadata or {}).get("fingerprint", "")
+        meta_by_id = {n.node_id: n.metadata for n in nodes}
+        return cls(nodes=nodes, fingerprint=stored if stored and stored != "dirty" else fingerprint(meta_by_id))
+
+    def nodes_by_entry(self) -> dict[str, list[TextNode]]:
+        out: dict[str, list[TextNode]] = {}
+        for node in self.nodes:
+            out.setdefault(str(node.metadata.get("entry_id", node.node_id)), []).append(node)
+        return out
+
+    def names_by_entry(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for node in self.nodes:
+            names = [n for n in str(node.metadata.get("names", "")).split("|") if n]
+            if names:
+                out.setdefault(str(node.metadata["entry_id"]), names)
+        return out
+
+
+def build_retriever(store: Store, embed_model: BaseEmbedding, data_dir: Path, top_k: int,
+                    snapshot: IndexSnapshot | None = None) -> HybridRetriever:
+    """The project's retriever over a store (BM25 loaded or built once here, never per query)."""
+    snapshot = snapshot or IndexSnapshot.load(store)
+    vector_store = ChromaVectorStore(chroma_collection=store.collection)
+    index = VectorStoreIndex.from_vector_store(vector_store, embed_model=embed_model)
+    vector = index.as_retriever(similarity_top_k=top_k)
+    bm25 = load_bm25(store, data_dir, snapshot.fingerprint, snapshot.nodes, top_k)
+    titles = {n.node_id: str(n.metadata.get("title", "")) for n in snapshot.nodes}
+    texts = {entry: " ".join(n.get_content() for n in chunks) for entry, chunks in snapshot.nodes_by_entry().items()}
+    names = NameIndex(snapshot.names_by_entry(), titles, texts)
+    return HybridRetriever(vector, bm25, names, snapshot.nodes_by_entry(),
+                           embed_model, top_k=top_k)
