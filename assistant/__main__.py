@@ -12,6 +12,7 @@ from pathlib import Path
 
 from assistant.config import Settings
 from assistant.errors import AssistantError
+from assistant.prompts import EXTRACTIVE_NOTICE
 
 
 def _assistant(settings: Settings):
@@ -43,6 +44,8 @@ def _print_answer(answer, as_json: bool) -> None:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return
     print(answer.text)
+    if answer.mode == "extractive":
+        print(f"\n({EXTRACTIVE_NOTICE})")
     if answer.notice:
         print(f"\n({answer.notice})")
     for c in answer.citations:

@@ -23,8 +23,9 @@ from assistant.text import content_words, normalize
 from assistant.types import Citation, Passage
 
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])|\n{2,}|\n(?=\s*(?:[-*•]|\d+\.)\s)")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"'“‘(\[]?[A-Z0-9])|\n+")
 _LIST_BULLET = re.compile(r"^\s*(?:[-*•]|\d+\.)\s+")
+MIN_WORDS = 4  # shorter "sentences" are headings or fragments, not claims
 
 MIN_SUPPORT = 0.6  # share of an answer sentence's content words found in one passage sentence
 
@@ -81,8 +82,13 @@ def _citation(number: int, passage: Passage, quote: str) -> Citation:
                     passage_text=passage.text, source=passage.source, section=passage.section)
 
 
-def verify_answer(answer: str, passages: list[Passage], min_support: float = MIN_SUPPORT) -> Verified:
-    """Keep the supported, correctly cited sentences of a model answer."""
+def _on_topic(sentence: str, query_stems: set[str]) -> bool:
+    return not query_stems or bool(query_stems & {w[:5] for w in content_words(sentence)})
+
+
+def verify_answer(answer: str, passages: list[Passage], min_support: float = MIN_SUPPORT, query: str = "") -> Verified:
+    """Keep the supported, correctly cited sentences of a model answer that address the query."""
+    query_stems = {w[:5] for w in content_words(query)}
     result = Verified(text="")
     kept: list[str] = []
     seen: set[tuple[int, str]] = set()
@@ -103,6 +109,8 @@ def verify_answer(answer: str, passages: list[Passage], min_support: float = MIN
         if score < min_support or not verify_quote(quote, passages[number - 1].text):
             result.unsupported.append(body)
             continue
+        if not _on_topic(body, query_stems):
+            continue  # supported but beside the question (small models recite every passage)
         result.supported += 1
         kept.append(f"{body.rstrip()} [{number}]")
         if (number, quote) not in seen:
@@ -114,18 +122,22 @@ def verify_answer(answer: str, passages: list[Passage], min_support: float = MIN
 
 def extractive_answer(query: str, passages: list[Passage], max_sentences: int = 3) -> Verified:
     """Answer with the passages' own sentences that best match the query, each cited."""
-    wanted = set(content_words(query))
+    wanted = {w[:5] for w in content_words(query)}
     scored: list[tuple[float, int, int, str]] = []
     for number, passage in enumerate(passages, 1):
         for position, sentence in enumerate(split_sentences(passage.text)):
-            overlap = len(wanted & set(content_words(sentence))) / max(len(wanted), 1)
+            if len(sentence.split()) < MIN_WORDS:
+                continue
+            overlap = len(wanted & {w[:5] for w in content_words(sentence)}) / max(len(wanted), 1)
             # Earlier passages and earlier sentences are better evidence at equal overlap.
             scored.append((overlap - 0.05 * (number - 1) - 0.01 * position, number, position, sentence))
     scored.sort(key=lambda s: s[0], reverse=True)
-    chosen = sorted(scored[:max_sentences], key=lambda s: (s[1], s[2]))
+    best = scored[0][0] if scored else 0.0
+    # Keep sentences nearly as good as the best one; the first passage's lead sentence always counts.
+    chosen = [s for s in scored if s[0] >= max(best * 0.6, 0.01)][:max_sentences] or scored[:1]
     result = Verified(text="")
     parts = []
-    for _, number, _, sentence in chosen:
+    for _, number, _, sentence in sorted(chosen, key=lambda s: (s[1], s[2])):
         parts.append(f"{sentence.strip()} [{number}]")
         result.citations.append(_citation(number, passages[number - 1], sentence.strip()))
         result.supported += 1

@@ -69,7 +69,7 @@ def build_messages(query: str, passages: list[Passage]) -> list[ChatMessage]:
 
 def finish(query: str, passages: list[Passage], raw: str, notice: str = "", incomplete: bool = False) -> Answer:
     """Verify a raw model answer; fall back to an extractive one when nothing is supported."""
-    checked = verify_answer(raw, passages) if raw.strip() else None
+    checked = verify_answer(raw, passages, query=query) if raw.strip() else None
     if checked and checked.supported:
         note = prompts.UNSUPPORTED_NOTICE if checked.unsupported else ""
         return Answer(text=checked.text, citations=checked.citations, passages=passages, query=query, mode="generated",
@@ -77,7 +77,7 @@ def finish(query: str, passages: list[Passage], raw: str, notice: str = "", inco
     fallback = extractive_answer(query, passages)
     return Answer(text=fallback.text, citations=fallback.citations, passages=passages, query=query, mode="extractive",
                   unsupported=checked.unsupported if checked else [], incomplete=incomplete,
-                  notice=" ".join(filter(None, [notice, prompts.EXTRACTIVE_NOTICE])))
+                  notice=notice)
 
 
 class CitedSynthesizer(BaseSynthesizer):
