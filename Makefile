@@ -30,8 +30,11 @@ run: index
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
+# Tests, then the eval gate (retrieval, refusal and answers with the bundled model vs evals/thresholds.json).
 test: install browser
-	$(PY) -m pytest -q
+	RELIABILITY_TABLE=docs/reliability.md $(PY) -m pytest -q
+	$(PY) -m assistant ingest
+	$(PY) -m assistant eval --gate --out test-output/eval
 
 lint: install
 	$(PY) -m ruff check assistant ui evals tests

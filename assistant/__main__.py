@@ -152,7 +152,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--limit", type=int, default=0, help="only the first N questions")
     s.add_argument("--no-answers", action="store_true", help="skip answer generation (retrieval and refusal only)")
     s.add_argument("--out", default="evals/results", help="report folder")
-    s.add_argument("--gate", action="store_true", help="fail when a metric is below evals/thresholds.json")
+    s.add_argument("--gate", action="store_true", help="exit 1 when a metric misses its threshold")
+    s.add_argument("--thresholds", default="", help="thresholds JSON for --gate (default evals/thresholds.json)")
     s.set_defaults(func=cmd_eval)
     s = sub.add_parser("bench", help="measure latency, throughput and memory")
     s.add_argument("--out", default="evals/bench", help="report folder")
@@ -166,8 +167,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    from pydantic import ValidationError
+
     try:
         settings = Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        print(f"error: invalid setting ({problems}); fix it in .env or the environment (see .env.example).", file=sys.stderr)
+        return 2
+    try:
         return int(args.func(args, settings) or 0)
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)

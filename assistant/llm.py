@@ -104,23 +104,28 @@ class LocalLLMServer:
 
 def build_llm(settings: Settings) -> LLM:
     """The configured chat LLM (OpenAI or OpenAI-compatible), with bounded timeout and retries."""
+    import openai
+
     key = settings.llm_api_key.get_secret_value()
+    if settings.llm_provider == "openai" and not key:
+        raise ConfigError("LLM_PROVIDER=openai needs LLM_API_KEY.")
+    if settings.llm_provider == "openai_compatible" and not settings.llm_url:
+        raise ConfigError("LLM_PROVIDER=openai_compatible needs LLM_BASE_URL, e.g. http://127.0.0.1:11434/v1 for Ollama.")
+    # Only the openai client retries (it backs off and honours Retry-After). LlamaIndex's
+    # OpenAI/OpenAILike wrap each call in a second retry loop driven by their own
+    # `max_retries`; left on, attempts multiply (LLM_MAX_RETRIES=3 gave 12 HTTP attempts).
+    client_args = dict(api_key=key or "no-key", base_url=settings.llm_url, timeout=settings.llm_timeout,
+                       max_retries=settings.llm_max_retries)
     common = dict(model=settings.llm_model_name, temperature=settings.llm_temperature, max_tokens=settings.llm_max_tokens,
-                  timeout=settings.llm_timeout, max_retries=settings.llm_max_retries)
+                  timeout=settings.llm_timeout, max_retries=0, api_key=key or "no-key", api_base=settings.llm_url,
+                  openai_client=openai.OpenAI(**client_args), async_openai_client=openai.AsyncOpenAI(**client_args))
     if settings.llm_provider == "openai":
         from llama_index.llms.openai import OpenAI
 
-        if not key:
-            raise ConfigError("LLM_PROVIDER=openai needs LLM_API_KEY.")
-        llm: LLM = OpenAI(api_key=key, api_base=settings.llm_url, **common)  # type: ignore[arg-type]
-    else:
-        from llama_index.llms.openai_like import OpenAILike
+        return OpenAI(**common)  # type: ignore[arg-type]
+    from llama_index.llms.openai_like import OpenAILike
 
-        if not settings.llm_url:
-            raise ConfigError("LLM_PROVIDER=openai_compatible needs LLM_BASE_URL, e.g. http://127.0.0.1:11434/v1 for Ollama.")
-        llm = OpenAILike(api_base=settings.llm_url, api_key=key or "no-key", is_chat_model=True,
-                         context_window=settings.llm_context_window, **common)  # type: ignore[arg-type]
-    return llm
+    return OpenAILike(is_chat_model=True, context_window=settings.llm_context_window, **common)  # type: ignore[arg-type]
 
 
 @contextlib.contextmanager

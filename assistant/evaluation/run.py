@@ -190,9 +190,12 @@ def main(args: Any, settings: Settings) -> int:
     write_report(result, out)
     print(f"Report: {out / 'report.md'}")
     if args.gate:
-        failures = check_thresholds(result["summary"], json.loads(THRESHOLDS.read_text()))
+        thresholds = Path(args.thresholds) if args.thresholds else THRESHOLDS
+        failures = check_thresholds(result["summary"], json.loads(thresholds.read_text()))
         for failure in failures:
             print(f"GATE FAILED: {failure}")
+        if not failures:
+            print(f"Eval gate passed ({thresholds}).")
         return 1 if failures else 0
     return 0
 
