@@ -15,18 +15,20 @@ from assistant.errors import AssistantError
 from assistant.prompts import EXTRACTIVE_NOTICE
 
 
-def _assistant(settings: Settings):
+def _assistant(settings: Settings, rebuild: bool = False):
     from assistant.api import Assistant
 
-    return Assistant.from_settings(settings)
+    return Assistant.from_settings(settings, rebuild=rebuild)
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    assistant = _assistant(settings)
+    assistant = _assistant(settings, rebuild=args.rebuild)
     report = assistant.ingest([Path(p) for p in args.paths], knowledge=not args.no_knowledge, rebuild=args.rebuild,
                               progress=True)
     print(report.summary())
-    return 1 if report.skipped and not (report.added or report.updated or report.unchanged) else 0
+    for path, reason in report.skipped:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    return 1 if report.skipped else 0
 
 
 def cmd_retrieve(args: argparse.Namespace, settings: Settings) -> int:

@@ -53,11 +53,18 @@ class Assistant:
         self.load_index()
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> Assistant:
-        """Open the index described by `settings` (default: environment and `.env`)."""
+    def from_settings(cls, settings: Settings | None = None, rebuild: bool = False) -> Assistant:
+        """Open the index described by `settings` (default: environment and `.env`).
+
+        With ``rebuild=True`` an index from another chromadb version or embedding model is
+        accepted, so that ``ingest(rebuild=True)`` can replace it.
+        """
         settings = settings or Settings()
-        store = Store(settings.chroma_path, settings.chroma_url, settings.chroma_collection)
-        store.check_embedding(settings.embed_model_name)
+        if rebuild:
+            store = Store.for_rebuild(settings.chroma_path, settings.chroma_url, settings.chroma_collection)
+        else:
+            store = Store(settings.chroma_path, settings.chroma_url, settings.chroma_collection)
+            store.check_embedding(settings.embed_model_name)
         return cls(settings, store, build_embed_model(settings))
 
     # --- index ---------------------------------------------------------------------------
@@ -84,9 +91,10 @@ class Assistant:
         ingestor = Ingestor(self.store, lambda: self.embed_model, self.settings.embed_model_name,
                             Chunker(self.settings.chunk_size, self.settings.chunk_overlap),
                             int(self.settings.max_file_mb * 1e6), progress=progress)
-        with self._lock:
-            report = ingestor.ingest(self.settings.knowledge_dir if knowledge else None, list(paths), rebuild=rebuild)
-            self.load_index()
+        # Chroma is thread-safe and the store's file lock refuses a second writer, so chats keep
+        # running during the ingest; only swapping in the reloaded index takes the lock.
+        report = ingestor.ingest(self.settings.knowledge_dir if knowledge else None, list(paths), rebuild=rebuild)
+        self.load_index()
         return report
 
     def _require_index(self) -> HybridRetriever:
@@ -173,6 +181,7 @@ class Assistant:
             self._server.stop()
             self._server = None
         self._llm = None
+        self.store.close()
 
     def __enter__(self) -> Assistant:
         return self

@@ -45,7 +45,7 @@ class Chunker:
         self.chunk_size = chunk_size
 
     def _split(self, title: str, body: str) -> list[str]:
-        """Body chunks, each sized to leave room for the title line."""
+        """`body` as one chunk, or split into chunks of at most chunk_size tokens; each is headed by the title."""
         whole = f"{title}\n\n{body}" if title else body
         if len(self.splitter._tokenizer(whole)) <= self.chunk_size:  # noqa: SLF001 - the splitter's own tokenizer
             return [whole]
@@ -74,9 +74,11 @@ class Chunker:
             header_path = str(section.metadata.get("header_path", "/")).strip("/")
             body = section.get_content().strip()
             first_line = body.splitlines()[0] if body else ""
-            heading = first_line.lstrip("#").strip() if first_line.startswith("#") else (header_path.split("/")[-1] if header_path else "")
             if first_line.startswith("#"):
+                heading = first_line.lstrip("#").strip()
                 body = body[len(first_line):].strip()
+            else:
+                heading = header_path.split("/")[-1] if header_path else ""
             if not body:
                 continue
             title = f"{path.name} — {heading}" if heading else path.name

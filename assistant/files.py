@@ -10,9 +10,9 @@ from assistant.errors import InputError
 from assistant.text import clean_text
 
 ALLOWED_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf")
-# C0/C1 controls other than tab, newline, form feed and carriage return: common in binary
-# data, rare in text (cp1252 text has none once decoded as cp1252).
-_BINARY_CHARS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+# C0/C1 controls other than tab, newline, form feed, carriage return and ESC (coloured logs):
+# common in binary data, rare in text (cp1252 text has none once decoded as cp1252).
+_BINARY_CHARS = re.compile(r"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f-\x9f]")
 _BINARY_SHARE = 0.05
 
 
@@ -86,7 +86,8 @@ def pdf_to_text(path: Path) -> str:
     except FileNotDecryptedError:
         raise InputError(f"{path.name} is a password-protected PDF; save an unprotected copy and ingest that.") from None
     except Exception as exc:  # pypdf parses untrusted bytes and raises many types on malformed files
-        raise InputError(f"{path.name} is not a readable PDF ({type(exc).__name__}); re-export it or convert it to text.") from None
+        raise InputError(f"{path.name} is not a readable PDF ({type(exc).__name__}); "
+                         "re-export it or convert it to text.") from None
     return "\n\n".join(f"# Page {i}\n\n{text}" for i, text in enumerate(pages, 1) if text.strip())
 
 

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from llama_index.core.schema import MetadataMode
 from llama_index.core.vector_stores.utils import node_to_metadata_dict
 from tqdm import tqdm
 
 from assistant.chunking import Chunker
-from assistant.errors import AssistantError, StoreError
+from assistant.errors import AssistantError
 from assistant.files import find_files, read_file
 from assistant.knowledge import load_entries
 from assistant.store import Store
@@ -45,10 +46,11 @@ class IngestReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
 
     def summary(self) -> str:
+        """One line of counts, then one line per skipped file (each reason names its file)."""
         text = (f"{self.total} chunks in the index: {self.added} added, {self.updated} updated, "
                 f"{self.deleted} deleted, {self.unchanged} unchanged ({self.seconds:.1f} s).")
         if self.skipped:
-            text += f" Skipped {len(self.skipped)} file(s): " + "; ".join(f"{p}: {r}" for p, r in self.skipped)
+            text += f"\nSkipped {len(self.skipped)} file(s):" + "".join(f"\n  {reason}" for _, reason in self.skipped)
         return text
 
 
@@ -61,6 +63,7 @@ def fingerprint(meta_by_id: dict[str, dict]) -> str:
 
 
 def file_origin(path: Path) -> str:
+    """The origin recorded on a file's nodes: its resolved path."""
     return f"file:{path.resolve()}"
 
 
@@ -84,7 +87,8 @@ class Ingestor:
                 failed.add(origin)
                 continue
             entry_id = "doc-" + hashlib.sha1(origin.encode()).hexdigest()[:12]
-            nodes += self.chunker.document_nodes(path, text, entry_id, origin)
+            # The resolved path, so "docs/a.md" and "/abs/docs/a.md" give the same content hash.
+            nodes += self.chunker.document_nodes(path.resolve(), text, entry_id, origin)
         return nodes, failed
 
     def _in_scope(self, meta: dict, knowledge: bool, roots: list[str], failed: set[str]) -> bool:
@@ -94,16 +98,15 @@ class Ingestor:
             return knowledge
         if origin in failed:
             return False  # a file that failed to read keeps its previous chunks
-        return any(origin == root or origin.startswith(root + "/") for root in roots)
+        return any(origin == root or origin.startswith(root.rstrip("/") + "/") for root in roots)
 
     def ingest(self, knowledge_dir: Path | None, paths: list[Path] = (), rebuild: bool = False) -> IngestReport:  # type: ignore[assignment]
         """Bring the index in line with `knowledge_dir` (if given) and `paths`."""
         start = time.perf_counter()
         report = IngestReport()
-        if rebuild:
-            self.store.reset()
-        else:
-            self.store.check_embedding(self.embed_name)
+        self.store.ensure_alive()
+        # Everything is read and chunked before the first write, so a bad knowledge file
+        # fails the run with the index untouched (even with rebuild).
         nodes: list[TextNode] = []
         if knowledge_dir is not None:
             for entry in load_entries(knowledge_dir):
@@ -112,24 +115,33 @@ class Ingestor:
         for path in paths:
             if not path.exists():
                 report.skipped.append((str(path), f"{path} does not exist; check the path."))
-        file_nodes, failed = self._file_nodes([p for p in paths if p.exists()], report)
+        paths = [p for p in paths if p.exists()]
+        file_nodes, failed = self._file_nodes(paths, report)
         nodes += file_nodes
-        existing = self.store.metadata_by_id()
-        roots = [file_origin(p) for p in paths if p.exists()]
-        new_ids = {n.node_id for n in nodes}
-        to_write = [n for n in nodes if existing.get(n.node_id, {}).get("content_hash") != n.metadata["content_hash"]]
-        stale = [i for i, m in existing.items() if i not in new_ids and self._in_scope(m, knowledge_dir is not None, roots, failed)]
-        report.added = sum(1 for n in to_write if n.node_id not in existing)
-        report.updated = len(to_write) - report.added
-        report.unchanged = len(nodes) - len(to_write)
-        if to_write or stale:
-            self._mark_dirty()
-            self._write(to_write)
-            self.store.delete(stale)
-            report.deleted = len(stale)
-        if to_write or stale or not (self.store.collection.metadata or {}).get("fingerprint"):
-            self._mark_clean()
-        report.total = self.store.count()
+        with self.store.writer():
+            if rebuild:
+                self.store.reset()
+            else:
+                self.store.check_embedding(self.embed_name)
+            existing = self.store.metadata_by_id()
+            roots = [file_origin(p) for p in paths]
+            new_ids = {n.node_id for n in nodes}
+            to_write = [n for n in nodes if existing.get(n.node_id, {}).get("content_hash") != n.metadata["content_hash"]]
+            stale = [i for i, m in existing.items()
+                     if i not in new_ids and self._in_scope(m, knowledge_dir is not None, roots, failed)]
+            report.added = sum(1 for n in to_write if n.node_id not in existing)
+            report.updated = len(to_write) - report.added
+            report.unchanged = len(nodes) - len(to_write)
+            if to_write or stale:
+                # "dirty" until the run completes, so caches keyed by the fingerprint (BM25) are
+                # rebuilt after a crash instead of trusting a half-written index.
+                self.store.set_metadata(fingerprint="dirty")
+                self._write(to_write)
+                self.store.delete(stale)
+                report.deleted = len(stale)
+            if to_write or stale or self.store.metadata.get("fingerprint") in (None, "", "dirty"):
+                self.store.set_metadata(fingerprint=fingerprint(self.store.metadata_by_id()))
+            report.total = self.store.count()
         report.seconds = time.perf_counter() - start
         return report
 
@@ -138,28 +150,20 @@ class Ingestor:
             return
         model = self._embed_model()
         bar = tqdm(total=len(nodes), desc="Embedding", unit="chunk", disable=not self.progress)
-        dim = 0
-        for start in range(0, len(nodes), BATCH):
-            batch = nodes[start:start + BATCH]
-            vectors = model.get_text_embedding_batch([n.get_content(metadata_mode="embed") for n in batch])
-            dim = len(vectors[0])
-            try:
-                self.store.collection.upsert(
-                    ids=[n.node_id for n in batch], embeddings=vectors, documents=[n.get_content() for n in batch],
-                    metadatas=[node_to_metadata_dict(n, remove_text=True, flat_metadata=True) for n in batch])
-            except Exception as exc:
-                raise StoreError(f"Writing to the index at {self.store.where} failed ({type(exc).__name__}: {exc}); "
-                                 "free disk space or fix permissions, then run ingest again (nothing already stored was lost).") from None
-            bar.update(len(batch))
-        bar.close()
-        self.store.mark_embedding(self.embed_name, dim)
-
-    def _set_meta(self, **values: object) -> None:
-        meta = {k: v for k, v in (self.store.collection.metadata or {}).items() if not k.startswith("hnsw:")}
-        self.store.collection.modify(metadata={**meta, **values})
-
-    def _mark_dirty(self) -> None:
-        self._set_meta(fingerprint="dirty")
-
-    def _mark_clean(self) -> None:
-        self._set_meta(fingerprint=fingerprint(self.store.metadata_by_id()))
+        try:
+            for start in range(0, len(nodes), BATCH):
+                batch = nodes[start:start + BATCH]
+                try:
+                    vectors = model.get_text_embedding_batch([n.get_content(metadata_mode=MetadataMode.EMBED) for n in batch])
+                except Exception as exc:  # local model or remote API: either way the person needs one message
+                    raise AssistantError(f"Embedding with '{self.embed_name}' failed ({type(exc).__name__}: {exc}); check "
+                                         "EMBED_PROVIDER, EMBED_MODEL and the API key, then run ingest again "
+                                         "(what was stored is kept).") from None
+                if start == 0:
+                    self.store.mark_embedding(self.embed_name, len(vectors[0]))
+                self.store.upsert(ids=[n.node_id for n in batch], embeddings=vectors,
+                                  documents=[n.get_content() for n in batch],
+                                  metadatas=[node_to_metadata_dict(n, remove_text=True, flat_metadata=True) for n in batch])
+                bar.update(len(batch))
+        finally:
+            bar.close()

@@ -23,6 +23,7 @@ MODEL_COLUMNS = ["id", "name", "creator", "generates", "aliases", "note"]
 MODELS_SECTION = "AI models table"
 YAML_REQUIRED = ("id", "title", "kind", "section", "text")
 YAML_OPTIONAL = ("aliases", "note", "number")
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader is 10x faster
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
@@ -86,7 +87,7 @@ def _models(path: Path, source: str) -> list[Entry]:
 
 def _yaml_entries(path: Path, source: str) -> list[Entry]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise KnowledgeError(f"{source} is not valid YAML ({exc}); check the indentation "
                              "near the line shown.") from exc

@@ -137,11 +137,11 @@ def load_bm25(store: Store, data_dir: Path, fingerprint: str, nodes: list[TextNo
     if stamp.exists() and stamp.read_text() == fingerprint:
         try:
             retriever = BM25Retriever.from_persist_dir(str(folder))
-            retriever.similarity_top_k = top_k
+            retriever.similarity_top_k = min(top_k, len(nodes))
             return retriever
         except Exception as exc:  # a damaged cache is rebuilt below
             log.warning("BM25 cache unreadable (%s); rebuilding", type(exc).__name__)
-    retriever = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=top_k,
+    retriever = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=min(top_k, len(nodes)),
                                             stemmer=Stemmer.Stemmer("english"), language="english")
     try:
         shutil.rmtree(folder, ignore_errors=True)
@@ -174,6 +174,7 @@ class HybridRetriever(BaseRetriever):
         self.vector, self.bm25, self.names = vector, bm25, names
         self.nodes_by_entry, self.embed_model = nodes_by_entry, embed_model
         self.top_k, self.candidates = top_k, candidates
+        self.corpus_size = sum(len(chunks) for chunks in nodes_by_entry.values())
         self.weights = (vector_weight, bm25_weight)
         self.fusion, self.name_boost = fusion, name_boost
 
@@ -181,7 +182,7 @@ class HybridRetriever(BaseRetriever):
         if query_bundle.embedding is None:
             query_bundle.embedding = self.embed_model.get_query_embedding(query_bundle.query_str)
         self.vector.similarity_top_k = self.candidates  # type: ignore[attr-defined]
-        self.bm25.similarity_top_k = self.candidates  # type: ignore[attr-defined]
+        self.bm25.similarity_top_k = min(self.candidates, self.corpus_size)  # type: ignore[attr-defined]
         vector_hits = self.vector.retrieve(query_bundle)
         bm25_hits = self.bm25.retrieve(query_bundle)
         evidence = Evidence(named_entries=self.names.find(query_bundle.query_str),

@@ -2,13 +2,19 @@
 
 The collection's metadata records which embedding model built it (and, for the
 embedded store, a stamp file records the chromadb version), so a mismatch is a clear
-error at start instead of silently wrong answers.
+error at start instead of silently wrong answers. Every write goes through this
+class, so a full disk or a vanished folder becomes one ``StoreError`` with a fix.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -16,6 +22,16 @@ from urllib.parse import urlparse
 from assistant.errors import IndexMismatchError, StoreError
 
 STAMP = "assistant-store.json"
+LOCK = "assistant-ingest.lock"
+SQLITE = "chroma.sqlite3"
+PAGE = 5000
+# What an embedded index folder holds: Chroma's database and segment folders, and our own files.
+_OWN_NAMES = re.compile(r"^(chroma\.sqlite3(-wal|-shm|-journal)?|[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}|"
+                        rf"{re.escape(STAMP)}|\.{re.escape(STAMP)}\.tmp|{re.escape(LOCK)}|\.write-probe-.*)$")
+
+
+class _Unopenable(StoreError):
+    """chromadb could not open the embedded index (damaged, or another version's files)."""
 
 
 def _chromadb_version() -> str:
@@ -31,19 +47,48 @@ def _minor(version: str) -> str:
 class Store:
     """A Chroma collection plus the checks that keep it trustworthy."""
 
-    def __init__(self, path: Path, url: str = "", collection: str = "knowledge"):
-        self.path, self.url, self.name = path, url, collection
-        self.client = self._connect()
+    def __init__(self, path: Path, url: str = "", collection: str = "knowledge", check_version: bool = True):
+        self.path, self.url, self.name = Path(path), url, collection
+        self.client = self._connect(check_version)
         try:
             self.collection = self.client.get_or_create_collection(collection, metadata={"hnsw:space": "cosine"})
         except Exception as exc:  # chromadb raises many unrelated types here
-            raise StoreError(f"Cannot open Chroma collection '{collection}' at {self.where} ({type(exc).__name__}: {exc}).") from None
+            raise (StoreError if url else _Unopenable)(
+                f"Cannot open Chroma collection '{collection}' at {self.where} ({type(exc).__name__}: {exc}); "
+                "run `python -m assistant ingest --rebuild` to rebuild it.") from None
+        # chromadb caches one client per folder per process: if the folder was deleted, that
+        # cached client still serves the deleted files, so reopening would look fine but be stale.
+        self.ensure_alive()
+
+    @classmethod
+    def for_rebuild(cls, path: Path, url: str = "", collection: str = "knowledge") -> Store:
+        """Open a store that `ingest --rebuild` will reset: another chromadb version's index or a damaged one is no obstacle."""
+        try:
+            return cls(path, url, collection, check_version=False)
+        except _Unopenable:
+            cls._wipe(Path(path))  # chromadb cannot open it, so nothing in it is usable: start from an empty folder
+            return cls(path, url, collection, check_version=False)
+
+    @staticmethod
+    def _wipe(path: Path) -> None:
+        if not path.exists():
+            return
+        if path.is_dir():
+            foreign = sorted(p.name for p in path.iterdir() if not _OWN_NAMES.match(p.name))
+            if foreign:  # DATA_DIR may point somewhere unexpected: never delete what Chroma did not write
+                raise StoreError(f"The index folder {path} also holds {', '.join(foreign[:3])}, so it was not deleted; "
+                                 "delete the folder yourself or set DATA_DIR to another folder.")
+        try:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        except OSError as exc:
+            raise StoreError(f"Cannot delete the damaged index at {path} ({exc.strerror}); "
+                             "delete it yourself and run ingest again.") from None
 
     @property
     def where(self) -> str:
         return self.url or str(self.path)
 
-    def _connect(self) -> Any:
+    def _connect(self, check_version: bool) -> Any:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
@@ -54,19 +99,35 @@ class Store:
                 return chromadb.HttpClient(host=parsed.hostname or "127.0.0.1", port=parsed.port or 8000,
                                            ssl=parsed.scheme == "https", settings=chroma_settings)
             except Exception as exc:
-                raise StoreError(f"Chroma server at {self.url} is not reachable ({type(exc).__name__}); start it or fix CHROMA_URL.") from None
-        self._check_stamp()
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"Cannot create the index folder {self.path} ({exc.strerror}); choose a writable DATA_DIR.") from None
-        if not os.access(self.path, os.W_OK):
-            raise StoreError(f"The index folder {self.path} is read-only; make it writable or set DATA_DIR to a writable folder.")
+                raise StoreError(f"Chroma server at {self.url} is not reachable ({type(exc).__name__}); "
+                                 "start it or fix CHROMA_URL.") from None
+        if check_version:
+            self._check_stamp()
+        self._check_writable()
         try:
             return chromadb.PersistentClient(path=str(self.path), settings=chroma_settings)
         except Exception as exc:
-            raise StoreError(f"Cannot open the index at {self.path} ({type(exc).__name__}: {exc}); "
-                             "it may be damaged: delete the folder and run `python -m assistant ingest` to rebuild it.") from None
+            raise _Unopenable(f"Cannot open the index at {self.path} ({type(exc).__name__}: {exc}); it may be damaged: "
+                             "run `python -m assistant ingest --rebuild` to rebuild it.") from None
+
+    def _check_writable(self) -> None:
+        """Fail fast, before chromadb half-opens a folder it cannot write."""
+        if self.path.exists() and not self.path.is_dir():
+            raise StoreError(f"The index folder {self.path} is a file, not a folder; "
+                             "move it away or set DATA_DIR to another folder.")
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            # A real write, not os.access(): access() ignores chmod for root, and some refusals
+            # (immutable folders, quotas) only show when something is written.
+            with tempfile.NamedTemporaryFile(dir=self.path, prefix=".write-probe-"):
+                pass
+            sqlite = self.path / SQLITE
+            if sqlite.exists():
+                with sqlite.open("r+b"):
+                    pass
+        except OSError as exc:
+            raise StoreError(f"The index folder {self.path} is not writable ({exc.strerror}); "
+                             "make it writable or set DATA_DIR to a writable folder.") from None
 
     # --- version and embedding-model bookkeeping -------------------------------------
     def _check_stamp(self) -> None:
@@ -74,79 +135,159 @@ class Store:
         if not stamp.exists():
             return
         try:
-            written_by = json.loads(stamp.read_text())["chromadb"]
-        except (OSError, ValueError, KeyError):
-            return
+            written_by = str(json.loads(stamp.read_text())["chromadb"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return  # an unreadable stamp proves nothing; chromadb itself reports real damage
         if _minor(written_by) != _minor(_chromadb_version()):
             raise IndexMismatchError(
-                f"The index at {self.path} was written by chromadb {written_by}, but chromadb {_chromadb_version()} is installed; "
-                f"install chromadb=={written_by} or delete the folder and run `python -m assistant ingest` to rebuild it.")
+                f"The index at {self.path} was written by chromadb {written_by}, "
+                f"but chromadb {_chromadb_version()} is installed; "
+                f"install chromadb=={written_by}, or run `python -m assistant ingest --rebuild` to rebuild the index.")
 
     def _write_stamp(self) -> None:
-        if not self.url:
-            (self.path / STAMP).write_text(json.dumps({"chromadb": _chromadb_version()}))
+        if self.url:
+            return
+        tmp = self.path / f".{STAMP}.tmp"
+        with self._writing():  # write-then-rename: a crash never leaves half a stamp
+            tmp.write_text(json.dumps({"chromadb": _chromadb_version()}))
+            os.replace(tmp, self.path / STAMP)
 
     def check_embedding(self, model: str) -> None:
         """Raise if the index was built with another embedding model."""
-        built_with = (self.collection.metadata or {}).get("embed_model")
+        built_with = self.metadata.get("embed_model")
         if built_with and built_with != model and self.count() > 0:
             raise IndexMismatchError(
                 f"The index was built with the embedding model '{built_with}' but '{model}' is configured; "
                 "run `python -m assistant ingest --rebuild` to re-index, or set EMBED_MODEL back.")
 
     def mark_embedding(self, model: str, dim: int) -> None:
-        """Record the embedding model that wrote the vectors."""
-        meta = {k: v for k, v in (self.collection.metadata or {}).items() if not k.startswith("hnsw:")}
+        """Record the embedding model that writes the vectors (before the first write, so a crash cannot hide it)."""
+        meta = self.metadata
+        if meta.get("embed_dim") not in (None, dim) and self.count() > 0:
+            # Same model name, other vectors (e.g. EMBED_MODEL points at a folder whose model changed).
+            raise IndexMismatchError(f"The index holds {meta['embed_dim']}-dimensional vectors but '{model}' makes "
+                                     f"{dim}-dimensional ones; run `python -m assistant ingest --rebuild` to re-index.")
         if meta.get("embed_model") != model or meta.get("embed_dim") != dim:
-            self.collection.modify(metadata={**meta, "embed_model": model, "embed_dim": dim})
+            self.set_metadata(embed_model=model, embed_dim=dim)
         self._write_stamp()
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The collection's own metadata, without chromadb's index settings."""
+        return {k: v for k, v in (self.collection.metadata or {}).items() if not k.startswith("hnsw:")}
+
+    def set_metadata(self, **values: Any) -> None:
+        """Merge `values` into the collection metadata."""
+        with self._writing():
+            # chromadb refuses to modify "hnsw:" settings, so they are left out.
+            self.collection.modify(metadata={**self.metadata, **values})
 
     # --- data access -------------------------------------------------------------------
     def ensure_alive(self) -> None:
         """Detect an embedded store whose folder vanished while running."""
-        if not self.url and not (self.path / "chroma.sqlite3").exists():
+        if not self.url and not (self.path / SQLITE).exists():
             raise StoreError(f"The index folder {self.path} was removed while the assistant was running; "
-                             "run `python -m assistant ingest` and restart.")
+                             "restart it and run `python -m assistant ingest` to rebuild the index.")
 
     def count(self) -> int:
         try:
             return int(self.collection.count())
         except Exception as exc:
             raise StoreError(f"Cannot read the index at {self.where} ({type(exc).__name__}); "
-                             "run `python -m assistant ingest` to rebuild it.") from None
+                             "run `python -m assistant ingest --rebuild` to rebuild it.") from None
+
+    def _pages(self, include: list[str], where: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        offset = 0
+        while True:
+            try:
+                got = self.collection.get(where=where, include=include, limit=PAGE, offset=offset)
+            except Exception as exc:
+                raise StoreError(f"Cannot read the index at {self.where} ({type(exc).__name__}); "
+                                 "run `python -m assistant ingest --rebuild` to rebuild it.") from None
+            yield got
+            if len(got["ids"]) < PAGE:
+                return
+            offset += PAGE
 
     def metadata_by_id(self, where: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
         """All node ids with their metadata (paged, so large stores are fine)."""
         out: dict[str, dict[str, Any]] = {}
-        offset, page = 0, 5000
-        while True:
-            got = self.collection.get(where=where, include=["metadatas"], limit=page, offset=offset)
-            for node_id, meta in zip(got["ids"], got["metadatas"] or []):
+        for got in self._pages(["metadatas"], where):
+            for node_id, meta in zip(got["ids"], got["metadatas"] or [], strict=True):
                 out[node_id] = meta or {}
-            if len(got["ids"]) < page:
-                return out
-            offset += page
+        return out
 
     def documents(self) -> tuple[list[str], list[str], list[dict[str, Any]]]:
         """(ids, texts, metadatas) of every node, paged."""
         ids: list[str] = []
         texts: list[str] = []
         metas: list[dict[str, Any]] = []
-        offset, page = 0, 5000
-        while True:
-            got = self.collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
+        for got in self._pages(["documents", "metadatas"]):
             ids += got["ids"]
             texts += [d or "" for d in got["documents"] or []]
             metas += [m or {} for m in got["metadatas"] or []]
-            if len(got["ids"]) < page:
-                return ids, texts, metas
-            offset += page
+        return ids, texts, metas
+
+    # --- writes ------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Turn any failed write (full disk, read-only, server gone) into one actionable StoreError."""
+        try:
+            yield
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"Writing to the index at {self.where} failed ({type(exc).__name__}: {exc}); "
+                             "free disk space or fix permissions, then run ingest again (what was stored is kept).") from None
+
+    def upsert(self, ids: list[str], embeddings: list[list[float]], documents: list[str],
+               metadatas: list[dict[str, Any]]) -> None:
+        """Insert or replace nodes by id."""
+        with self._writing():
+            self.collection.upsert(ids=ids, embeddings=embeddings, documents=documents, metadatas=metadatas)
 
     def delete(self, ids: list[str]) -> None:
-        for start in range(0, len(ids), 5000):
-            self.collection.delete(ids=ids[start:start + 5000])
+        """Remove nodes by id."""
+        with self._writing():
+            for start in range(0, len(ids), PAGE):
+                self.collection.delete(ids=ids[start:start + PAGE])
 
     def reset(self) -> None:
         """Drop and recreate the collection (for --rebuild)."""
-        self.client.delete_collection(self.name)
-        self.collection = self.client.get_or_create_collection(self.name, metadata={"hnsw:space": "cosine"})
+        from chromadb.errors import NotFoundError
+
+        with self._writing():
+            with contextlib.suppress(NotFoundError):  # absent already: nothing to drop
+                self.client.delete_collection(self.name)
+            self.collection = self.client.get_or_create_collection(self.name, metadata={"hnsw:space": "cosine"})
+        self._write_stamp()  # the folder now holds only what this chromadb version writes
+
+    @contextlib.contextmanager
+    def writer(self) -> Iterator[None]:
+        """Hold the embedded store's ingest lock: Chroma is not safe with two writing processes."""
+        if self.url:
+            yield
+            return
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory locks; one ingest at a time is then up to the user
+            yield
+            return
+        with self._writing():
+            handle = (self.path / LOCK).open("a")
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                raise StoreError(f"Another ingest is writing to the index at {self.path}; wait for it to finish, "
+                                 "then run ingest again.") from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        """Release the chromadb client (its files are closed once no other Store uses the folder)."""
+        close = getattr(self.client, "close", None)
+        if close:
+            close()

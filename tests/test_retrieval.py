@@ -1,0 +1,70 @@
+"""Hybrid retrieval, name matching, the model-table filter and the retrieve CLI, on the real index."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from assistant.retrieval import NameIndex
+from assistant.table import ModelTable
+from tests.conftest import PROJECT_DIR
+
+
+def test_names_match_whole_words_and_acronyms_by_case():
+    names = NameIndex({"cans": ["Creative Adversarial Networks (CANs)", "CANs", "CAN"], "vae": ["Variational Autoencoders", "VAE"],
+                       "negative-prompt": ["Negative Prompt"], "prompt": ["Prompt"]})
+    assert names.find("How can a small network learn?") == []          # "can" is not the acronym CAN
+    assert names.find("What are CANs?") == ["cans"]
+    assert names.find("what is a vae") == []                            # acronyms match in their own case
+    assert names.find("Explain a VAE") == ["vae"]
+    assert names.find("what is a negative prompt?") == ["negative-prompt"]  # the longest name wins
+    assert names.find("organic prompts") == []                          # whole words only
+
+
+def test_generic_names_are_not_boosted():
+    texts = {f"e{i}": "generative AI is everywhere" for i in range(8)}
+    names = NameIndex({"what-is": ["Generative AI"], "e0": ["Thing"]}, texts_by_entry=texts)
+    assert names.find("What does generative AI do?") == []
+
+
+def test_retrieve_ranks_named_entry_first(assistant):
+    passages = assistant.retrieve("Who created Whisper?", k=5)
+    assert passages[0].entry_id == "whisper"
+    assert {"entry_id", "title", "kind", "text", "score", "source"} <= set(passages[0].to_dict())
+    assert len(assistant.retrieve("What is a VAE?", k=3)) == 3
+
+
+def test_paraphrased_question_finds_the_entry(assistant):
+    passages = assistant.retrieve("How can a model learn a new task from a single example?", k=5)
+    assert "one-shot-learning" in [p.entry_id for p in passages]
+
+
+def test_model_table_lists_every_matching_row(assistant):
+    table = ModelTable(assistant.snapshot.nodes)
+    nvidia = table.match("Which models did NVIDIA create?")
+    assert nvidia and nvidia.field == "creator"
+    assert {n.metadata["entry_id"] for n in nvidia.nodes} == {"stylegan", "gaugan", "megatron-lm"}
+    audio = table.match("Which models generate audio?")
+    assert audio and {"wavenet", "perceiver"} <= {n.metadata["entry_id"] for n in audio.nodes}
+    assert table.match("What do you call it when a model learns from one example?") is None
+    assert table.match("How do diffusion models differ from adversarial training?") is None
+
+
+def test_retrieve_cli_json(indexed_dir):
+    env = {**os.environ, "DATA_DIR": str(indexed_dir), "HF_HUB_OFFLINE": "1"}
+    run = subprocess.run([sys.executable, "-m", "assistant", "retrieve", "What does WaveNet generate?", "-k", "3", "--json"],
+                         cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    passages = json.loads(run.stdout)
+    assert len(passages) == 3 and passages[0]["entry_id"] == "wavenet"
+    assert set(passages[0]) >= {"entry_id", "title", "kind", "text", "score", "source"}
+
+
+def test_retrieve_cli_on_empty_index_is_a_clear_error(tmp_path):
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "HF_HUB_OFFLINE": "1"}
+    run = subprocess.run([sys.executable, "-m", "assistant", "retrieve", "anything"], cwd=PROJECT_DIR, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1
+    assert "index is empty" in run.stderr and "Traceback" not in run.stderr
