@@ -6,7 +6,6 @@ import argparse
 import json
 import logging
 import os
-import signal
 import sys
 from pathlib import Path
 
@@ -96,14 +95,8 @@ def cmd_serve_llm(args: argparse.Namespace, settings: Settings) -> int:
 
     server = LocalLLMServer(settings)
     server.start()
-    print(f"Local LLM ({server.model_path.name}) serving at {server.url}; Ctrl-C to stop.")
-    try:
-        signal.sigwait({signal.SIGINT, signal.SIGTERM}) if hasattr(signal, "sigwait") else server.process.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
-    return 0
+    print(f"Local LLM ({Path(server.model_path).name}) serving at {server.url}; Ctrl-C to stop.", flush=True)
+    return server.serve_until_signal()
 
 
 def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:

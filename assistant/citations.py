@@ -19,13 +19,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from assistant.text import content_words, normalize
+from assistant.text import STOPWORDS, content_words, normalize, stem, words
 from assistant.types import Citation, Passage
 
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"'“‘(\[]?[A-Z0-9])|\n+")
-_LIST_BULLET = re.compile(r"^\s*(?:[-*•]|\d+\.)\s+")
+_LIST_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
+_PROMPT_STEMS = {"passa", "quest", "answe", "data"}  # words of our prompt a model may echo
+# Field words of the model table's rows ("— creator: X — generates: Y").
+_FIELD_STEMS = {"creat", "made", "make", "maker", "devel", "built", "build", "gener", "produ", "compa", "organ",
+                "model", "who"}
 MIN_WORDS = 4  # shorter "sentences" are headings or fragments, not claims
+# A leading "Answer:" / "Passage 2:" / ": " echoed from our prompt's layout.
+_LABEL = re.compile(r"^\s*(?:(?:answer|sentence|passages?|question|response|source)\s*\d*\s*)?[:;,.)\]–—-]+\s*", re.I)
+MAX_SENTENCES = 3  # the prompt asks for at most three; later ones are recitation
 
 MIN_SUPPORT = 0.6  # share of an answer sentence's content words found in one passage sentence
 
@@ -83,34 +91,72 @@ def _citation(number: int, passage: Passage, quote: str) -> Citation:
 
 
 def _on_topic(sentence: str, query_stems: set[str]) -> bool:
-    return not query_stems or bool(query_stems & {w[:5] for w in content_words(sentence)})
+    """The sentence shares a word with the question, not counting words every model row has
+    ("Who created BERT?" is not answered by "ERNIE — creator: Baidu")."""
+    focus = (query_stems - _FIELD_STEMS) or query_stems
+    return not focus or bool(focus & {stem(w) for w in content_words(sentence)})
+
+
+def _is_claim(body: str, claim: set[str]) -> bool:
+    """A sentence that can state a fact: not a heading, and four words or three content words."""
+    return not body.rstrip().endswith(":") and len(claim) >= 2 and (len(body.split()) >= MIN_WORDS or len(claim) >= 3)
+
+
+def _names(sentence: str) -> set[str]:
+    """Name-like words of a sentence: acronyms, mixed case or digits ("XAI", "StyleGAN", "GPT-3"),
+    and capitalised words after the first ("... by OpenAI", "(Explainable ...")."""
+    found: set[str] = set()
+    for position, token in enumerate(_TOKEN.findall(sentence)):
+        capitals = sum(c.isupper() for c in token)
+        if capitals >= 2 or (any(c.isdigit() for c in token) and any(c.isalpha() for c in token)) or (
+                position > 0 and capitals):
+            found.update(w for w in words(token) if w not in STOPWORDS)
+    return found
+
+
+def _names_in(sentence: str, passage: Passage) -> bool:
+    """True when every name the sentence uses occurs in the passage (or its title): a small model's
+    typical error keeps a passage's wording but swaps its subject ("XAI is a field ... that creates content")."""
+    known = {stem(w) for w in words(f"{passage.title} {passage.text}")}
+    return all(stem(name) in known for name in _names(sentence))
+
+
+def _best_support(body: str, cited: list[int], passages: list[Passage], min_support: float) -> tuple[float, str, int]:
+    """(score, quote, passage number): the cited passages first, then any passage."""
+    for numbers in (cited, list(range(1, len(passages) + 1))):
+        scored = [(support(body, passages[n - 1].text), n) for n in numbers if _names_in(body, passages[n - 1])]
+        (score, quote), number = max(scored, key=lambda s: s[0][0], default=((0.0, ""), 0))
+        if score >= min_support:
+            break
+    return score, quote, number
 
 
 def verify_answer(answer: str, passages: list[Passage], min_support: float = MIN_SUPPORT, query: str = "") -> Verified:
     """Keep the supported, correctly cited sentences of a model answer that address the query."""
-    query_stems = {w[:5] for w in content_words(query)}
+    query_stems = {stem(w) for w in content_words(query)}
     result = Verified(text="")
     kept: list[str] = []
+    said: list[set[str]] = []  # content words of the kept sentences
     seen: set[tuple[int, str]] = set()
     for sentence in split_sentences(answer):
         markers = find_markers(sentence)
         valid = [n for n in dict.fromkeys(markers) if 1 <= n <= len(passages)]
         result.dropped_markers += [n for n in markers if not 1 <= n <= len(passages)]
-        body = strip_markers(sentence)
-        if not content_words(body):
-            continue  # filler such as "Sure!" carries no claim
-        # Prefer the passages the model cited; fall back to any passage.
-        candidates = valid or list(range(1, len(passages) + 1))
-        scored = [(support(body, passages[n - 1].text), n) for n in candidates]
-        (score, quote), number = max(scored, key=lambda s: s[0][0], default=((0.0, ""), 0))
-        if score < min_support and valid:
-            scored = [(support(body, p.text), i) for i, p in enumerate(passages, 1)]
-            (score, quote), number = max(scored, key=lambda s: s[0][0])
+        body = _LABEL.sub("", strip_markers(sentence))
+        claim = set(content_words(body))
+        if not _is_claim(body, claim):
+            continue  # filler ("Sure!"), headings ("Prompt Tuning:") and fragments ("Diffusion models")
+        if not {stem(w) for w in claim} - query_stems - _PROMPT_STEMS:
+            continue  # an echo of the question ("Stable Diffusion [1]") answers nothing
+        score, quote, number = _best_support(body, valid, passages, min_support)
         if score < min_support or not verify_quote(quote, passages[number - 1].text):
             result.unsupported.append(body)
             continue
-        if not _on_topic(body, query_stems):
-            continue  # supported but beside the question (small models recite every passage)
+        if not _on_topic(body, query_stems) or any(claim <= earlier for earlier in said):
+            continue  # beside the question (small models recite every passage), or a repetition
+        if len(kept) == MAX_SENTENCES:
+            break
+        said.append(claim)
         result.supported += 1
         kept.append(f"{body.rstrip()} [{number}]")
         if (number, quote) not in seen:
@@ -122,13 +168,13 @@ def verify_answer(answer: str, passages: list[Passage], min_support: float = MIN
 
 def extractive_answer(query: str, passages: list[Passage], max_sentences: int = 3) -> Verified:
     """Answer with the passages' own sentences that best match the query, each cited."""
-    wanted = {w[:5] for w in content_words(query)}
+    wanted = {stem(w) for w in content_words(query)}
     scored: list[tuple[float, int, int, str]] = []
     for number, passage in enumerate(passages, 1):
         for position, sentence in enumerate(split_sentences(passage.text)):
             if len(sentence.split()) < MIN_WORDS:
                 continue
-            overlap = len(wanted & {w[:5] for w in content_words(sentence)}) / max(len(wanted), 1)
+            overlap = len(wanted & {stem(w) for w in content_words(sentence)}) / max(len(wanted), 1)
             # Earlier passages and earlier sentences are better evidence at equal overlap.
             scored.append((overlap - 0.05 * (number - 1) - 0.01 * position, number, position, sentence))
     scored.sort(key=lambda s: s[0], reverse=True)

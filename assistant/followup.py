@@ -16,8 +16,9 @@ from assistant.retrieval import NameIndex
 History = list[tuple[str, str]]
 
 _PRONOUN = re.compile(r"\b(it|its|they|them|their)\b", re.I)
-_CREATOR_REF = re.compile(r"\b(that|this|the same|the|its|their)\s+(company|companies|organi[sz]ation|lab|laboratory|firm|maker|creator|developer)\b('s)?", re.I)
-_REFERS_BACK = re.compile(r"^\s*(and|but|also|so|what about|how about)\b|\b(that|this|those|these|the other|the same|same)\b", re.I)
+_CREATOR_REF = re.compile(r"\b(that|this|the same|the|its|their)\s+"
+                          r"(company|companies|organi[sz]ation|lab|laboratory|firm|maker|creator|developer)\b('s)?", re.I)
+_POINTS_BACK = re.compile(r"\b(that|this|those|these|the other|the same|same)\b", re.I)
 
 
 def _subject(history: History, names: NameIndex) -> str | None:
@@ -36,8 +37,9 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
     if not history:
         return question
     named = names.find(question)
-    refers_back = bool(_PRONOUN.search(question) or _CREATOR_REF.search(question) or _REFERS_BACK.search(question))
-    if named and not refers_back:
+    points_back = bool(_PRONOUN.search(question) or _CREATOR_REF.search(question) or _POINTS_BACK.search(question))
+    # "And StyleGAN?" moves on to the entry it names; "How does StyleGAN compare to that?" does not.
+    if named and not points_back:
         return question
     entry_id = _subject(history, names)
     if entry_id is None or entry_id in named:

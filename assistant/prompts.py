@@ -1,5 +1,10 @@
 """Prompts and fixed messages, kept apart from logic so they can be read and tuned in one place."""
 
+# Wording measured with SmolLM2-135M on 10 gold questions (answers in "generated" mode / answers
+# containing a gold term), all re-verified with the same code: this wording 6/10 and 9/10;
+# "copy the sentences word for word" with the question before and after the passages 4/10 and
+# 8/10 (and it echoed these rules); "answer in full sentences" 7/10 and 7/10 (more paraphrase
+# errors slip through). Differences of one question are within run-to-run noise.
 SYSTEM_PROMPT = """You answer questions about generative AI using only the numbered passages you are given.
 Rules:
 - Use only facts stated in the passages. If they do not contain the answer, say you cannot find it.
@@ -17,7 +22,8 @@ PASSAGES>>>
 Question: {question}
 Answer with citations like [1]:"""
 
-PASSAGE_TEMPLATE = "[{number}] {title}: {text}"
+PASSAGE_TEMPLATE = "[{number}] {text}"
+TITLED_TEMPLATE = "{title}: {text}"  # for passages whose text does not start with their title
 
 REFUSAL_TEMPLATE = ("I can't answer that from the material: searched the knowledge base for “{query}” "
                     "and found nothing that answers it.{closest}")

@@ -11,6 +11,7 @@ The final :class:`~assistant.types.Answer` travels in ``response.metadata["answe
 
 from __future__ import annotations
 
+import re
 from collections.abc import Generator, Sequence
 from typing import Any
 
@@ -24,7 +25,10 @@ from assistant import prompts
 from assistant.citations import extractive_answer, verify_answer
 from assistant.errors import LLMError
 from assistant.llm import call_errors
+from assistant.text import normalize
 from assistant.types import Answer, Citation, Passage
+
+_FENCE = re.compile(r"<{3,}|>{3,}")  # the passage fence's brackets, wherever they appear in data
 
 
 def to_passage(node: NodeWithScore) -> Passage:
@@ -59,12 +63,26 @@ def table_answer(query: str, nodes: list[NodeWithScore], passages: list[Passage]
     return Answer(text="\n".join(lines), citations=citations, passages=passages, query=query, mode="structured")
 
 
+def as_data(text: str) -> str:
+    """One line of untrusted text that cannot close the passage fence (``PASSAGES>>>``)."""
+    return _FENCE.sub(" ", " ".join(text.split()))
+
+
+def _titled(passage: Passage) -> str:
+    """The passage's text, led by its title unless it already starts with it (glossary entries
+    do; a repeated "Title: Title:" is what small models then copy)."""
+    text = as_data(passage.text)
+    if not passage.title or normalize(text).startswith(normalize(passage.title)):
+        return text
+    return prompts.TITLED_TEMPLATE.format(title=as_data(passage.title), text=text)
+
+
 def build_messages(query: str, passages: list[Passage]) -> list[ChatMessage]:
     """System prompt plus the question with passages fenced as data."""
-    context = "\n".join(prompts.PASSAGE_TEMPLATE.format(number=i, title=p.title, text=" ".join(p.text.split()))
-                        for i, p in enumerate(passages, 1))
+    context = "\n".join(prompts.PASSAGE_TEMPLATE.format(number=i, text=_titled(p)) for i, p in enumerate(passages, 1))
+    question = prompts.QUESTION_TEMPLATE.format(passages=context, question=as_data(query))
     return [ChatMessage(role=MessageRole.SYSTEM, content=prompts.SYSTEM_PROMPT),
-            ChatMessage(role=MessageRole.USER, content=prompts.QUESTION_TEMPLATE.format(passages=context, question=query))]
+            ChatMessage(role=MessageRole.USER, content=question)]
 
 
 def finish(query: str, passages: list[Passage], raw: str, notice: str = "", incomplete: bool = False) -> Answer:

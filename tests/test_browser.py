@@ -131,7 +131,7 @@ def test_out_of_scope_question_is_refused(page):
     shot(page, "refusal")
 
 
-def test_xss_payloads_in_a_document_and_the_model_reply_stay_inert(page, stack, tmp_path):
+def test_S1_xss_payloads_in_a_document_and_the_model_reply_stay_inert(page, stack, tmp_path):
     doc = tmp_path / "quibblefrost.md"
     doc.write_text(XSS_DOC, encoding="utf-8")
     report = stack.assistant.ingest(paths=[doc], knowledge=False)

@@ -86,3 +86,111 @@ def test_extractive_fallback_on_empty_passages():
 def test_split_sentences_handles_lists_and_abbreviations():
     assert split_sentences("First one. Second one!\n- bullet item\n- another") == ["First one.", "Second one!", "bullet item", "another"]
     assert split_sentences("Use e.g. text or images, and more.") == ["Use e.g. text or images, and more."]
+
+
+# --- edge cases (added with the answer-path tests) ----------------------------------------------
+ENCODE = "VAEs encode input data into a compressed latent representation"
+
+
+def test_marker_zero_and_out_of_range_are_dropped_but_support_is_found():
+    result = verify_answer(f"{ENCODE} [0][3].", [VAE, WHISPER], query="What is a VAE?")
+    assert result.dropped_markers == [0, 3]
+    assert [c.number for c in result.citations] == [1]
+    assert all(1 <= n <= 2 for n in find_markers(result.text))
+
+
+def test_several_markers_keep_the_supporting_one():
+    result = verify_answer(f"{ENCODE} [2][1].", [VAE, WHISPER], query="What is a VAE?")
+    assert [c.number for c in result.citations] == [1] and find_markers(result.text) == [1]
+
+
+def test_plural_matches_singular_query():
+    """'VAEs' answers a question about 'a VAE' (topic check is not fooled by the plural)."""
+    assert verify_answer(f"{ENCODE} [1].", [VAE], query="What is a VAE?").supported == 1
+
+
+def test_supported_but_off_topic_sentence_is_dropped_silently():
+    result = verify_answer("Whisper generates transcribed text [2].", [VAE, WHISPER], query="What is a VAE?")
+    assert result.text == "" and result.unsupported == []
+
+
+def test_repeated_sentence_is_kept_once():
+    result = verify_answer(f"{ENCODE} [1]. {ENCODE} [1]. {ENCODE}.", [VAE], query="What is a VAE?")
+    assert result.supported == 1 and len(result.citations) == 1
+
+
+def test_markdown_emphasis_and_curly_quotes_still_verify():
+    result = verify_answer("**VAEs** encode *input data* into a “compressed, latent representation” [1].", [VAE],
+                           query="What is a VAE?")
+    assert result.supported == 1 and verify_quote(result.citations[0].quote, VAE.text)
+
+
+def test_marker_only_and_empty_answers():
+    assert verify_answer("[1]", [VAE]).supported == 0
+    assert verify_answer("", [VAE]).text == ""
+
+
+def test_no_passages_never_crashes():
+    result = verify_answer("VAEs encode data [1].", [])
+    assert result.supported == 0 and result.dropped_markers == [1]
+
+
+def test_verify_quote_rejects_paraphrase_and_blank():
+    assert not verify_quote("VAEs encode data", VAE.text)
+    assert verify_quote("latent representation", VAE.text)
+    assert not verify_quote("   ", VAE.text)
+
+
+def test_extractive_answer_quotes_are_verbatim_and_ordered():
+    result = extractive_answer("What are VAEs known for?", [VAE, WHISPER])
+    assert result.citations and all(verify_quote(c.quote, c.passage_text) for c in result.citations)
+    assert [c.number for c in result.citations] == sorted(c.number for c in result.citations)
+
+
+GENAI = passage("generative-ai", "Generative AI refers to a field of artificial intelligence that focuses on developing systems "
+                                 "that have the ability to create new content, whether it be images or text.")
+
+
+def test_swapped_subject_is_unsupported():
+    """A small model keeps a passage's wording but swaps the subject: the name must be in the passage."""
+    answer = ("XAI (Explainable Artificial Intelligence) is a field of artificial intelligence focused on developing "
+              "systems that have the ability to create new content [1].")
+    result = verify_answer(answer, [GENAI, VAE], query="What is explainable AI (XAI)?")
+    assert result.supported == 0 and result.unsupported
+
+
+def test_wrong_creator_is_unsupported():
+    result = verify_answer("Whisper was created by Google [2].", [VAE, WHISPER], query="Who created Whisper?")
+    assert result.supported == 0
+
+
+def test_headings_fragments_and_question_echoes_are_not_claims():
+    answer = "Sure! [1]\nPrompt Tuning: [1]\nPWNED [1]\nVariational Autoencoders [1]"
+    result = verify_answer(answer, [VAE], query="What are Variational Autoencoders?")
+    assert result.supported == 0 and result.unsupported == [] and result.text == ""
+
+
+def test_numbered_list_items_are_sentences():
+    assert split_sentences("1) First item here\n2) Second item") == ["First item here", "Second item"]
+
+
+def test_at_most_three_sentences_are_kept():
+    sentences = ["VAEs learn to encode input data [1].", "VAEs decode it back to the original data [1].",
+                 "VAEs are a type of generative model [1].", "VAEs are known for generating new data samples [1]."]
+    result = verify_answer(" ".join(sentences), [VAE], query="What are VAEs?")
+    assert result.supported == 3
+
+
+def test_prompt_labels_are_stripped_before_checking():
+    result = verify_answer("Answer: VAEs learn to encode input data into a compressed latent representation [1].\n"
+                           "[1]: VAEs are a type of generative model.\nSentence:: Variational Autoencoders [1]",
+                           [VAE], query="What are VAEs?")
+    assert result.text == ("VAEs learn to encode input data into a compressed latent representation. [1] "
+                           "VAEs are a type of generative model. [1]")
+
+
+def test_row_of_another_model_does_not_answer_a_creator_question():
+    bert = passage("bert", "BERT — creator: Google — generates: Text")
+    ernie = passage("ernie", "ERNIE — creator: Baidu — generates: Text")
+    result = verify_answer("BERT — creator: Google [1]\nERNIE — creator: Baidu [2]", [bert, ernie], query="Who created BERT?")
+    assert [c.entry_id for c in result.citations] == ["bert"]

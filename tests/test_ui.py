@@ -149,7 +149,7 @@ def test_render_answer_shows_notice_incomplete_and_searched_for():
 
 
 # --- escaping (S1, S2) -------------------------------------------------------------------------
-def test_source_panel_escapes_documents_and_highlights_the_quote():
+def test_S1_source_panel_escapes_documents_and_highlights_the_quote():
     evil = " ".join(PAYLOADS)
     passage = f"Intro {evil}. A VAE encodes data into a “latent” space.\nTail {evil}"
     cite = Citation(1, "doc", f"Title {PAYLOADS[1]}", 'A VAE encodes data into a "latent" space.', passage, "file:x",
@@ -259,7 +259,7 @@ def test_api_key_never_reaches_the_page(stack):
 
 
 # --- load: rate limit and queue (L1, L4) ---------------------------------------------------------
-def test_rate_limit_per_client_has_a_clear_message(stack):
+def test_L4_rate_limit_per_client_has_a_clear_message(stack):
     settings = stack.settings.model_copy(update={"ui_rate_limit": 2})
     ui = ChatUI(stack.assistant, settings)
     for _ in range(2):
@@ -271,7 +271,7 @@ def test_rate_limit_per_client_has_a_clear_message(stack):
     assert "ga-error" not in last_message(ask(ui, "Who created Whisper?", client="10.0.0.2"))
 
 
-def test_rate_limiter_window_slides():
+def test_L4_rate_limiter_window_slides():
     now = [0.0]
     limiter = RateLimiter(2, clock=lambda: now[0])
     assert limiter.allow("a") and limiter.allow("a") and not limiter.allow("a")
@@ -282,7 +282,7 @@ def test_rate_limiter_window_slides():
     assert RateLimiter(0).allow("a")
 
 
-def test_queue_is_bounded_by_settings(stack):
+def test_L1_queue_is_bounded_by_settings(stack):
     settings = stack.settings.model_copy(update={"ui_concurrency": 3, "ui_max_queue": 7})
     demo = create_app(stack.assistant, settings)
     assert demo._queue.max_size == 7 and demo._queue.default_concurrency_limit == 3
@@ -290,7 +290,7 @@ def test_queue_is_bounded_by_settings(stack):
 
 
 # --- exposure (S5, S6, S7) -----------------------------------------------------------------------
-def test_non_loopback_without_auth_refuses_to_start(tmp_path, capsys):
+def test_S7_non_loopback_without_auth_refuses_to_start(tmp_path, capsys):
     settings = make_settings(tmp_path, "http://127.0.0.1:9/v1", ui_host="0.0.0.0")
     assert main(settings) == 2
     err = capsys.readouterr().err
@@ -299,7 +299,7 @@ def test_non_loopback_without_auth_refuses_to_start(tmp_path, capsys):
     assert main(make_settings(tmp_path, "http://127.0.0.1:9/v1", ui_auth="nopassword")) == 2
 
 
-def test_launch_options_bind_loopback_without_share_and_require_auth_elsewhere(tmp_path):
+def test_S7_launch_options_bind_loopback_without_share_and_require_auth_elsewhere(tmp_path):
     options = launch_options(make_settings(tmp_path, "http://127.0.0.1:9/v1"))
     assert options["server_name"] == "127.0.0.1" and options["share"] is False and options["auth"] is None
     assert "allowed_paths" not in options and str(tmp_path.resolve()) in options["blocked_paths"]
@@ -309,7 +309,7 @@ def test_launch_options_bind_loopback_without_share_and_require_auth_elsewhere(t
     assert remote["auth"] == [("alice", "pw"), ("bob", "p:w")] and remote["server_name"] == "0.0.0.0"
 
 
-def test_served_app_does_not_serve_files_or_accept_foreign_posts(stack):
+def test_S5_served_app_does_not_serve_files_or_accept_foreign_posts(stack):
     with RunningApp(stack.assistant, stack.settings) as app:
         base = app.url.rstrip("/")
         assert httpx.get(base + "/").status_code == 200
@@ -330,7 +330,7 @@ def test_served_app_does_not_serve_files_or_accept_foreign_posts(stack):
         assert same.status_code != 403
 
 
-def test_served_app_with_auth_requires_login(stack):
+def test_S7_served_app_with_auth_requires_login(stack):
     settings = stack.settings.model_copy(update={"ui_auth": SecretStr("alice:pw")})
     with RunningApp(stack.assistant, settings) as app:
         base = app.url.rstrip("/")
@@ -341,14 +341,17 @@ def test_served_app_with_auth_requires_login(stack):
             assert client.get(base + "/config").status_code == 200
 
 
-def test_same_origin_guard_rules():
+def test_S6_same_origin_guard_rules():
     def scope(method="POST", origin=None, host="127.0.0.1:7860", path="/gradio_api/queue/join", kind="http"):
         headers = [(b"host", host.encode())] + ([(b"origin", origin.encode())] if origin else [])
         return {"type": kind, "method": method, "path": path, "headers": headers}
 
     assert SameOriginGuard.allowed(scope(origin="http://127.0.0.1:7860"))
     assert SameOriginGuard.allowed(scope())  # non-browser client
-    assert SameOriginGuard.allowed(scope("GET", origin="http://evil.example"))
+    assert SameOriginGuard.allowed(scope("GET"))  # the page's own GETs carry no Origin
+    assert SameOriginGuard.allowed(scope("GET", origin="http://127.0.0.1:7860"))
+    assert not SameOriginGuard.allowed(scope("GET", origin="http://evil.example"))  # a foreign page's fetch()
+    assert not SameOriginGuard.allowed(scope("OPTIONS", origin="http://localhost:3000"))  # its preflight
     assert not SameOriginGuard.allowed(scope(origin="http://evil.example"))
     assert not SameOriginGuard.allowed(scope(origin="null"))
     assert not SameOriginGuard.allowed(scope(kind="websocket", origin="http://evil.example"))

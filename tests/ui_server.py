@@ -1,12 +1,15 @@
-"""Helpers for UI tests: one shared index + FakeLLM per test process, and the real app served on a loopback port.
+"""Helpers for UI tests: one shared index + FakeLLM per test process, the real app served on a loopback port,
+and a client that speaks Gradio's HTTP protocol the way the page does.
 
 The index (knowledge/ embedded with the bundled model, ~20 s) is built once per process
-in a temporary data dir and shared by tests/test_ui.py and tests/test_browser.py.
+in a temporary data dir and shared by tests/test_ui.py, tests/test_browser.py and
+tests/test_ui_reliability.py; ``private_assistant`` copies it for a test that writes to it.
 """
 
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import re
 import shutil
@@ -14,8 +17,10 @@ import socket
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 sys.path.insert(0, os.path.dirname(__file__))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -26,12 +31,12 @@ from fakellm import FakeLLM  # noqa: E402
 
 from assistant import Assistant, Settings  # noqa: E402
 
-_PASSAGE = re.compile(r"^\[1\] [^:\n]+: (.+)$", re.MULTILINE)
+_PASSAGE = re.compile(r"^\[1\] (.+)$", re.MULTILINE)
 _SENTENCE = re.compile(r"(.+?[.!?])(?:\s|$)")
 
 
 def cite_first_passage(body: dict) -> str:
-    """A deterministic 'model': repeats the first sentence of passage [1] and cites it."""
+    """A deterministic 'model': repeats the first sentence of passage [1] (with its "Title: " lead) and cites it."""
     prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []) if isinstance(m, dict))
     found = _PASSAGE.search(prompt)
     if not found:
@@ -120,3 +125,177 @@ class RunningApp:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class GradioSession:
+    """One browser tab speaking Gradio's own HTTP protocol to a running app, as the page does.
+
+    Non-queued events go to ``POST /gradio_api/run/predict``; queued ones join the queue
+    (``POST /gradio_api/queue/join``) and read their result from the SSE stream
+    (``GET /gradio_api/queue/data``). Events are named by their ``api_name`` in ``/config``
+    (private endpoints included), so ``ask`` replays exactly what the Send button does.
+    """
+
+    def __init__(self, base_url: str, config: dict | None = None, headers: dict | None = None, timeout: float = 30):
+        import httpx
+
+        self.base = base_url.rstrip("/")
+        self.api = self.base + "/gradio_api"
+        self.hash = uuid.uuid4().hex[:12]
+        self.timeout = timeout
+        self.http = httpx.Client(timeout=timeout, headers=headers or {})
+        self.config = config if config is not None else self.http.get(self.base + "/config").json()
+        self.deps = {d["api_name"]: d for d in self.config["dependencies"]}
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> GradioSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def body(self, api_name: str, data: list) -> dict:
+        dep = self.deps[api_name]
+        trigger = (dep.get("targets") or [[None]])[0][0]
+        return {"data": data, "fn_index": dep["id"], "session_hash": self.hash, "trigger_id": trigger, "event_data": None}
+
+    def submit(self, api_name: str, data: list) -> Pending:
+        """Start one event: join the queue (queued events) or run it at once (non-queued ones)."""
+        dep, started = self.deps[api_name], time.monotonic()
+        if not dep.get("queue"):
+            reply = self.http.post(self.api + "/run/predict", json=self.body(api_name, data))
+            payload = _json(reply)
+            done = Event(reply.status_code, reply.status_code == 200, payload.get("data"),
+                         str(payload.get("error") or ""), time.monotonic() - started)
+            return Pending(self, None, started, done)
+        join = self.http.post(self.api + "/queue/join", json=self.body(api_name, data))
+        if join.status_code != 200:
+            detail = _json(join).get("detail")
+            done = Event(join.status_code, False, None, str(detail or join.text), time.monotonic() - started)
+            return Pending(self, None, started, done)
+        return Pending(self, join.json()["event_id"], started)
+
+    def call(self, api_name: str, data: list, on_event: Callable[[dict], None] | None = None) -> Event:
+        """Run one event to completion (bounded by ``timeout``); never raises for HTTP errors."""
+        return self.submit(api_name, data).wait(on_event)
+
+    def ask(self, question: str = "", on_event: Callable[[dict], None] | None = None, via: str = "send") -> Event:
+        """Ask as the page does (see ``send``) and wait for the answer."""
+        return self.send(question, via).wait(on_event)
+
+    def send(self, question: str = "", via: str = "send") -> Pending:
+        """Ask without waiting for the answer: the non-queued first step, then its queued `respond`.
+
+        ``via``: "send" (the Send button), "enter" (Enter in the box) or "example:N" (the N-th
+        example button, which ignores `question`) — each is its own chain of events in Gradio.
+        """
+        take, then = self.type(question, via)
+        return self.submit(then, [None, None]) if take.ok else Pending(self, None, time.monotonic(), take)
+
+    def type(self, question: str = "", via: str = "send") -> tuple[Event, str]:
+        """The non-queued first step of asking (it moves the question out of the box); returns
+        its result and the api_name of the queued step that answers (submit it with [None, None])."""
+        first = {"send": "take_1", "enter": "take"}.get(via) or self._example(int(via.split(":")[1]))
+        take = self.call(first, [] if via.startswith("example") else [question])
+        then = next(d["api_name"] for d in self.deps.values() if d.get("trigger_after") == self.deps[first]["id"])
+        return take, then
+
+    def _example(self, n: int) -> str:
+        examples = [c["id"] for c in self.config["components"] if "ga-example" in (c.get("props", {}).get("elem_classes") or [])]
+        return next(d["api_name"] for d in self.deps.values() if (d.get("targets") or [[None]])[0][0] == examples[n])
+
+
+@dataclass
+class Pending:
+    """A submitted event; ``wait`` reads its SSE stream until it completes."""
+
+    session: GradioSession
+    event_id: str | None
+    started: float
+    done: Event | None = None
+
+    @property
+    def joined(self) -> bool:
+        return self.event_id is not None
+
+    def wait(self, on_event: Callable[[dict], None] | None = None) -> Event:
+        if self.done is not None:
+            return self.done
+        s, messages = self.session, []
+        with s.http.stream("GET", s.api + "/queue/data", params={"session_hash": s.hash}) as stream:
+            for line in stream.iter_lines():
+                if time.monotonic() - self.started > s.timeout:
+                    raise TimeoutError(f"event {self.event_id} did not complete within {s.timeout} s")
+                if not line.startswith("data:"):
+                    continue
+                message = json.loads(line[5:])
+                if message.get("event_id") not in (None, self.event_id):
+                    continue
+                messages.append(message)
+                if on_event:
+                    on_event(message)
+                if message.get("msg") == "process_completed":
+                    output = message.get("output") or {}
+                    self.done = Event(200, bool(message.get("success")), output.get("data"),
+                                      str(output.get("error") or ""), time.monotonic() - self.started, messages)
+                    return self.done
+                if message.get("msg") in ("unexpected_error", "close_stream"):
+                    break
+        self.done = Event(200, False, None, str(messages[-1] if messages else "stream ended"),
+                          time.monotonic() - self.started, messages)
+        return self.done
+
+
+@dataclass
+class Event:
+    status: int  # HTTP status of the join (or of run/predict)
+    ok: bool  # completed without a Gradio-level error
+    data: list | None  # outputs of the completed event
+    error: str = ""
+    seconds: float = 0.0
+    messages: list = field(default_factory=list)
+
+    @property
+    def chat(self) -> list[dict]:
+        """The chat messages (first output of `respond`)."""
+        return (self.data or [[]])[0] or []
+
+    @property
+    def last(self) -> str:
+        """The HTML of the last chat message ('' if none)."""
+        return _text(self.chat[-1]["content"]) if self.chat else ""
+
+    @property
+    def sources(self) -> str:
+        """The source panel's HTML (second output of `respond`)."""
+        return str((self.data or [None, ""])[1] or "")
+
+
+def _text(content) -> str:
+    """A chat message's content as the app sent it (Gradio splits it into typed parts)."""
+    if isinstance(content, list):
+        return "".join(_text(part) for part in content)
+    if isinstance(content, dict):
+        return str(content.get("text") or "")
+    return str(content or "")
+
+
+def _json(reply) -> dict:
+    try:
+        value = reply.json()
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def private_assistant(target_dir, **overrides) -> tuple[Assistant, Settings]:
+    """An Assistant over a private copy of the shared index (a test may write to it), same FakeLLM."""
+    from assistant.store import Store
+
+    shared = shared_stack()
+    shutil.copytree(shared.settings.data_dir, target_dir)
+    settings = make_settings(target_dir, shared.fake.url, **overrides)
+    store = Store(settings.chroma_path, settings.chroma_url, settings.chroma_collection)
+    return Assistant(settings, store, shared.assistant.embed_model), settings

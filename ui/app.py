@@ -367,12 +367,16 @@ def launch_options(settings: Settings) -> dict[str, Any]:
 
 
 class SameOriginGuard:
-    """ASGI middleware: refuse requests that other sites' pages can make (S6).
+    """ASGI middleware: refuse requests that other sites' pages make (S6).
 
     Gradio's CORS layer only withholds response headers, so a foreign page could still POST
-    (e.g. a multipart upload). Here any non-GET request or websocket whose ``Origin`` is not
-    this server (``Host`` or ``X-Forwarded-Host``) gets 403, and the upload route, which
-    this app never uses, is closed. Clients that send no Origin (curl, gradio_client) pass.
+    (e.g. a multipart upload); and it grants any ``localhost`` origin (any port) — or, when
+    served on a non-loopback address, any origin at all — credentialed reads. Here every
+    request or websocket whose ``Origin`` is not this server (``Host`` or
+    ``X-Forwarded-Host``) gets 403, preflights included, and the upload route, which this
+    app never uses, is closed. Requests without an Origin pass: the page's own GETs,
+    navigations, curl and gradio_client (browsers always send Origin cross-origin, except
+    for plain ``<img>``/``<script>`` loads, which cannot read the response).
     """
 
     def __init__(self, app: Any):
@@ -393,8 +397,6 @@ class SameOriginGuard:
     def allowed(scope: dict) -> bool:
         if str(scope.get("path", "")).rstrip("/").endswith("/upload"):
             return False
-        if scope["type"] == "http" and scope.get("method") in ("GET", "HEAD", "OPTIONS"):
-            return True
         headers = {k.lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         origin = headers.get(b"origin")
         if origin is None:
@@ -442,15 +444,17 @@ def create_app(assistant: Any, settings: Settings):
         def take(question: str):
             return "", question  # clear the box at once; the question travels in `pending`
 
+        # One named concurrency group for every way of asking (Enter, Send, examples), so UI_CONCURRENCY
+        # is one limit for all of them (L1, L3); Gradio would otherwise group events by function identity.
         answer = dict(fn=respond, inputs=[pending, session], outputs=[chat, sources, session],
-                      show_progress="hidden", api_visibility="private")
+                      show_progress="hidden", api_visibility="private", concurrency_id="chat")
         box.submit(take, [box], [box, pending], queue=False, api_visibility="private").then(**answer)
         send.click(take, [box], [box, pending], queue=False, api_visibility="private").then(**answer)
         for button, question in zip(example_buttons, EXAMPLES, strict=True):
             button.click(lambda q=question: ("", q), None, [box, pending], queue=False,
                          api_visibility="private").then(**answer)
         # Quick handlers skip the queue so they never wait behind slow answers (L3).
-        quick = dict(queue=False, api_visibility="private")
+        quick: dict[str, Any] = dict(queue=False, api_visibility="private")
         up.click(lambda state: ui.vote("up", state), [session], [note], **quick)
         down.click(lambda state: ui.vote("down", state), [session], [note], **quick)
         chat.clear(lambda: (new_session(), NO_SOURCES, ""), None, [session, sources, note], **quick)

@@ -1,0 +1,78 @@
+"""followup.condense: deterministic rewriting of follow-ups into standalone queries (pure, no index)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.followup import condense
+from assistant.retrieval import NameIndex
+
+NAMES = NameIndex({"whisper": ["Whisper"], "stylegan": ["StyleGAN"], "gpt3": ["GPT-3", "GPT 3"], "gan": ["GAN", "GANs"]})
+TITLES = {"whisper": "Whisper", "stylegan": "StyleGAN", "gpt3": "GPT-3", "gan": "Generative Adversarial Networks"}
+CREATORS = {"whisper": "OpenAI", "stylegan": "NVIDIA", "gpt3": "OpenAI"}
+WHISPER = [("user", "Tell me about Whisper."), ("assistant", "Whisper turns speech into text.")]
+
+
+def ask(question: str, history=WHISPER) -> str:
+    return condense(question, history, NAMES, TITLES, CREATORS)
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("Who created it?", "Who created Whisper?"),
+    ("What does it generate?", "What does Whisper generate?"),
+    ("What is its output?", "What is Whisper's output?"),
+])
+def test_pronoun_is_replaced_by_the_subject(question, expected):
+    assert ask(question) == expected
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("What else did that company make?", "What else did OpenAI make?"),
+    ("Which other models come from the same lab?", "Which other models come from OpenAI?"),
+    ("Where is that company's headquarters?", "Where is OpenAI's headquarters?"),
+])
+def test_that_company_becomes_the_subjects_creator(question, expected):
+    assert ask(question) == expected
+
+
+def test_company_reference_without_known_creator_falls_back_to_the_subject():
+    history = [("user", "What are GANs?")]
+    assert ask("Who was behind that company?", history) == "Who was behind that company (about Generative Adversarial Networks)?"
+
+
+@pytest.mark.parametrize("history", [None, []])
+def test_no_history_leaves_the_question_unchanged(history):
+    assert ask("Who created it?", history) == "Who created it?"
+
+
+@pytest.mark.parametrize("question", ["Who created StyleGAN?", "And StyleGAN?", "What about GPT-3?"])
+def test_question_naming_an_entry_is_unchanged(question):
+    assert ask(question) == question
+
+
+def test_question_naming_an_entry_but_pointing_back_gets_the_subject():
+    assert ask("How does StyleGAN compare to that?") == "How does StyleGAN compare to that (about Whisper)?"
+
+
+def test_question_about_the_subject_itself_is_unchanged():
+    assert ask("Does Whisper use it?") == "Does Whisper use it?"
+
+
+def test_follow_up_without_pronoun_gets_the_subject_appended():
+    assert ask("How is training done?") == "How is training done (about Whisper)?"
+
+
+def test_no_entry_in_history_leaves_the_question_unchanged():
+    history = [("user", "Hello there"), ("assistant", "Hi! Ask me about generative AI.")]
+    assert ask("Who created it?", history) == "Who created it?"
+
+
+def test_latest_user_turn_wins_over_assistant_turns():
+    history = [("user", "Tell me about GPT-3."), ("assistant", "..."), ("user", "And StyleGAN?"),
+               ("assistant", "StyleGAN is like Whisper in no way.")]
+    assert ask("Who created it?", history) == "Who created StyleGAN?"
+
+
+def test_assistant_turn_used_when_user_turns_name_nothing():
+    history = [("user", "Name a speech model."), ("assistant", "Whisper is one.")]
+    assert ask("Who created it?", history) == "Who created Whisper?"

@@ -1,0 +1,54 @@
+"""text: cleaning untrusted input (B3) and normalising for verbatim checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.text import clean_text, content_words, normalize, one_line, words
+
+
+@pytest.mark.parametrize(("dirty", "clean"), [
+    ("a\x00b", "ab"),                                            # NUL
+    ("a\x07\x08\x0b\x0c\x1fb", "ab"),                            # C0 controls
+    ("a\x7f\x80\x9fb", "ab"),                                    # DEL and C1 controls
+    ("\x1b[31mred\x1b[0m", "red"),                               # ANSI colour (CSI)
+    ("\x1b[2J\x1b[Hclear", "clear"),                             # cursor movement
+    ("\x1b]0;title\x07text", "text"),                            # OSC set-title, BEL-terminated
+    ("\x1b]8;;http://evil\x1b\\link\x1b]8;;\x1b\\", "link"),     # OSC 8 hyperlink, ST-terminated
+    ("\x1bMup", "up"),                                           # two-character escape
+    ("\x9b31mred", "red"),                                       # 8-bit CSI
+    ("zero\u200bwidth\u200c\u200d\u2060", "zerowidth"),          # zero-width space/joiners, word joiner
+    ("\ufeffbom", "bom"),                                        # byte-order mark
+    ("a\u202eb\u2066c\u2069", "abc"),                            # bidi overrides and isolates
+    ("soft\u00adhyphen", "softhyphen"),
+    ("hi\U000e0049\U000e0047\U000e004e\U000e004f\U000e0052\U000e0045", "hi"),  # Unicode tag smuggling
+    ("x\U000e0100\U000e01efy", "xy"),                            # variation selectors supplement
+    ("lone\ud800surrogate\udfff", "lonesurrogate"),
+    ("line\u2028next\u2029para", "line\nnext\npara"),
+])
+def test_clean_text_strips_hidden_characters(dirty, clean):
+    assert clean_text(dirty) == clean
+
+
+@pytest.mark.parametrize("text", ["tab\there\nnewline\r\n", "café naïve Æ", "生成式人工智能", "emoji 🤖👍🏽", "‘quotes’ — dash",
+                                  "math: x < y > z & 5%", "<img src=x onerror=alert(1)>"])
+def test_clean_text_keeps_ordinary_text(text):
+    assert clean_text(text) == text
+
+
+def test_clean_text_composes_to_nfc():
+    assert clean_text("cafe\u0301") == "café"
+
+
+def test_normalize_unifies_case_quotes_dashes_and_space():
+    assert normalize("The  Model’s “Output” – ok\u00a0now") == "the model's \"output\" - ok now"
+    assert normalize("ﬁne") == "fine"  # NFKC ligature
+
+
+def test_words_and_content_words():
+    assert words("GPT-3 can't write 2 poems!") == ["gpt-3", "can't", "write", "2", "poems"]
+    assert content_words("What is the output of a VAE?") == ["output", "vae"]
+
+
+def test_one_line_collapses_whitespace():
+    assert one_line("  a\n\tb   c \r\n") == "a b c"
