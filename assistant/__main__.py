@@ -91,12 +91,26 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve_llm(args: argparse.Namespace, settings: Settings) -> int:
+    import signal
+
     from assistant.llm import LocalLLMServer
 
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    # Installed before start(): a SIGTERM while the model loads must still stop the server.
+    signal.signal(signal.SIGTERM, interrupt)
     server = LocalLLMServer(settings)
-    server.start()
-    print(f"Local LLM ({Path(server.model_path).name}) serving at {server.url}; Ctrl-C to stop.", flush=True)
-    return server.serve_until_signal()
+    try:
+        server.start()
+        print(f"Local LLM ({Path(server.model_path).name}) serving at {server.url}; Ctrl-C to stop.", flush=True)
+        assert server.process is not None
+        server.process.wait()
+        return 1  # the server exited by itself
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        server.stop()
 
 
 def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:

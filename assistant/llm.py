@@ -95,24 +95,6 @@ class LocalLLMServer:
         raise LLMUnavailableError(f"The local LLM server did not answer at {self.url} within "
                                   f"{self.settings.local_llm_start_timeout:.0f} s; see {self.log_path}.")
 
-    def serve_until_signal(self) -> int:
-        """Block until SIGINT/SIGTERM (0) or the server exits (1), then stop the server; for `serve-llm`.
-
-        The signals are blocked while waiting: `signal.sigwait` on unblocked signals lets
-        SIGTERM's default action kill this process first, leaving the server orphaned.
-        Blocking happens after `start()`, so the server process does not inherit the mask.
-        """
-        signals = {signal.SIGINT, signal.SIGTERM}
-        previous = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
-        signalled = False
-        try:
-            while not signalled and self.process is not None and self.process.poll() is None:
-                signalled = signal.sigtimedwait(signals, 1.0) is not None
-        finally:
-            self.stop()
-            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-        return 0 if signalled else 1
-
     def stop(self) -> None:
         """Terminate the server (kill it after 10 s)."""
         if self.process and self.process.poll() is None:
