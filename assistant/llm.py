@@ -13,7 +13,6 @@ import contextlib
 import importlib.metadata
 import json
 import logging
-import signal
 import subprocess
 import sys
 import time
