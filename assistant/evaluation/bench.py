@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -238,22 +239,26 @@ def build_corpus(source: Store, settings: Settings, size: int, sentences: list[s
     return {"chunks": len(ids), "real": len(real["ids"]), "synthetic": len(extra), "build_s": time.perf_counter() - start}
 
 
-def time_queries(assistant: Assistant, queries: list[str], warmup: int, label: str) -> dict[str, float]:
-    """Latency (s) of Assistant.retrieve over `queries` after `warmup` untimed ones."""
+def time_queries(runs: dict[str, Callable[[str], Any]], queries: list[str], warmup: int, label: str) -> dict[str, Any]:
+    """Latency (s) of each retrieval function over `queries` after `warmup` untimed ones; the functions
+    alternate query by query, so a change in the machine's load affects them alike."""
     for q in queries[:warmup]:
-        assistant.retrieve(q)
-    times = []
+        for run in runs.values():
+            run(q)
+    times: dict[str, list[float]] = {name: [] for name in runs}
     for q in tqdm(queries, desc=f"Retrieval {label}", unit="q", leave=False):
-        start = time.perf_counter()
-        passages = assistant.retrieve(q)
-        times.append(time.perf_counter() - start)
-        assert passages, f"no passages for {q!r}"
-    return summarize(times)
+        for name, run in runs.items():
+            start = time.perf_counter()
+            found = run(q)
+            times[name].append(time.perf_counter() - start)
+            assert found, f"{name}: no passages for {q!r}"
+    return {name: summarize(values) for name, values in times.items()}
 
 
 def measure_corpus(source: Store, base: Settings, embed_model: BaseEmbedding, size: int, queries: list[str],
-                   sentences: list[str], warmup: int) -> dict[str, Any]:
-    """Build one corpus, time its loading (snapshot, BM25 build, open) and its retrieval latency."""
+                   sentences: list[str], warmup: int, baseline: Callable[[str], Any] | None = None) -> dict[str, Any]:
+    """Build one corpus, time its loading (snapshot, BM25 build, open) and its retrieval latency
+    (alternating with `baseline`'s retrieval when given)."""
     from assistant.retrieval import IndexSnapshot, load_bm25
     from assistant.store import Store
 
@@ -272,8 +277,14 @@ def measure_corpus(source: Store, base: Settings, embed_model: BaseEmbedding, si
     assistant = open_assistant(settings, embed_model)  # BM25 now loads from its saved copy
     row["open_s"] = time.perf_counter() - start
     row["rss_mb_after_open"] = _rss_mb()
-    row["latency"] = time_queries(assistant, queries, warmup, f"{row['chunks']:,}")
-    del assistant, store
+    runs: dict[str, Callable[[str], Any]] = {"ours": assistant.retrieve}
+    if baseline:
+        runs["baseline"] = baseline
+    latency = time_queries(runs, queries, warmup, f"{row['chunks']:,}")
+    row["latency"] = latency["ours"]
+    if baseline:
+        row["baseline_latency"] = latency["baseline"]
+    del assistant, store, runs
     gc.collect()
     shutil.rmtree(data_dir, ignore_errors=True)
     return row
@@ -297,8 +308,22 @@ def profile_ingest(settings: Settings, embed_model: BaseEmbedding) -> dict[str, 
     return {"total_s": total, "steps_s": found}
 
 
-def bench_ingest(base: Settings, embed_model: BaseEmbedding, reps: int) -> tuple[dict[str, Any], Path]:
-    """Full ingest vs raw embedding of the same chunk texts (interleaved reps), and re-ingest."""
+def baseline_index(settings: Settings, embed_model: BaseEmbedding) -> tuple[Any, dict[str, Any]]:
+    """LlamaIndex defaults: SentenceSplitter 1024/200 over knowledge/source/*.txt into an in-memory VectorStoreIndex."""
+    from llama_index.core import Document, VectorStoreIndex
+    from llama_index.core.node_parser import SentenceSplitter
+
+    start = time.perf_counter()
+    documents = [Document(text=p.read_text(encoding="utf-8")) for p in sorted((settings.knowledge_dir / "source").glob("*.txt"))]
+    nodes = SentenceSplitter(chunk_size=1024, chunk_overlap=200).get_nodes_from_documents(documents)
+    index = VectorStoreIndex(nodes, embed_model=embed_model)
+    seconds = time.perf_counter() - start
+    return index, {"chunks": len(nodes), "ingest_s": seconds, "embedded_chars": sum(len(n.get_content()) for n in nodes)}
+
+
+def bench_ingest(base: Settings, embed_model: BaseEmbedding, reps: int) -> tuple[dict[str, Any], dict[str, Any], Path, Any]:
+    """Our full ingest vs raw embedding of the same chunk texts vs LlamaIndex defaults (interleaved reps), and
+    re-ingest. Returns our figures, the defaults' figures, our last data dir and the defaults' index."""
     from llama_index.core.schema import MetadataMode
 
     from assistant.chunking import Chunker
@@ -310,39 +335,41 @@ def bench_ingest(base: Settings, embed_model: BaseEmbedding, reps: int) -> tuple
     texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
     embed_model.get_text_embedding_batch(texts[:BATCH])  # warm-up
     runs: list[dict[str, float]] = []
-    data_dir = base.data_dir
+    base_runs: list[dict[str, Any]] = []
+    data_dir, index = base.data_dir, None
     for rep in tqdm(range(reps), desc="Ingest reps", unit="rep", leave=False):
         run: dict[str, float] = {}
-        for step in (("raw", "ingest") if rep % 2 == 0 else ("ingest", "raw")):
+        for step in (("raw", "ingest", "defaults") if rep % 2 == 0 else ("defaults", "ingest", "raw")):
             if step == "raw":
                 start = time.perf_counter()
                 for at in range(0, len(texts), BATCH):
                     embed_model.get_text_embedding_batch(texts[at:at + BATCH])
                 run["raw_s"] = time.perf_counter() - start
-                continue
-            data_dir = Path(tempfile.mkdtemp(prefix="bench-ingest-", dir=base.data_dir))
-            assistant = open_assistant(base.model_copy(update={"data_dir": data_dir}), embed_model)
-            start = time.perf_counter()
-            report = assistant.ingest()
-            run["ingest_s"] = time.perf_counter() - start
-            run["chunks"] = report.total
-            start = time.perf_counter()
-            again = assistant.ingest()
-            run["reingest_s"] = time.perf_counter() - start
-            assert again.unchanged == report.total and not (again.added or again.updated), again.summary()
+            elif step == "defaults":
+                index, info = baseline_index(base, embed_model)
+                base_runs.append(info)
+            else:
+                data_dir = Path(tempfile.mkdtemp(prefix="bench-ingest-", dir=base.data_dir))
+                assistant = open_assistant(base.model_copy(update={"data_dir": data_dir}), embed_model)
+                start = time.perf_counter()
+                report = assistant.ingest()
+                run["ingest_s"] = time.perf_counter() - start
+                run["chunks"] = report.total
+                start = time.perf_counter()
+                again = assistant.ingest()
+                run["reingest_s"] = time.perf_counter() - start
+                assert again.unchanged == report.total and not (again.added or again.updated), again.summary()
         run["ratio"] = (run["chunks"] / run["ingest_s"]) / (len(texts) / run["raw_s"])
         runs.append(run)
-    chunks = int(runs[0]["chunks"])
-    ingest_s = percentile([r["ingest_s"] for r in runs], 50)
-    out = {"chunks": chunks, "texts_embedded": len(texts), "batch": BATCH, "reps": runs,
-           "embedded_chars": sum(len(t) for t in texts),
-           "ingest_s": ingest_s, "raw_s": percentile([r["raw_s"] for r in runs], 50),
-           "chunks_per_s": chunks / ingest_s, "raw_chunks_per_s": len(texts) / percentile([r["raw_s"] for r in runs], 50),
-           "ratio": percentile([r["ratio"] for r in runs], 50),
-           "reingest_s": percentile([r["reingest_s"] for r in runs], 50),
-           "reingest_fraction": percentile([r["reingest_s"] / r["ingest_s"] for r in runs], 50)}
-    out["profile"] = profile_ingest(base.model_copy(update={"data_dir": Path(tempfile.mkdtemp(dir=base.data_dir))}), embed_model)
-    return out, data_dir
+    chunks, med = int(runs[0]["chunks"]), (lambda key, rows=runs: percentile([r[key] for r in rows], 50))
+    ours = {"chunks": chunks, "texts_embedded": len(texts), "batch": BATCH, "reps": runs, "embedded_chars": sum(map(len, texts)),
+            "ingest_s": med("ingest_s"), "raw_s": med("raw_s"), "chunks_per_s": chunks / med("ingest_s"),
+            "raw_chunks_per_s": len(texts) / med("raw_s"), "ratio": med("ratio"), "reingest_s": med("reingest_s"),
+            "reingest_fraction": percentile([r["reingest_s"] / r["ingest_s"] for r in runs], 50)}
+    ours["profile"] = profile_ingest(base.model_copy(update={"data_dir": Path(tempfile.mkdtemp(dir=base.data_dir))}), embed_model)
+    defaults = {**base_runs[0], "ingest_s": med("ingest_s", base_runs), "reps": [r["ingest_s"] for r in base_runs]}
+    defaults["chunks_per_s"] = defaults["chunks"] / defaults["ingest_s"]
+    return ours, defaults, data_dir, index
 
 
 def ingest_growth(base: Settings, embed_model: BaseEmbedding, target: int, sentences: list[str], material: int) -> dict[str, Any]:
@@ -369,9 +396,32 @@ def ingest_growth(base: Settings, embed_model: BaseEmbedding, target: int, sente
 
 
 # --- answers ---------------------------------------------------------------------------------------
+_PREFIX = re.compile(r"(\d+) prefix-match hit")
+_PROMPT_EVAL = re.compile(r"prompt eval time =\s*([\d.]+) ms /\s*(\d+) tokens")
+_EVAL = re.compile(r" eval time =\s*([\d.]+) ms /\s*(\d+) runs")
+
+
+def server_records(log_text: str) -> list[dict[str, Any]]:
+    """Per completion request, what llama.cpp's server logged: prefix-cache hit, prompt tokens evaluated and how long."""
+    records: list[dict[str, Any]] = []
+    prefix = 0
+    for line in log_text.splitlines():
+        if match := _PREFIX.search(line):
+            prefix = int(match.group(1))
+        elif match := _PROMPT_EVAL.search(line):
+            records.append({"prefix_hit": prefix, "prompt_eval_tokens": int(match.group(2)),
+                            "prompt_eval_ms": float(match.group(1))})
+            prefix = 0
+        elif (match := _EVAL.search(line)) and records:
+            records[-1].update(decode_tokens=int(match.group(2)), decode_ms=float(match.group(1)))
+    return records
+
+
 class PromptCounter:
     """Records the messages of every LLM chat call (LlamaIndex instrumentation) and counts their
     tokens with the llama.cpp server's tokenizer (SmolLM2's ChatML rendering, special tokens included)."""
+
+    method = "llama.cpp /extras/tokenize/count"
 
     def __init__(self, server_root: str):
         from llama_index.core.instrumentation import get_dispatcher
@@ -392,105 +442,124 @@ class PromptCounter:
         self.calls, self.root = calls, server_root.rstrip("/")
         self.dispatcher, self.handler = get_dispatcher(), Handler()
         self.dispatcher.add_event_handler(self.handler)
-        self.method = "llama.cpp /extras/tokenize/count"
 
     def count(self, text: str) -> int:
         request = urllib.request.Request(f"{self.root}/extras/tokenize/count", data=json.dumps({"input": text}).encode(),
                                          headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as reply:
+        with urllib.request.urlopen(request, timeout=60) as reply:
             return int(json.load(reply)["count"])
 
     def take(self) -> tuple[int, int]:
         """(LLM calls, prompt tokens summed over them) since the last take."""
-        tokens = 0
-        for messages in self.calls:
-            rendered = "".join(f"<|im_start|>{m.role.value}\n{m.content}<|im_end|>\n" for m in messages)
-            tokens += self.count(rendered + "<|im_start|>assistant\n")
-        calls = len(self.calls)
+        rendered = ["".join(f"<|im_start|>{m.role.value}\n{m.content}<|im_end|>\n" for m in messages) + "<|im_start|>assistant\n"
+                    for messages in self.calls]
         self.calls.clear()
-        return calls, tokens
+        return len(rendered), sum(self.count(text) for text in rendered)
 
     def close(self) -> None:
         self.dispatcher.event_handlers.remove(self.handler)
 
 
-def _answer_stats(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    ttft = [r["ttft_s"] for r in rows if r["ttft_s"] is not None]
-    return {"questions": len(rows), "ttft": summarize(ttft) if ttft else None, "total": summarize([r["total_s"] for r in rows]),
-            "prompt_tokens": summarize([r["prompt_tokens"] for r in rows]), "rows": rows}
-
-
 def answer_questions(assistant: Assistant, questions: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
     """Answerable standalone questions that reach the LLM (not a table list, not refused by the gate)."""
-    chosen = []
-    for q in questions:
-        if q["answerable"] and assistant.table.match(q["question"]) is None and assistant.answerable(q["question"])[0]:
-            chosen.append(q)
-    step = max(1, len(chosen) // count)
-    return chosen[::step][:count]
+    chosen = [q for q in questions if q["answerable"] and assistant.table.match(q["question"]) is None
+              and assistant.answerable(q["question"])[0]]
+    return chosen[:: max(1, len(chosen) // count)][:count]
 
 
-def bench_answers(assistant: Assistant, questions: list[dict[str, Any]], counter: PromptCounter) -> dict[str, Any]:
-    """Stream each question through Assistant.stream: time to first text delta and to the verified answer."""
+def _stream_ours(assistant: Assistant, question: str) -> dict[str, Any]:
     from assistant.types import Answer
 
-    rows = []
-    for q in tqdm(questions, desc="Answers (ours)", unit="q", leave=False):
-        start, first, final = time.perf_counter(), None, None
-        for event in assistant.stream(q["question"]):
-            if isinstance(event, Answer):
-                final = event
-            elif event and first is None:
-                first = time.perf_counter() - start
-            if time.perf_counter() - start > ANSWER_BUDGET_S:
-                break  # closing the stream ends the request; the row says it timed out
-        total = time.perf_counter() - start
-        calls, tokens = counter.take()
-        rows.append({"id": q["id"], "ttft_s": first, "total_s": total, "mode": final.mode if final else "timed out",
-                     "llm_calls": calls, "prompt_tokens": tokens, "passages": len(final.passages) if final else 0})
-    return _answer_stats(rows)
+    start, first, final = time.perf_counter(), None, None
+    for event in assistant.stream(question):
+        if isinstance(event, Answer):
+            final = event
+        elif event and first is None:
+            first = time.perf_counter() - start
+        if time.perf_counter() - start > ANSWER_BUDGET_S:
+            break  # closing the stream ends the request; the row says it timed out
+    return {"ttft_s": first, "total_s": time.perf_counter() - start, "mode": final.mode if final else "timed out"}
 
 
-def bench_baseline(settings: Settings, embed_model: BaseEmbedding, llm: Any, queries: list[str],
-                   questions: list[dict[str, Any]], counter: PromptCounter | None, warmup: int) -> dict[str, Any]:
-    """LlamaIndex defaults: SentenceSplitter 1024/200, in-memory VectorStoreIndex, vector top 5, default query engine."""
-    from llama_index.core import Document, VectorStoreIndex
-    from llama_index.core.node_parser import SentenceSplitter
+def _stream_defaults(engine: Any, question: str) -> dict[str, Any]:
+    start, first = time.perf_counter(), None
+    for delta in engine.query(question).response_gen:
+        if delta and first is None:
+            first = time.perf_counter() - start
+        if time.perf_counter() - start > ANSWER_BUDGET_S:
+            break
+    total = time.perf_counter() - start
+    return {"ttft_s": first, "total_s": total, "mode": "timed out" if total > ANSWER_BUDGET_S else "streamed"}
 
-    start = time.perf_counter()
-    documents = [Document(text=p.read_text(encoding="utf-8")) for p in sorted((settings.knowledge_dir / "source").glob("*.txt"))]
-    nodes = SentenceSplitter(chunk_size=1024, chunk_overlap=200).get_nodes_from_documents(documents)
-    index = VectorStoreIndex(nodes, embed_model=embed_model)
-    ingest_s = time.perf_counter() - start
-    out: dict[str, Any] = {"chunks": len(nodes), "ingest_s": ingest_s, "chunks_per_s": len(nodes) / ingest_s,
-                           "embedded_chars": sum(len(n.get_content()) for n in nodes)}
-    retriever = index.as_retriever(similarity_top_k=5)
-    for q in queries[:warmup]:
-        retriever.retrieve(q)
-    times = []
-    for q in tqdm(queries, desc="Retrieval (baseline)", unit="q", leave=False):
-        start = time.perf_counter()
-        retriever.retrieve(q)
-        times.append(time.perf_counter() - start)
-    out["latency"] = summarize(times)
-    if llm is None or counter is None:
-        return out
-    engine = index.as_query_engine(llm=llm, streaming=True, similarity_top_k=5)
-    rows = []
-    for q in tqdm(questions, desc="Answers (baseline)", unit="q", leave=False):
-        start, first = time.perf_counter(), None
-        response = engine.query(q["question"])
-        for delta in response.response_gen:  # type: ignore[union-attr]
-            if delta and first is None:
-                first = time.perf_counter() - start
-            if time.perf_counter() - start > ANSWER_BUDGET_S:
-                break
-        total = time.perf_counter() - start
-        calls, tokens = counter.take()
-        rows.append({"id": q["id"], "ttft_s": first, "total_s": total, "llm_calls": calls, "prompt_tokens": tokens,
-                     "timed_out": total > ANSWER_BUDGET_S})
-    out["answers"] = _answer_stats(rows)
+
+def _answer_stats(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    def stat(key: str) -> dict[str, float] | None:
+        values = [r[key] for r in rows if r.get(key) is not None]
+        return summarize(values) if values else None
+
+    out = {"questions": len(rows), "rows": rows}
+    for key, name in (("ttft_s", "ttft"), ("total_s", "total"), ("prompt_tokens", "prompt_tokens"),
+                      ("prompt_eval_ms", "server_prompt_eval_ms"), ("prompt_eval_tokens", "server_prompt_eval_tokens"),
+                      ("prefix_hit", "server_prefix_hit"), ("ttft_minus_prompt_eval_s", "ttft_minus_prompt_eval")):
+        out[name] = stat(key)
     return out
+
+
+def bench_llm(settings: Settings, embed_model: BaseEmbedding, questions: list[dict[str, Any]], count: int,
+              index: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Start the bundled model, then stream each question through ours and the defaults' query engine in turn."""
+    from assistant.llm import LocalLLMServer
+
+    server = LocalLLMServer(settings)
+    start = time.perf_counter()
+    server.start()
+    llm_start_s = time.perf_counter() - start
+    assistant = open_assistant(settings, embed_model)
+    counter = PromptCounter(settings.local_llm_url.removesuffix("/v1"))
+    try:
+        engine = index.as_query_engine(llm=assistant.llm, streaming=True, similarity_top_k=5)
+        chosen = answer_questions(assistant, questions, count)
+        warm = next(q for q in questions if q["answerable"] and q not in chosen)
+        _stream_ours(assistant, warm["question"])  # warm-up: model pages, the system prompts' KV prefix
+        _stream_defaults(engine, warm["question"])
+        counter.take()
+        log_start = server.log_path.stat().st_size
+        rows: dict[str, list[dict[str, Any]]] = {"ours": [], "defaults": []}
+        for q in tqdm(chosen, desc="Answers (ours, defaults)", unit="q", leave=False):
+            for name in ("ours", "defaults"):
+                row = _stream_ours(assistant, q["question"]) if name == "ours" else _stream_defaults(engine, q["question"])
+                row["id"], (row["llm_calls"], row["prompt_tokens"]) = q["id"], counter.take()
+                rows[name].append(row)
+        with open(server.log_path, "rb") as log:
+            log.seek(log_start)
+            records = server_records(log.read().decode(errors="replace"))
+    finally:
+        counter.close()
+        assistant.close()
+        server.stop()
+    ordered = [row for pair in zip(rows["ours"], rows["defaults"], strict=True) for row in pair]
+    matched = len(records) == sum(r["llm_calls"] for r in ordered)
+    if matched:  # the server logs one record per completion request, in request order
+        for row in ordered:
+            mine, records = records[: row["llm_calls"]], records[row["llm_calls"]:]
+            row["prompt_eval_ms"] = sum(r["prompt_eval_ms"] for r in mine)
+            row["prompt_eval_tokens"] = sum(r["prompt_eval_tokens"] for r in mine)
+            row["prefix_hit"] = sum(r["prefix_hit"] for r in mine)
+            if row["ttft_s"] is not None and row["llm_calls"] == 1:
+                row["ttft_minus_prompt_eval_s"] = row["ttft_s"] - row["prompt_eval_ms"] / 1000
+    note = " ".join([
+        f"{len(chosen)} answerable gold questions that reach the LLM (no model-table list, not refused by the gate), each",
+        "streamed through ours and then the defaults' query engine, after one warm-up question each; llama.cpp server with",
+        f"{settings.llm_model_name}, {settings.local_llm_threads} threads, n_ctx {settings.llm_context_window},",
+        f"max {settings.llm_max_tokens} answer tokens, started in {llm_start_s:.1f} s.",
+        "TTFT: from the call to the first non-empty text delta (ours: `Assistant.stream`, retrieval and gate included).",
+        "Answer time runs to the verified Answer (ours) or the end of the stream (defaults),",
+        f"cut off after {ANSWER_BUDGET_S:.0f} s. Prompt tokens: every LLM call's messages as captured by LlamaIndex",
+        f"instrumentation, rendered in ChatML and counted by {PromptCounter.method}. Server-side figures come from the llama.cpp",
+        "server's own log (prompt tokens evaluated after its prefix cache, and how long that took)"
+        + ("." if matched else ": not matched to requests in this run.")])
+    return ({"ours": _answer_stats(rows["ours"]), "note": note, "llm_start_s": llm_start_s},
+            _answer_stats(rows["defaults"]))
 
 
 # --- app start and memory ----------------------------------------------------------------------------
@@ -593,6 +662,7 @@ def comparison(result: dict[str, Any]) -> list[tuple[str, Any, Any, Any]]:
             ("retrieval p50 (ms)", _ms(material.get("p50")), _ms(lookup(base, "latency.p50"))),
             ("retrieval p95 (ms)", _ms(material.get("p95")), _ms(lookup(base, "latency.p95"))),
             ("time to first token p50 (s)", lookup(ours_answers, "ttft.p50"), lookup(base_answers, "ttft.p50")),
+            ("time to first token p95 (s)", lookup(ours_answers, "ttft.p95"), lookup(base_answers, "ttft.p95")),
             ("full answer p50 (s)", lookup(ours_answers, "total.p50"), lookup(base_answers, "total.p50")),
             ("prompt tokens per question (mean)", lookup(ours_answers, "prompt_tokens.mean"),
              lookup(base_answers, "prompt_tokens.mean"))]
@@ -693,10 +763,12 @@ def _section_answers(result: dict[str, Any]) -> list[str]:
     rows = []
     for name, a in (("ours", lookup(result, "answers.ours")), ("LlamaIndex defaults", lookup(result, "baseline.answers"))):
         if a:
-            rows.append([name, a["questions"], lookup(a, "ttft.p50"), lookup(a, "ttft.p95"), a["total"]["p50"], a["total"]["p95"],
-                         a["prompt_tokens"]["mean"], a["prompt_tokens"]["max"]])
+            rows.append([name, a["questions"], *(lookup(a, k) for k in (
+                "ttft.p50", "ttft.p95", "total.p50", "total.p95", "prompt_tokens.mean", "server_prefix_hit.p50",
+                "server_prompt_eval_tokens.p50", "server_prompt_eval_ms.p50", "ttft_minus_prompt_eval.p50"))])
     header = ["pipeline", "questions", "TTFT p50 (s)", "TTFT p95 (s)", "answer p50 (s)", "answer p95 (s)", "prompt tokens mean",
-              "prompt tokens max"]
+              "server: prefix-cache hit p50 (tokens)", "server: prompt tokens evaluated p50", "server: prompt eval p50 (ms)",
+              "TTFT − prompt eval p50 (s)"]
     return ["", "## Answers with the bundled model", "", result["answers"]["note"], ""] + _table(header, rows)
 
 
@@ -778,7 +850,7 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 
 def run_stages(result: dict[str, Any], base: Settings, quick: bool) -> None:
-    """The measurements, in an order that keeps the heavy ones apart; fills `result`."""
+    """The measurements, one after another; fills `result`."""
     from assistant.embeddings import build_embed_model
     from assistant.store import Store
 
@@ -795,8 +867,9 @@ def run_stages(result: dict[str, Any], base: Settings, quick: bool) -> None:
     embed_model = build_embed_model(base)
     result["embed_model_load_s"] = time.perf_counter() - start
 
-    stage("ingest")
-    result["ingest"], material_dir = bench_ingest(base, embed_model, plan["reps"])
+    stage("ingest (ours, raw embedding, LlamaIndex defaults)")
+    result["ingest"], result["baseline"], material_dir, index = bench_ingest(base, embed_model, plan["reps"])
+    result["baseline"]["note"] = BASELINE_NOTE
     ingest = result["ingest"]
     points = [{"chunks": ingest["chunks"], "ingest_s": ingest["ingest_s"], "chunks_per_s": ingest["chunks_per_s"]}]
     if not quick:
@@ -812,25 +885,36 @@ def run_stages(result: dict[str, Any], base: Settings, quick: bool) -> None:
 
     stage("retrieval")
     source = Store(base.model_copy(update={"data_dir": material_dir}).chroma_path, "", base.chroma_collection)
+    defaults = index.as_retriever(similarity_top_k=5)
     corpora = []
     for size in [ingest["chunks"]] + SIZES["quick" if quick else "full"]:
-        row = measure_corpus(source, base, embed_model, size, queries, sentences, warmup)
+        row = measure_corpus(source, base, embed_model, size, queries, sentences, warmup,
+                             baseline=defaults.retrieve if size == ingest["chunks"] else None)
         corpora.append(row)
         print(f"   {row['chunks']:>7,} chunks: p50 {row['latency']['p50'] * 1000:.1f} ms, "
               f"p95 {row['latency']['p95'] * 1000:.1f} ms, open {row['open_s']:.1f} s", file=sys.stderr)
+    result["baseline"]["latency"] = corpora[0].pop("baseline_latency")
     sizes = [c["chunks"] for c in corpora]
     result["retrieval"] = {"corpora": corpora, "queries": len(queries), "warmup": warmup, "top_k": base.top_k,
                            "exponent_p50": fit_exponent(sizes, [c["latency"]["p50"] for c in corpora]),
                            "exponent_p95": fit_exponent(sizes, [c["latency"]["p95"] for c in corpora]),
                            "exponent_open": fit_exponent(sizes, [c["open_s"] for c in corpora])}
 
-    stage("answers and LlamaIndex defaults")
+    stage("answers (ours, LlamaIndex defaults)")
     material = base.model_copy(update={"data_dir": material_dir})
-    result.update(bench_llm(material, embed_model, questions, queries, plan["answers"], warmup))
+    result["answers"], result["baseline"]["answers"] = bench_llm(material, embed_model, questions, plan["answers"], index)
 
     stage("app")
     result["app"] = bench_app(base, material_dir)
     result["app"]["note"] = APP_NOTE
+
+
+BASELINE_NOTE = (
+    "`SentenceSplitter(chunk_size=1024, chunk_overlap=200)` over knowledge/source/*.txt into an in-memory `VectorStoreIndex` "
+    "with the same embedding model (ingest: splitting and embedding, interleaved with our ingest reps, median), "
+    "`as_retriever(similarity_top_k=5)` timed alternately with ours on the same queries over the material, and "
+    "`as_query_engine(llm=<the same OpenAILike>, streaming=True, similarity_top_k=5)` (default compact synthesizer) on the "
+    "same questions, alternating with ours.")
 
 
 APP_NOTE = (
@@ -840,37 +924,3 @@ APP_NOTE = (
     "server started beforehand already serves LOCAL_LLM_PORT (as with `python -m assistant serve-llm` in another terminal), so "
     "the UI reuses it. Peak RSS is VmHWM read from /proc after start-up (idle, no question asked), summed over the process tree "
     "(UI + its LLM server child; for warm, + the separate server): a sum of per-process peaks, an upper bound of the joint peak.")
-
-
-def bench_llm(settings: Settings, embed_model: BaseEmbedding, questions: list[dict[str, Any]], queries: list[str],
-              count: int, warmup: int) -> dict[str, Any]:
-    """Start the bundled model (Assistant.llm), stream our answers, then run LlamaIndex defaults on the same server."""
-    assistant = open_assistant(settings, embed_model)
-    try:
-        start = time.perf_counter()
-        llm = assistant.llm
-        llm_start_s = time.perf_counter() - start
-        counter = PromptCounter(settings.local_llm_url.removesuffix("/v1"))
-        chosen = answer_questions(assistant, questions, count)
-        warm = next(q for q in questions if q["answerable"] and q not in chosen)
-        for _ in assistant.stream(warm["question"]):  # warm-up: model pages and the system prompt's KV prefix
-            pass
-        counter.take()
-        ours = bench_answers(assistant, chosen, counter)
-        baseline = bench_baseline(settings, embed_model, llm, queries, chosen, counter, warmup)
-        counter.close()
-    finally:
-        assistant.close()
-    note = (f"{len(chosen)} answerable gold questions that reach the LLM (no model-table list, not refused by the gate), "
-            f"streamed after one warm-up question; llama.cpp server with {settings.llm_model_name}, {settings.local_llm_threads} "
-            f"threads, max {settings.llm_max_tokens} answer tokens, started in {llm_start_s:.1f} s. TTFT: from the call to the "
-            "first non-empty text delta (ours: `Assistant.stream`, which includes retrieval and the gate; defaults: the "
-            "streaming query engine). Answer time runs to the verified Answer (ours) or the end of the stream (defaults); "
-            f"an answer is cut off after {ANSWER_BUDGET_S:.0f} s. Prompt tokens: every LLM call's messages as captured by "
-            f"LlamaIndex instrumentation, rendered in ChatML and counted by {counter.method}.")
-    baseline["note"] = (
-        "`SentenceSplitter(chunk_size=1024, chunk_overlap=200)` over knowledge/source/*.txt into an in-memory `VectorStoreIndex` "
-        "with the same embedding model (ingest time includes splitting and embedding), `as_retriever(similarity_top_k=5)` timed "
-        "on the same queries, and `as_query_engine(llm=<the same OpenAILike>, streaming=True, similarity_top_k=5)` (default "
-        "compact synthesizer) on the same questions. Ours: the material corpus above.")
-    return {"answers": {"ours": ours, "note": note, "llm_start_s": llm_start_s}, "baseline": baseline}
