@@ -159,7 +159,7 @@ def pytest_runtest_logreport(report):
         return
     match = re.search(r"::test_([BFLS]\d{1,2})_", report.nodeid)
     if match:
-        _RESULTS.setdefault(match.group(1), []).append((report.nodeid.split("::")[-1], report.outcome))
+        _RESULTS.setdefault(match.group(1), []).append((report.nodeid.split("::")[-1].split("[")[0], report.outcome))
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -171,7 +171,7 @@ def pytest_sessionfinish(session, exitstatus):
              "| case | what | tests | result |", "|---|---|---|---|"]
     for case, title in CASES.items():
         results = _RESULTS.get(case, [])
-        names = "<br>".join(f"`{name}`" for name, _ in results) or "—"
+        names = "<br>".join(f"`{name}`" for name in dict.fromkeys(n for n, _ in results)) or "—"
         verdict = "no test" if not results else ("passed" if all(o == "passed" for _, o in results) else "FAILED")
         lines.append(f"| {case} | {title} | {names} | {verdict} |")
     Path(target).parent.mkdir(parents=True, exist_ok=True)
