@@ -158,7 +158,8 @@ class Assistant:
         """A LlamaIndex query engine: table/hybrid retriever -> answerability gate -> cited synthesizer."""
         retriever = TableRetriever(self.table, self._require_index())
         gate = AnswerabilityGate(threshold=self.settings.refusal_threshold)
-        synthesizer = CitedSynthesizer(llm=self.llm, llm_url=self.settings.llm_url, streaming=streaming)
+        synthesizer = CitedSynthesizer(llm=self.llm, llm_url=self.settings.llm_url, streaming=streaming,
+                                       llm_passages=self.settings.llm_passages)
         return RetrieverQueryEngine(retriever=retriever, node_postprocessors=[gate], response_synthesizer=synthesizer)
 
     def ask(self, question: str, history: History | None = None) -> Answer:

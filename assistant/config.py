@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     chunk_size: int = Field(160, ge=32, description="Maximum tokens per chunk of a long section or file.")
     chunk_overlap: int = Field(16, ge=0, description="Token overlap between chunks of one section.")
     top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
+    llm_passages: int = Field(3, ge=1, le=50, description="The best of those passages given to the LLM (fewer: faster first token; see README benchmarks).")
     refusal_threshold: float = Field(0.52, description="Answerability gate: minimum evidence score (see README, calibrated on evals/gold.jsonl).")
     max_file_mb: float = Field(20.0, gt=0, description="Largest file accepted at ingest, in MB.")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -146,24 +147,42 @@ class Ingestor:
         return report
 
     def _write(self, nodes: list[TextNode]) -> None:
+        """Embed in batches of similar length (little padding) and store each batch while the
+        next one is embedded: Chroma's write overlaps the model's work instead of adding to it."""
         if not nodes:
             return
         model = self._embed_model()
+        texts = {n.node_id: n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes}
+        ordered = sorted(nodes, key=lambda n: len(texts[n.node_id]), reverse=True)
         bar = tqdm(total=len(nodes), desc="Embedding", unit="chunk", disable=not self.progress)
+        in_flight: tuple[Future[None], int] | None = None  # one write at a time: errors surface in order
+
+        def settle() -> None:
+            if in_flight is not None:
+                in_flight[0].result()
+                bar.update(in_flight[1])
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="chroma-write") as writer:
+            try:
+                for start in range(0, len(ordered), BATCH):
+                    batch = ordered[start:start + BATCH]
+                    vectors = self._embed(model, [texts[n.node_id] for n in batch])
+                    if start == 0:
+                        self.store.mark_embedding(self.embed_name, len(vectors[0]))
+                    settle()
+                    in_flight = (writer.submit(self._upsert, batch, vectors), len(batch))
+                settle()
+            finally:
+                bar.close()  # leaving the executor waits for a write in flight, so none is cut short
+
+    def _embed(self, model: BaseEmbedding, texts: list[str]) -> list[list[float]]:
         try:
-            for start in range(0, len(nodes), BATCH):
-                batch = nodes[start:start + BATCH]
-                try:
-                    vectors = model.get_text_embedding_batch([n.get_content(metadata_mode=MetadataMode.EMBED) for n in batch])
-                except Exception as exc:  # local model or remote API: either way the person needs one message
-                    raise AssistantError(f"Embedding with '{self.embed_name}' failed ({type(exc).__name__}: {exc}); check "
-                                         "EMBED_PROVIDER, EMBED_MODEL and the API key, then run ingest again "
-                                         "(what was stored is kept).") from None
-                if start == 0:
-                    self.store.mark_embedding(self.embed_name, len(vectors[0]))
-                self.store.upsert(ids=[n.node_id for n in batch], embeddings=vectors,
-                                  documents=[n.get_content() for n in batch],
-                                  metadatas=[node_to_metadata_dict(n, remove_text=True, flat_metadata=True) for n in batch])
-                bar.update(len(batch))
-        finally:
-            bar.close()
+            return model.get_text_embedding_batch(texts)
+        except Exception as exc:  # local model or remote API: either way the person needs one message
+            raise AssistantError(f"Embedding with '{self.embed_name}' failed ({type(exc).__name__}: {exc}); check "
+                                 "EMBED_PROVIDER, EMBED_MODEL and the API key, then run ingest again "
+                                 "(what was stored is kept).") from None
+
+    def _upsert(self, batch: list[TextNode], vectors: list[list[float]]) -> None:
+        self.store.upsert(ids=[n.node_id for n in batch], embeddings=vectors, documents=[n.get_content() for n in batch],
+                          metadatas=[node_to_metadata_dict(n, remove_text=True, flat_metadata=True) for n in batch])

@@ -71,7 +71,9 @@ class LocalLLMServer:
         s = self.settings
         return [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model_path), "--host", s.local_llm_host,
                 "--port", str(s.local_llm_port), "--n_ctx", str(s.llm_context_window), "--n_threads", str(s.local_llm_threads),
-                "--model_alias", s.llm_model_name]
+                "--model_alias", s.llm_model_name,
+                # The server computes logits for every prompt token by default; only the last one is sampled.
+                "--logits_all", "false"]
 
     def start(self) -> None:
         """Start the server and wait until it answers (or raise with the log's last lines)."""

@@ -101,9 +101,11 @@ def finish(query: str, passages: list[Passage], raw: str, notice: str = "", inco
 class CitedSynthesizer(BaseSynthesizer):
     """Turns gated nodes into a cited Answer (streaming or not)."""
 
-    def __init__(self, llm: LLM, llm_url: str = "", streaming: bool = False):
+    def __init__(self, llm: LLM, llm_url: str = "", streaming: bool = False, llm_passages: int = 3):
         super().__init__(llm=llm, streaming=streaming)
-        self.llm_url = llm_url
+        # Only the best `llm_passages` reach the model: prompt reading dominates a small local
+        # model's time to first token. Refusals and table answers still see every passage.
+        self.llm_url, self.llm_passages = llm_url, llm_passages
 
     def _get_prompts(self) -> dict[str, Any]:
         return {}
@@ -130,6 +132,8 @@ class CitedSynthesizer(BaseSynthesizer):
         query_str = query.query_str if isinstance(query, QueryBundle) else query
         passages = [to_passage(n) for n in nodes]
         ready = self._without_llm(query_str, nodes, passages)
+        if ready is None:
+            nodes, passages = nodes[: self.llm_passages], passages[: self.llm_passages]
         if self._streaming:
             metadata: dict[str, Any] = {}
             gen = self._stream(query_str, passages, metadata) if ready is None else self._once(ready, metadata)

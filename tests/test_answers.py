@@ -155,3 +155,16 @@ def test_follow_up_uses_the_standalone_query(assistant, fake):
     assert answer.query == "Who created Whisper?"
     assert any(p.title == "Whisper" for p in answer.passages)
     assert assistant.ask("And StyleGAN?", history=history).query == "And StyleGAN?"
+
+
+@pytest.mark.parametrize("limit", [1, 3])
+def test_only_the_best_llm_passages_reach_the_model(indexed_dir, embed_model, fake, limit):
+    """LLM_PASSAGES bounds the prompt (time to first token); the answer's passages are exactly those sent."""
+    fake.set_mode("ok", reply="A variational autoencoder encodes input data [1].")
+    with open_assistant(make_settings(indexed_dir, llm_base_url=fake.url, llm_passages=limit), embed_model) as a:
+        retrieved = a.retrieve("What is a variational autoencoder?")
+        answer = a.ask("What is a variational autoencoder?")
+    sent = fake.requests[-1]["messages"][-1]["content"]
+    assert len(retrieved) > limit and len(answer.passages) == limit
+    assert [p.entry_id for p in answer.passages] == [p.entry_id for p in retrieved[:limit]]
+    assert re.findall(r"^\[(\d+)\] ", sent, flags=re.M) == [str(n) for n in range(1, limit + 1)]

@@ -1,4 +1,5 @@
-"""The benchmark's pure parts: statistics, targets, the report writer, and the synthetic corpus builder."""
+"""The benchmark's pure parts: statistics, targets, the report writer, server-log matching, and the synthetic corpus
+builder."""
 
 from __future__ import annotations
 
@@ -81,6 +82,29 @@ llama_perf_context_print: prompt eval time =     300.00 ms /   221 tokens (    1
         {"prefix_hit": 0, "prompt_eval_tokens": 542, "prompt_eval_ms": 812.5, "decode_tokens": 40, "decode_ms": 1200.0},
         {"prefix_hit": 120, "prompt_eval_tokens": 221, "prompt_eval_ms": 300.0}]
 
+
+
+def test_server_records_go_to_requests_in_order_across_blocks():
+    def rec(prefix: int, tokens: int, ms: float) -> dict:
+        return {"prefix_hit": prefix, "prompt_eval_tokens": tokens, "prompt_eval_ms": ms}
+
+    # ours' warm-up, ours (one call, then two calls), the defaults' warm-up, defaults (one call each)
+    requests = [{"ttft_s": 2.0, "llm_calls": 1}, {"ttft_s": 0.5, "llm_calls": 1}, {"ttft_s": 0.9, "llm_calls": 2},
+                {"ttft_s": 3.0, "llm_calls": 1}, {"ttft_s": 0.7, "llm_calls": 1}, {"ttft_s": None, "llm_calls": 1}]
+    records = [rec(0, 600, 900.0), rec(400, 150, 200.0), rec(400, 100, 150.0), rec(10, 50, 60.0),
+               rec(0, 700, 1000.0), rec(500, 180, 250.0), rec(500, 90, 120.0)]
+    assert bench.assign_server_records(requests, records)
+    warm_ours, first, second, warm_defaults, third, fourth = requests
+    assert (first["prefix_hit"], first["prompt_eval_tokens"]) == (400, 150)
+    assert first["ttft_minus_prompt_eval_s"] == pytest.approx(0.3)
+    assert (second["prefix_hit"], second["prompt_eval_tokens"], second["prompt_eval_ms"]) == (410, 150, 210.0)
+    assert "ttft_minus_prompt_eval_s" not in second  # two LLM calls: TTFT is not one prompt eval away
+    assert warm_defaults["prompt_eval_tokens"] == 700 and third["prefix_hit"] == 500
+    assert third["ttft_minus_prompt_eval_s"] == pytest.approx(0.45)
+    assert fourth["prompt_eval_ms"] == 120.0 and "ttft_minus_prompt_eval_s" not in fourth  # timed out before a token
+    unmatched = [{"ttft_s": 1.0, "llm_calls": 1}, {"ttft_s": 1.0, "llm_calls": 1}]
+    assert not bench.assign_server_records(unmatched, records[:1])
+    assert unmatched == [{"ttft_s": 1.0, "llm_calls": 1}] * 2  # left as they were
 
 def test_synthetic_nodes_look_like_document_chunks():
     sentences = bench.article_sentences(KNOWLEDGE / "source")
