@@ -134,8 +134,11 @@ def summarize(rows: list[dict[str, Any]], pipelines: list[str], answers: bool) -
         out["ours"]["answer_refusal_rate"] = _aggregate([float(r["answer"]["refused"]) for r in rows if not r["answerable"]])
         out["ours"]["answer_false_refusal_rate"] = _aggregate([float(r["answer"]["refused"]) for r in rows if r["answerable"]])
         out["ours"]["extractive_share"] = _aggregate([float(a["mode"] == "extractive") for a in answered if not a["refused"]])
-        ttft = sorted(a["ttft_s"] for a in answered)
-        out["ours"]["ttft_p50_s"] = {"mean": ttft[len(ttft) // 2], "ci95": None, "n": len(ttft)}
+        # Time to first token: every answer, and only those the LLM wrote (refusals and table answers are instant).
+        for key, modes in (("ttft_p50_s", None), ("ttft_p50_llm_s", ("generated", "extractive"))):
+            ttft = sorted(a["ttft_s"] for a in answered if modes is None or a["mode"] in modes)
+            if ttft:
+                out["ours"][key] = {"mean": ttft[len(ttft) // 2], "ci95": None, "n": len(ttft)}
     return out
 
 
