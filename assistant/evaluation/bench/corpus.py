@@ -128,12 +128,14 @@ def measure_corpus(source: Store, base: Settings, embed_model: BaseEmbedding, si
     row["open_s"] = time.perf_counter() - start
     row["rss_mb_after_open"] = rss_mb()
     runs: dict[str, Callable[[str], Any]] = {"ours": assistant.retrieve}
-    if baseline:
+    if baseline:  # the material: also the defaults' retriever and the query embedding alone (a floor for both)
         runs["baseline"] = baseline
+        runs["query_embedding"] = embed_model.get_query_embedding
     latency = time_queries(runs, queries, warmup, f"{row['chunks']:,}")
     row["latency"] = latency["ours"]
     if baseline:
         row["baseline_latency"] = latency["baseline"]
+        row["query_embedding_latency"] = latency["query_embedding"]
     del assistant, store, runs
     gc.collect()
     shutil.rmtree(data_dir, ignore_errors=True)

@@ -131,8 +131,13 @@ def _section_retrieval(ret: dict[str, Any]) -> list[str]:
               "p50 (ms)", "p95 (ms)", "mean (ms)"]
     rows = [[c["chunks"], c["synthetic"], c["build_s"], c["snapshot_load_s"], c["bm25_build_s"], c["open_s"],
              c["rss_mb_after_open"], *(c["latency"][k] * 1000 for k in ("p50", "p95", "mean"))] for c in ret["corpora"]]
-    return lines + _table(header, rows) + [
-        "", "Scaling (least-squares slope of log time on log chunks): "
+    floor = ret["corpora"][0].get("query_embedding_latency")
+    note = ([f"Of that, embedding the question alone (`get_query_embedding`, timed in the same loop at "
+             f"{ret['corpora'][0]['chunks']:,} chunks) takes p50 {fmt(floor['p50'] * 1000, 1)} ms, "
+             f"p95 {fmt(floor['p95'] * 1000, 1)} ms: the floor of any retrieval that embeds the question with this model.", ""]
+            if floor else [])
+    return lines + _table(header, rows) + ["", *note,
+        "Scaling (least-squares slope of log time on log chunks): "
         f"p50 ∝ N^{fmt(ret.get('exponent_p50'), 2)}, p95 ∝ N^{fmt(ret.get('exponent_p95'), 2)}, "
         f"Assistant open ∝ N^{fmt(ret.get('exponent_open'), 2)}."]
 
