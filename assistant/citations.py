@@ -36,6 +36,10 @@ _LABEL = re.compile(r"^\s*(?:(?:answer|sentence|passages?|question|response|sour
 MAX_SENTENCES = 3  # the prompt asks for at most three; later ones are recitation
 
 MIN_SUPPORT = 0.6  # share of an answer sentence's content words found in one passage sentence
+# A model sentence whose every content word is in one passage sentence of at most this many words is
+# shown as that sentence, verbatim: the same claim, complete ("MAUVE — creator: Various" keeps its
+# "— generates: ..."; a definition keeps the term it defines) and exactly as the source says it.
+MAX_VERBATIM_WORDS = 40
 
 
 @dataclass
@@ -156,6 +160,10 @@ def verify_answer(answer: str, passages: list[Passage], min_support: float = MIN
             continue  # beside the question (small models recite every passage), or a repetition
         if len(kept) == MAX_SENTENCES:
             break
+        if score >= 1.0 and len(quote.split()) <= MAX_VERBATIM_WORDS:
+            if (number, quote) in seen:
+                continue  # that source sentence is already in the answer
+            body, claim = quote, set(content_words(quote))
         said.append(claim)
         result.supported += 1
         kept.append(f"{body.rstrip()} [{number}]")
@@ -166,17 +174,34 @@ def verify_answer(answer: str, passages: list[Passage], min_support: float = MIN
     return result
 
 
+def is_heading(sentence: str) -> bool:
+    """A title line ("Transfer Learning in Generative AI"): short, no sentence end, no "label:"."""
+    text = sentence.strip()
+    return len(text.split()) <= 8 and not text.endswith((".", "!", "?")) and ":" not in text
+
+
+TITLE_WEIGHT = 0.2  # a question word that is also the passage's title says less about which sentence answers
+
+
 def extractive_answer(query: str, passages: list[Passage], max_sentences: int = 3) -> Verified:
-    """Answer with the passages' own sentences that best match the query, each cited."""
+    """Answer with the passages' own sentences that best match the query, each cited.
+
+    Headings are skipped, and question words that only name the passage's topic (its title) count
+    half: in "What analogy does the article give for transfer learning?" the sentence to pick is the
+    one with the analogy, not the one that repeats "transfer learning"."""
     wanted = {stem(w) for w in content_words(query)}
     scored: list[tuple[float, int, int, str]] = []
     for number, passage in enumerate(passages, 1):
+        topic = {stem(w) for w in content_words(passage.title)}
         for position, sentence in enumerate(split_sentences(passage.text)):
-            if len(sentence.split()) < MIN_WORDS:
+            if len(sentence.split()) < MIN_WORDS or is_heading(sentence):
                 continue
-            overlap = len(wanted & {stem(w) for w in content_words(sentence)}) / max(len(wanted), 1)
+            found = wanted & {stem(w) for w in content_words(sentence)}
+            overlap = (len(found - topic) + TITLE_WEIGHT * len(found & topic)) / max(len(wanted), 1)
             # Earlier passages and earlier sentences are better evidence at equal overlap.
             scored.append((overlap - 0.05 * (number - 1) - 0.01 * position, number, position, sentence))
+    if not scored:  # only headings and fragments: better than nothing, still cited
+        scored = [(0.0, n, i, sent) for n, p in enumerate(passages, 1) for i, sent in enumerate(split_sentences(p.text))][:1]
     scored.sort(key=lambda s: s[0], reverse=True)
     best = scored[0][0] if scored else 0.0
     # Keep sentences nearly as good as the best one; the first passage's lead sentence always counts.

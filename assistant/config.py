@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     embed_provider: Literal["local", "openai"] = Field("local", description="local: bundled all-MiniLM-L6-v2; openai: OpenAI embeddings API.")
     embed_model: str = Field("", description="Embedding model name. Empty: all-MiniLM-L6-v2 (local) or text-embedding-3-small (openai).")
     embed_batch_size: int = Field(64, ge=1, description="Texts embedded per batch at ingest.")
+    embed_backend: Literal["onnx", "torch"] = Field("onnx", description="Runtime of the local embedding model: onnx (exported once, faster) or torch. Same vectors.")
+    embed_threads: int = Field(0, ge=0, description="CPU threads for ONNX embedding (0: all cores).")
 
     # --- chunking and retrieval ----------------------------------------------------
     chunk_size: int = Field(160, ge=32, description="Maximum tokens per chunk of a long section or file.")

@@ -175,18 +175,21 @@ def test_numbered_list_items_are_sentences():
 
 
 def test_at_most_three_sentences_are_kept():
-    sentences = ["VAEs learn to encode input data [1].", "VAEs decode it back to the original data [1].",
-                 "VAEs are a type of generative model [1].", "VAEs are known for generating new data samples [1]."]
-    result = verify_answer(" ".join(sentences), [VAE], query="What are VAEs?")
-    assert result.supported == 3
+    many = passage("gan", "GANs pit a generator against a discriminator. The generator creates candidate images. "
+                          "The discriminator judges candidate images. Training alternates between both networks. "
+                          "GANs can produce music too.")
+    sentences = ["GANs pit a generator against a discriminator [1].", "The generator creates candidate images [1].",
+                 "The discriminator judges candidate images [1].", "Training alternates between both networks [1]."]
+    result = verify_answer(" ".join(sentences), [many])
+    assert result.supported == 3 and "alternates" not in result.text
 
 
 def test_prompt_labels_are_stripped_before_checking():
     result = verify_answer("Answer: VAEs learn to encode input data into a compressed latent representation [1].\n"
                            "[1]: VAEs are a type of generative model.\nSentence:: Variational Autoencoders [1]",
                            [VAE], query="What are VAEs?")
-    assert result.text == ("VAEs learn to encode input data into a compressed latent representation. [1] "
-                           "VAEs are a type of generative model. [1]")
+    # The second sentence is fully covered by the passage sentence the first one already quotes: not repeated.
+    assert result.text == "VAEs learn to encode input data into a compressed latent representation. [1]"
 
 
 def test_row_of_another_model_does_not_answer_a_creator_question():
@@ -194,3 +197,38 @@ def test_row_of_another_model_does_not_answer_a_creator_question():
     ernie = passage("ernie", "ERNIE — creator: Baidu — generates: Text")
     result = verify_answer("BERT — creator: Google [1]\nERNIE — creator: Baidu [2]", [bert, ernie], query="Who created BERT?")
     assert [c.entry_id for c in result.citations] == ["bert"]
+
+
+def test_fully_covered_sentence_is_shown_as_the_source_sentence():
+    """A model sentence whose words are all in one passage sentence becomes that sentence, verbatim."""
+    mauve = passage("mauve", "MAUVE — creator: Various — generates: Text Evaluation")
+    result = verify_answer("MAUVE — creator: Various [1]", [mauve], query="What does MAUVE produce, and who made it?")
+    assert result.text == "MAUVE — creator: Various — generates: Text Evaluation [1]"
+    ood = passage("ood", "Out-of-Distribution Detection: The ability of a model to recognize inputs that do not resemble "
+                         "the data it was trained on.")
+    result = verify_answer("The ability of a model to recognize inputs that do not resemble the data it was trained on [1].",
+                           [ood], query="How can a system notice unfamiliar inputs?")
+    assert result.text.startswith("Out-of-Distribution Detection: The ability")
+    assert verify_quote(result.citations[0].quote, ood.text)
+
+
+def test_partly_covered_sentence_keeps_the_models_wording():
+    result = verify_answer("VAEs encode input data into a compressed latent form for new samples [1].", [VAE],
+                           query="What do VAEs do?")
+    assert result.text.startswith("VAEs encode input data") and result.supported == 1
+
+
+def test_extractive_skips_headings_and_prefers_words_beyond_the_topic():
+    section = Passage(entry_id="tl", title="Transfer Learning in Generative AI", kind="section", score=1.0, source="s",
+                      text="Transfer Learning in Generative AI\nTransfer learning in generative AI reuses a model trained on "
+                           "one task for another.\nAnalogy: It is like a painter skilled in oil painting picking up "
+                           "watercolors quickly.")
+    result = extractive_answer("What analogy does the article give for transfer learning in generative AI?", [section],
+                               max_sentences=1)
+    assert result.text.startswith("Analogy: It is like a painter") and "[1]" in result.text
+
+
+def test_extractive_with_only_headings_still_cites_something():
+    heading = Passage(entry_id="h", title="Diffusion", kind="section", score=1.0, source="s", text="Diffusion Models Explained")
+    result = extractive_answer("What is diffusion?", [heading])
+    assert result.text == "Diffusion Models Explained [1]" and result.citations[0].quote == "Diffusion Models Explained"

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from assistant.evaluation.gold import load_gold, ranking_labels, relevance_sets, resolve
-from assistant.evaluation.judge import calibrate, parse_verdict, run_judge, Judge
+from assistant.evaluation.judge import Judge, calibrate, parse_verdict, run_judge
 from assistant.evaluation.run import check_thresholds
 from assistant.knowledge import load_entries
 from tests.conftest import PROJECT_DIR, make_settings
@@ -101,3 +101,22 @@ def test_judge_passing_calibration_is_measured(fake_llm, tmp_path):
            "citations": [{"number": 1}], "passages": {"1": "Whisper — creator: OpenAI — generates: Transcribed Text"}}}
     result = run_judge(fake_llm.url, [row], make_settings(tmp_path))
     assert result["status"] == "measured" and result["faithfulness"] == 1.0 and result["citation_recall"] == 1.0
+
+
+@pytest.mark.slow
+def test_answer_thresholds_name_metrics_the_eval_measures(index_copy, fake_llm, tmp_path):
+    """`make eval` gates on evals/thresholds-answers.json: every metric named there must be measured
+    by an eval with answers (a typo would otherwise fail every run as 'not measured')."""
+    fake_llm.set_mode("ok", reply="A negative prompt tells the model what to avoid [1].")
+    env = {**os.environ, "DATA_DIR": str(index_copy), "LLM_PROVIDER": "openai_compatible", "LLM_BASE_URL": fake_llm.url,
+           "LLM_MODEL": "fake-model", "HF_HUB_OFFLINE": "1"}
+    run = subprocess.run([sys.executable, "-m", "assistant", "eval", "--pipeline", "ours", "--out", str(tmp_path)],
+                         cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    summary = json.loads((tmp_path / "results.json").read_text())["summary"]
+    thresholds = json.loads((PROJECT_DIR / "evals" / "thresholds-answers.json").read_text())
+    retrieval_only = json.loads((PROJECT_DIR / "evals" / "thresholds.json").read_text())
+    assert set(retrieval_only["ours"]) <= set(thresholds["ours"])
+    missing = [m for m in thresholds["ours"] if summary["ours"].get(m, {}).get("mean") is None]
+    assert missing == []
+    assert fake_llm.requests, "the eval with answers must call the LLM"
