@@ -180,24 +180,18 @@ def is_heading(sentence: str) -> bool:
     return len(text.split()) <= 8 and not text.endswith((".", "!", "?")) and ":" not in text
 
 
-TITLE_WEIGHT = 0.2  # a question word that is also the passage's title says less about which sentence answers
-
-
 def extractive_answer(query: str, passages: list[Passage], max_sentences: int = 3) -> Verified:
-    """Answer with the passages' own sentences that best match the query, each cited.
+    """Answer with the passages' own sentences that best match the query, each cited (headings skipped).
 
-    Headings are skipped, and question words that only name the passage's topic (its title) count
-    half: in "What analogy does the article give for transfer learning?" the sentence to pick is the
-    one with the analogy, not the one that repeats "transfer learning"."""
+    Measured on the gold set (extractive answers alone, top 3 passages): weighting words by rarity
+    (IDF) or discounting words of the passage's title both lowered alias hit (0.83 -> 0.75)."""
     wanted = {stem(w) for w in content_words(query)}
     scored: list[tuple[float, int, int, str]] = []
     for number, passage in enumerate(passages, 1):
-        topic = {stem(w) for w in content_words(passage.title)}
         for position, sentence in enumerate(split_sentences(passage.text)):
             if len(sentence.split()) < MIN_WORDS or is_heading(sentence):
                 continue
-            found = wanted & {stem(w) for w in content_words(sentence)}
-            overlap = (len(found - topic) + TITLE_WEIGHT * len(found & topic)) / max(len(wanted), 1)
+            overlap = len(wanted & {stem(w) for w in content_words(sentence)}) / max(len(wanted), 1)
             # Earlier passages and earlier sentences are better evidence at equal overlap.
             scored.append((overlap - 0.05 * (number - 1) - 0.01 * position, number, position, sentence))
     if not scored:  # only headings and fragments: better than nothing, still cited

@@ -218,14 +218,12 @@ def test_partly_covered_sentence_keeps_the_models_wording():
     assert result.text.startswith("VAEs encode input data") and result.supported == 1
 
 
-def test_extractive_skips_headings_and_prefers_words_beyond_the_topic():
+def test_extractive_skips_headings():
     section = Passage(entry_id="tl", title="Transfer Learning in Generative AI", kind="section", score=1.0, source="s",
-                      text="Transfer Learning in Generative AI\nTransfer learning in generative AI reuses a model trained on "
-                           "one task for another.\nAnalogy: It is like a painter skilled in oil painting picking up "
-                           "watercolors quickly.")
-    result = extractive_answer("What analogy does the article give for transfer learning in generative AI?", [section],
-                               max_sentences=1)
-    assert result.text.startswith("Analogy: It is like a painter") and "[1]" in result.text
+                      text="Transfer Learning in Generative AI\nTransfer learning reuses a model trained on one task for "
+                           "another.\nAnalogy: It is like a painter skilled in oil painting picking up watercolors.")
+    result = extractive_answer("What is transfer learning in generative AI?", [section], max_sentences=1)
+    assert result.text == "Transfer learning reuses a model trained on one task for another. [1]"
 
 
 def test_extractive_with_only_headings_still_cites_something():
