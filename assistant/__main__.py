@@ -81,6 +81,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
                     else:
                         print(event, end="", flush=True)
                 print("\n--- verified answer ---")
+                assert final is not None, "Assistant.stream always ends with the Answer"
                 _print_answer(final, False)
                 if final.query != question:
                     print(f"  (searched for: {final.query})")

@@ -86,7 +86,8 @@ class Assistant:
     def index_size(self) -> int:
         return len(self.snapshot.nodes)
 
-    def ingest(self, paths: list[Path] = (), knowledge: bool = True, rebuild: bool = False, progress: bool = False) -> IngestReport:  # type: ignore[assignment]
+    def ingest(self, paths: list[Path] = (), knowledge: bool = True, rebuild: bool = False,  # type: ignore[assignment]
+               progress: bool = False) -> IngestReport:
         """Index the knowledge folder and/or files, then reload the retriever."""
         ingestor = Ingestor(self.store, lambda: self.embed_model, self.settings.embed_model_name,
                             Chunker(self.settings.chunk_size, self.settings.chunk_overlap),
@@ -172,7 +173,7 @@ class Assistant:
         """Yield text deltas as the model writes, then the final verified Answer."""
         query = self.standalone_query(question, history)
         response = self.query_engine(streaming=True).query(query)
-        yield from response.response_gen  # type: ignore[union-attr]
+        yield from response.response_gen  # type: ignore[union-attr,misc]
         yield response.metadata["answer"]  # type: ignore[union-attr,index]
 
     # --- lifecycle ----------------------------------------------------------------------

@@ -51,7 +51,9 @@ def coverage(focus: set[str], texts: list[str]) -> float:
 # Questions that ask for a number or a date need one in the evidence (names such as
 # "M2M-100" do not count); questions about a person or organisation are answered only by a
 # model row's creator field, so they need a model row and a verb of making.
-_QUANTITY = re.compile(r"\b(how (many|much|long|old|big|large|fast)|what (year|date|day|month|time|size|price|percentage)|when (was|were|did|is|will))\b", re.I)
+_QUANTITY = re.compile(r"\b(how (many|much|long|old|big|large|fast)"
+                       r"|what (year|date|day|month|time|size|price|percentage)"
+                       r"|when (was|were|did|is|will))\b", re.I)
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|ten|hundred|thousand|million|billion)\b", re.I)
 _PERSON = re.compile(r"\bwho(m|se)?\b|\bwhich (person|people|researcher|scientist|company|organi[sz]ation|lab)\b", re.I)
 _MAKING = re.compile(r"\b(creat|made|make|develop|buil|behind|credit|responsib|author|produc|design|releas|own|came up)", re.I)
@@ -86,7 +88,8 @@ class AnswerabilityGate(BaseNodePostprocessor):
         best = max(float(n.node.metadata.get("vector_score", 0.0)) for n in nodes)
         named = [n for n in nodes if n.node.metadata.get("named")]
         if named:
-            names = [str(n.node.metadata.get("names", "")).replace("|", " ") or str(n.node.metadata.get("title", "")) for n in named]
+            names = [str(n.node.metadata.get("names", "")).replace("|", " ") or str(n.node.metadata.get("title", ""))
+                     for n in named]
             focus = focus_words(question, names)
             # Evidence about the subject: its own passages and any passage that mentions it.
             name_list = [x for n in named for x in str(n.node.metadata.get("names", "")).split("|") if x]

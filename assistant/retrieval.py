@@ -141,7 +141,7 @@ def load_bm25(store: Store, data_dir: Path, fingerprint: str, nodes: list[TextNo
             return retriever
         except Exception as exc:  # a damaged cache is rebuilt below
             log.warning("BM25 cache unreadable (%s); rebuilding", type(exc).__name__)
-    retriever = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=min(top_k, len(nodes)),
+    retriever = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=min(top_k, len(nodes)),  # type: ignore[arg-type]
                                             stemmer=Stemmer.Stemmer("english"), language="english")
     try:
         shutil.rmtree(folder, ignore_errors=True)
@@ -236,7 +236,7 @@ class IndexSnapshot:
 
         ids, texts, metas = store.documents()
         nodes = []
-        for node_id, text, meta in zip(ids, texts, metas):
+        for node_id, text, meta in zip(ids, texts, metas, strict=True):
             meta = {k: v for k, v in meta.items() if not k.startswith("_")}
             hidden = list(meta)
             nodes.append(TextNode(id_=node_id, text=text, metadata=meta,

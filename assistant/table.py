@@ -63,7 +63,8 @@ class ModelTable:
             return best
         # Every row whose field contains all the matched words (e.g. all "Facebook AI" rows).
         needed = set(best[0].split())
-        rows = [r for r in self.rows if needed <= {_singular(w) for w in content_words(str(r.metadata.get(f"field_{field}", "")))}]
+        rows = [r for r in self.rows
+                if needed <= {_singular(w) for w in content_words(str(r.metadata.get(f"field_{field}", "")))}]
         return best[0], rows
 
     def match(self, question: str) -> TableMatch | None:
@@ -72,7 +73,8 @@ class ModelTable:
         if not _LIST_INTENT.search(text):
             return None
         question_words = {_singular(w) for w in content_words(text)}
-        candidates = [("creator", *self._match("creator", question_words)), ("generates", *self._match("generates", question_words))]
+        candidates = [("creator", *self._match("creator", question_words)),
+                      ("generates", *self._match("generates", question_words))]
         candidates = [c for c in candidates if c[2]]
         # When both fields match, the verb decides ("made by" -> creator, "generate" -> output).
         if len(candidates) == 2:

@@ -84,7 +84,8 @@ def test_extractive_fallback_on_empty_passages():
 
 
 def test_split_sentences_handles_lists_and_abbreviations():
-    assert split_sentences("First one. Second one!\n- bullet item\n- another") == ["First one.", "Second one!", "bullet item", "another"]
+    assert split_sentences("First one. Second one!\n- bullet item\n- another") == [
+        "First one.", "Second one!", "bullet item", "another"]
     assert split_sentences("Use e.g. text or images, and more.") == ["Use e.g. text or images, and more."]
 
 

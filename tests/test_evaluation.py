@@ -33,7 +33,8 @@ def test_resolve_uses_kind_and_quote_to_disambiguate():
 
 def test_relevance_needs_quote_and_name():
     [item] = load_gold()[0].relevant  # g001: Negative Prompt
-    texts = [f"Negative Prompt: Additional textual input used to {item.quote}.", f"Something else: {item.quote}.", "Negative Prompt"]
+    texts = [f"Negative Prompt: Additional textual input used to {item.quote}.", f"Something else: {item.quote}.",
+             "Negative Prompt"]
     sets = relevance_sets(texts, [item])
     assert sets == [{0}, set(), set()]
     assert ranking_labels(sets) == ["g0", "miss1", "miss2"]
@@ -50,8 +51,9 @@ def test_threshold_gate_fails_when_raised_above_measured():
 def _eval_cli(data_dir, out, *extra):
     env = {**os.environ, "DATA_DIR": str(data_dir), "LLM_PROVIDER": "openai_compatible",
            "LLM_BASE_URL": "http://127.0.0.1:9/v1", "HF_HUB_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "assistant", "eval", "--no-answers", "--pipeline", "ours,llamaindex-default,bm25",
-                           "--out", str(out), *extra], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run([sys.executable, "-m", "assistant", "eval", "--no-answers",
+                           "--pipeline", "ours,llamaindex-default,bm25", "--out", str(out), *extra],
+                          cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=600)
 
 
 @pytest.mark.slow

@@ -13,7 +13,8 @@ from tests.conftest import PROJECT_DIR
 
 
 def test_names_match_whole_words_and_acronyms_by_case():
-    names = NameIndex({"cans": ["Creative Adversarial Networks (CANs)", "CANs", "CAN"], "vae": ["Variational Autoencoders", "VAE"],
+    names = NameIndex({"cans": ["Creative Adversarial Networks (CANs)", "CANs", "CAN"],
+                       "vae": ["Variational Autoencoders", "VAE"],
                        "negative-prompt": ["Negative Prompt"], "prompt": ["Prompt"]})
     assert names.find("How can a small network learn?") == []          # "can" is not the acronym CAN
     assert names.find("What are CANs?") == ["cans"]

@@ -48,9 +48,9 @@ class Judge:
     def __init__(self, url: str, settings: Settings):
         from llama_index.llms.openai_like import OpenAILike
 
-        self.llm = OpenAILike(api_base=url, api_key=settings.llm_api_key.get_secret_value() or "no-key", model=settings.llm_model_name,
-                              is_chat_model=True, temperature=0.0, max_tokens=4, timeout=settings.llm_timeout,
-                              max_retries=settings.llm_max_retries)
+        self.llm = OpenAILike(api_base=url, api_key=settings.llm_api_key.get_secret_value() or "no-key",
+                              model=settings.llm_model_name, is_chat_model=True, temperature=0.0, max_tokens=4,
+                              timeout=settings.llm_timeout, max_retries=settings.llm_max_retries)
 
     def ask(self, prompt: str) -> bool | None:
         from llama_index.core.base.llms.types import ChatMessage
@@ -69,7 +69,7 @@ def calibrate(judge: Judge) -> dict[str, Any]:
     pairs = [json.loads(line) for line in CALIBRATION.read_text().splitlines() if line.strip()]
     verdicts = [judge.supports(p["premise"], p["statement"]) for p in pairs]
     parsed = [v for v in verdicts if v is not None]
-    correct = sum(v == (p["label"] == "yes") for v, p in zip(verdicts, pairs) if v is not None)
+    correct = sum(v == (p["label"] == "yes") for v, p in zip(verdicts, pairs, strict=True) if v is not None)
     accuracy, parse_rate = correct / len(pairs), len(parsed) / len(pairs)
     return {"accuracy": accuracy, "parse_rate": parse_rate, "passed": accuracy >= MIN_ACCURACY and parse_rate >= MIN_PARSED}
 
@@ -101,7 +101,8 @@ def run_judge(url: str, rows: list[dict[str, Any]], settings: Settings) -> dict[
     gate = calibrate(judge)
     if not gate["passed"]:
         return {**NOT_MEASURED, "reason": f"judge failed calibration (accuracy {gate['accuracy']:.2f}, "
-                                          f"parsed {gate['parse_rate']:.2f}; needs {MIN_ACCURACY}, {MIN_PARSED})", "calibration": gate}
+                                          f"parsed {gate['parse_rate']:.2f}; needs {MIN_ACCURACY}, {MIN_PARSED})",
+                "calibration": gate}
     scores = [score_row(judge, r, r["answer"].get("passages", {})) for r in rows if "answer" in r and not r["answer"]["refused"]]
     keys = ("faithfulness", "answer_relevancy", "citation_recall", "citation_precision")
     return {"status": "measured", "calibration": gate, **{k: mean_ignoring_none([s[k] for s in scores]) for k in keys}}

@@ -50,7 +50,7 @@ def bm25(assistant: Assistant, k: int) -> Retrieve:
     import Stemmer
     from llama_index.retrievers.bm25 import BM25Retriever
 
-    retriever = BM25Retriever.from_defaults(nodes=assistant.snapshot.nodes, similarity_top_k=k,
+    retriever = BM25Retriever.from_defaults(nodes=assistant.snapshot.nodes, similarity_top_k=k,  # type: ignore[arg-type]
                                             stemmer=Stemmer.Stemmer("english"), language="english")
     return lambda query: [n.node.get_content() for n in retriever.retrieve(query)]
 

@@ -43,7 +43,8 @@ def eval_block(results_dir: Path = EVAL_DIR) -> str:
         "", metric_table(result["summary"]), "",
         f"Tier 2 (judge LLM): {result.get('judge', {}).get('status', 'not measured')}"
         + (f" — {result['judge']['reason']}." if result.get("judge", {}).get("reason") else "."),
-        "", f"![metrics]({rel}/metrics.png)", f"![first relevant rank]({rel}/ranks.png)", f"![gate calibration]({rel}/calibration.png)",
+        "", f"![metrics]({rel}/metrics.png)", f"![first relevant rank]({rel}/ranks.png)",
+        f"![gate calibration]({rel}/calibration.png)",
         "", "The CI gate (`make test` → `python -m assistant eval --gate`) fails when a metric misses "
         "`evals/thresholds.json`.",
     ])

@@ -105,7 +105,8 @@ def write_report(result: dict[str, Any], out: Path) -> None:
     images = plot(result, out)
     judge = result.get("judge", {})
     lines = [f"# Evaluation report\n\nCommand: `{result['settings']['command']}` — {result['settings']['questions']} questions, "
-             f"LLM `{result['settings']['llm']}`, embeddings `{result['settings']['embed']}`, top-{result['settings']['top_k']}.\n",
+             f"LLM `{result['settings']['llm']}`, embeddings `{result['settings']['embed']}`, "
+             f"top-{result['settings']['top_k']}.\n",
              "## Metrics (mean [95 % bootstrap CI])\n", metric_table(result["summary"]), "",
              f"Tier 2 (judge LLM): **{judge.get('status', 'not measured')}**"
              + (f" — {judge['reason']}" if judge.get("reason") else "") + "\n"]

@@ -97,7 +97,8 @@ def evaluate(assistant: Assistant, questions: list[GoldQuestion], pipelines: lis
         if answers:
             answer, ttft, total = _timed_answer(assistant, q)
             row["answer"] = {"text": answer.text, "mode": answer.mode, "notice": answer.notice,
-                             "citations": [{"number": c.number, "entry_id": c.entry_id, "quote": c.quote} for c in answer.citations],
+                             "citations": [{"number": c.number, "entry_id": c.entry_id, "quote": c.quote}
+                                           for c in answer.citations],
                              "passages": {str(i): p.text for i, p in enumerate(answer.passages, 1)},
                              "ttft_s": ttft, "total_s": total, **answer_scores(answer, q, similarity)}
         rows.append(row)
@@ -106,7 +107,8 @@ def evaluate(assistant: Assistant, questions: list[GoldQuestion], pipelines: lis
 
 def _gate_signals(nodes: list) -> dict[str, Any]:
     return {"best_vector": max((float(n.node.metadata.get("vector_score", 0)) for n in nodes), default=0.0),
-            "named": any(n.node.metadata.get("named") for n in nodes), "table": any("table_field" in n.node.metadata for n in nodes)}
+            "named": any(n.node.metadata.get("named") for n in nodes),
+            "table": any("table_field" in n.node.metadata for n in nodes)}
 
 
 def _aggregate(values: list[Any]) -> dict[str, Any]:

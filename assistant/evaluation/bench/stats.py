@@ -83,7 +83,8 @@ def machine_facts() -> dict[str, Any]:
                 if line.startswith("model name")), platform.processor())
     mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
     versions = {}
-    for name in ("llama-index-core", "chromadb", "gradio", "llama_cpp_python", "sentence-transformers", "torch", "onnxruntime", "bm25s"):
+    for name in ("llama-index-core", "chromadb", "gradio", "llama_cpp_python", "sentence-transformers", "torch", "onnxruntime",
+                 "bm25s"):
         try:
             versions[name] = md.version(name)
         except md.PackageNotFoundError:
