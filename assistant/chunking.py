@@ -18,7 +18,8 @@ from llama_index.core.schema import Document, TextNode
 from assistant.knowledge import Entry
 
 # Metadata kept out of the embedded/LLM text: the node text already says what matters.
-_HIDDEN = ["entry_id", "title", "kind", "section", "source", "names", "content_hash", "origin", "heading", "chunk"]
+_HIDDEN = ["entry_id", "title", "kind", "section", "source", "names", "content_hash", "origin", "heading", "chunk",
+           "position"]
 
 
 def entry_text(entry: Entry) -> str:
@@ -30,9 +31,12 @@ def entry_text(entry: Entry) -> str:
     return f"{entry.title}\n\n{entry.text}"
 
 
-def _node(node_id: str, text: str, meta: dict[str, str | int]) -> TextNode:
+def _node(node_id: str, text: str, meta: dict[str, str | int], position: int = 0) -> TextNode:
+    """A node whose content hash covers its text and metadata but not its `position` (the order of
+    entries in the material, or of chunks in a file): moving an entry re-orders, it does not re-embed."""
     meta = dict(meta)
     meta["content_hash"] = hashlib.sha256((text + repr(sorted(meta.items()))).encode()).hexdigest()[:16]
+    meta["position"] = position
     return TextNode(id_=node_id, text=text, metadata=meta,
                     excluded_embed_metadata_keys=list(meta), excluded_llm_metadata_keys=list(meta))
 
@@ -51,8 +55,8 @@ class Chunker:
             return [whole]
         return [f"{title}\n\n{chunk}" if title else chunk for chunk in self.splitter.split_text(body)]
 
-    def entry_nodes(self, entry: Entry) -> list[TextNode]:
-        """Nodes for one knowledge entry."""
+    def entry_nodes(self, entry: Entry, position: int = 0) -> list[TextNode]:
+        """Nodes for one knowledge entry; `position` is the entry's place in the material."""
         meta: dict[str, str | int] = {
             "entry_id": entry.id, "title": entry.title, "kind": entry.kind, "section": entry.section,
             "source": entry.source, "names": "|".join(entry.names), "origin": "knowledge",
@@ -60,11 +64,11 @@ class Chunker:
         for key, value in entry.fields.items():
             meta[f"field_{key}"] = str(value)
         if entry.kind != "section":
-            return [_node(entry.id, entry_text(entry), meta)]
+            return [_node(entry.id, entry_text(entry), meta, position)]
         chunks = self._split(entry.title, entry.text)
         if len(chunks) == 1:
-            return [_node(entry.id, chunks[0], meta)]
-        return [_node(f"{entry.id}#{i}", text, {**meta, "chunk": i}) for i, text in enumerate(chunks)]
+            return [_node(entry.id, chunks[0], meta, position)]
+        return [_node(f"{entry.id}#{i}", text, {**meta, "chunk": i}, position) for i, text in enumerate(chunks)]
 
     def document_nodes(self, path: Path, text: str, entry_id: str, origin: str) -> list[TextNode]:
         """Nodes for a user file: split by Markdown headings, then by sentences; each keeps path and heading."""
@@ -87,5 +91,5 @@ class Chunker:
                     "entry_id": entry_id, "title": title, "kind": "document", "section": heading,
                     "source": str(path), "names": "", "origin": origin, "heading": heading, "chunk": len(nodes),
                 }
-                nodes.append(_node(f"{entry_id}#{len(nodes)}", chunk, meta))
+                nodes.append(_node(f"{entry_id}#{len(nodes)}", chunk, meta, len(nodes)))
         return nodes

@@ -63,6 +63,11 @@ def fingerprint(meta_by_id: dict[str, dict]) -> str:
     return digest.hexdigest()[:20]
 
 
+def _flat(node: TextNode) -> dict:
+    """The metadata Chroma stores for a node (LlamaIndex's flat form, without the text)."""
+    return node_to_metadata_dict(node, remove_text=True, flat_metadata=True)
+
+
 def file_origin(path: Path) -> str:
     """The origin recorded on a file's nodes: its resolved path."""
     return f"file:{path.resolve()}"
@@ -110,8 +115,8 @@ class Ingestor:
         # fails the run with the index untouched (even with rebuild).
         nodes: list[TextNode] = []
         if knowledge_dir is not None:
-            for entry in load_entries(knowledge_dir):
-                nodes += self.chunker.entry_nodes(entry)
+            for position, entry in enumerate(load_entries(knowledge_dir)):
+                nodes += self.chunker.entry_nodes(entry, position)
         paths = [Path(p) for p in paths]
         for path in paths:
             if not path.exists():
@@ -130,9 +135,15 @@ class Ingestor:
             to_write = [n for n in nodes if existing.get(n.node_id, {}).get("content_hash") != n.metadata["content_hash"]]
             stale = [i for i, m in existing.items()
                      if i not in new_ids and self._in_scope(m, knowledge_dir is not None, roots, failed)]
+            # Same content at a new place in the material: only the stored position changes.
+            writing = {n.node_id for n in to_write}
+            moved = [n for n in nodes if n.node_id in existing and n.node_id not in writing
+                     and existing[n.node_id].get("position") != n.metadata["position"]]
             report.added = sum(1 for n in to_write if n.node_id not in existing)
             report.updated = len(to_write) - report.added
             report.unchanged = len(nodes) - len(to_write)
+            if moved:
+                self.store.update_metadata([n.node_id for n in moved], [_flat(n) for n in moved])
             if to_write or stale:
                 # "dirty" until the run completes, so caches keyed by the fingerprint (BM25) are
                 # rebuilt after a crash instead of trusting a half-written index.
@@ -185,4 +196,4 @@ class Ingestor:
 
     def _upsert(self, batch: list[TextNode], vectors: list[list[float]]) -> None:
         self.store.upsert(ids=[n.node_id for n in batch], embeddings=vectors, documents=[n.get_content() for n in batch],
-                          metadatas=[node_to_metadata_dict(n, remove_text=True, flat_metadata=True) for n in batch])
+                          metadatas=[_flat(n) for n in batch])

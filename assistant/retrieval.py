@@ -241,6 +241,11 @@ class IndexSnapshot:
             hidden = list(meta)
             nodes.append(TextNode(id_=node_id, text=text, metadata=meta,
                                   excluded_embed_metadata_keys=hidden, excluded_llm_metadata_keys=hidden))
+        # The material's order (then files, chunk by chunk), whatever order the store returns: lists
+        # such as "which models generate speech?" follow the table, and ties break the same way on every machine.
+        nodes.sort(key=lambda n: (n.metadata.get("origin") != "knowledge", str(n.metadata.get("origin", "")),
+                                  int(n.metadata.get("position", 0) or 0), int(n.metadata.get("chunk", 0) or 0),
+                                  n.node_id))
         stored = (store.collection.metadata or {}).get("fingerprint", "")
         meta_by_id = {n.node_id: n.metadata for n in nodes}
         return cls(nodes=nodes, fingerprint=stored if stored and stored != "dirty" else fingerprint(meta_by_id))

@@ -246,6 +246,12 @@ class Store:
         with self._writing():
             self.collection.upsert(ids=ids, embeddings=embeddings, documents=documents, metadatas=metadatas)
 
+    def update_metadata(self, ids: list[str], metadatas: list[dict[str, Any]]) -> None:
+        """Replace the metadata of existing nodes (their vectors and texts stay)."""
+        with self._writing():
+            for start in range(0, len(ids), PAGE):
+                self.collection.update(ids=ids[start:start + PAGE], metadatas=metadatas[start:start + PAGE])
+
     def delete(self, ids: list[str]) -> None:
         """Remove nodes by id."""
         with self._writing():

@@ -91,6 +91,22 @@ def test_F11_edited_entry_replaced_deleted_entry_removed(tiny, tmp_path):
     assert [p.entry_id for p in tiny.retrieve("latent space of a variational autoencoder", k=1)] == ["vae"]
 
 
+def test_reordered_material_reorders_the_index_without_reembedding(tiny, tmp_path, monkeypatch):
+    """Node order follows the material (table listings and tie-breaks), never the store's insertion order."""
+    from assistant.retrieval import IndexSnapshot
+
+    tiny.ingest()
+    entries = lambda: list(dict.fromkeys(str(n.metadata["entry_id"]) for n in IndexSnapshot.load(tiny.store).nodes))  # noqa: E731
+    assert entries() == [e["id"] for e in TINY]
+    write_knowledge(tmp_path / "knowledge", list(reversed(TINY)))
+    monkeypatch.setattr(type(tiny.embed_model), "get_text_embedding_batch", lambda *a, **k: pytest.fail("re-embedded"))
+    report = tiny.ingest()
+    assert (report.added, report.updated, report.deleted) == (0, 0, 0)
+    assert entries() == [e["id"] for e in reversed(TINY)]
+    chunks = [n.node_id for n in IndexSnapshot.load(tiny.store).nodes if n.node_id.startswith("diffusion#")]
+    assert chunks == [f"diffusion#{i}" for i in range(len(chunks))] and len(chunks) >= 3
+
+
 def test_F11_long_section_shrinking_to_one_chunk_leaves_no_orphans(tiny, tmp_path):
     tiny.ingest()
     chunks = stored(tiny, {"entry_id": "diffusion"})
