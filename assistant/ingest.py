@@ -42,6 +42,7 @@ class IngestReport:
     updated: int = 0
     deleted: int = 0
     unchanged: int = 0
+    reordered: int = 0  # unchanged content at a new place in the material (metadata-only update)
     total: int = 0
     seconds: float = 0.0
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
@@ -49,7 +50,9 @@ class IngestReport:
     def summary(self) -> str:
         """One line of counts, then one line per skipped file (each reason names its file)."""
         text = (f"{self.total} chunks in the index: {self.added} added, {self.updated} updated, "
-                f"{self.deleted} deleted, {self.unchanged} unchanged ({self.seconds:.1f} s).")
+                f"{self.deleted} deleted, {self.unchanged} unchanged"
+                + (f" ({self.reordered} of them moved in the material)" if self.reordered else "")
+                + f" ({self.seconds:.1f} s).")
         if self.skipped:
             text += f"\nSkipped {len(self.skipped)} file(s):" + "".join(f"\n  {reason}" for _, reason in self.skipped)
         return text
@@ -142,6 +145,7 @@ class Ingestor:
             report.added = sum(1 for n in to_write if n.node_id not in existing)
             report.updated = len(to_write) - report.added
             report.unchanged = len(nodes) - len(to_write)
+            report.reordered = len(moved)
             if moved:
                 self.store.update_metadata([n.node_id for n in moved], [_flat(n) for n in moved])
             if to_write or stale:

@@ -101,7 +101,8 @@ def test_reordered_material_reorders_the_index_without_reembedding(tiny, tmp_pat
     write_knowledge(tmp_path / "knowledge", list(reversed(TINY)))
     monkeypatch.setattr(type(tiny.embed_model), "get_text_embedding_batch", lambda *a, **k: pytest.fail("re-embedded"))
     report = tiny.ingest()
-    assert (report.added, report.updated, report.deleted) == (0, 0, 0)
+    assert (report.added, report.updated, report.deleted) == (0, 0, 0) and report.reordered == report.total
+    assert "moved in the material" in report.summary()
     assert entries() == [e["id"] for e in reversed(TINY)]
     chunks = [n.node_id for n in IndexSnapshot.load(tiny.store).nodes if n.node_id.startswith("diffusion#")]
     assert chunks == [f"diffusion#{i}" for i in range(len(chunks))] and len(chunks) >= 3
