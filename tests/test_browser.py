@@ -15,11 +15,10 @@ from urllib.parse import urlsplit
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from ui_server import RunningApp, cite_first_passage, fresh_stack, shared_stack  # noqa: E402
+from ui_server import RunningApp, cite_first_passage, fresh_stack, launch_chromium, open_page, shared_stack  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
 FINAL = "#chat .ga-answer:not(.ga-draft)"
 XSS_DOC = """# The Quibblefrost protocol
@@ -39,16 +38,7 @@ def stack():
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        pytest.fail("Chromium is missing at /usr/bin/chromium; install it with `apt-get install -y chromium` "
-                    "(the tests never download a browser).", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield chromium
-        chromium.close()
+    yield from launch_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -61,16 +51,7 @@ def app():
 @pytest.fixture
 def page(browser, app, stack):
     """A fresh page (= a fresh chat session) that records every request it makes."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.requests = []
-    page.on("request", lambda request: page.requests.append(request.url))
-    page.goto(app.url)
-    page.wait_for_selector("#question textarea")
-    page.wait_for_selector("#status :text('passages')")
-    yield page
-    context.close()
+    yield from open_page(browser, app.url)
 
 
 def shot(page, name: str) -> None:

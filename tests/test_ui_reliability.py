@@ -25,13 +25,20 @@ import pytest
 from pydantic import SecretStr
 
 sys.path.insert(0, os.path.dirname(__file__))
-from ui_server import GradioSession, RunningApp, cite_first_passage, fresh_stack, private_assistant  # noqa: E402
+from ui_server import (  # noqa: E402
+    GradioSession,
+    RunningApp,
+    cite_first_passage,
+    fresh_stack,
+    launch_chromium,
+    open_page,
+    private_assistant,
+)
 
 from assistant import Settings  # noqa: E402
 from assistant.config import PROJECT_DIR  # noqa: E402
 from assistant.errors import ConfigError  # noqa: E402
 
-CHROMIUM = Path("/usr/bin/chromium")
 QUESTION = "What is a variational autoencoder?"
 QUESTIONS = (QUESTION, "How do diffusion models generate images?", "Who created Whisper?", "What is a GAN?")
 FINAL = "#chat .ga-answer:not(.ga-draft)"
@@ -471,16 +478,7 @@ S2_DOC = ("# The Zorblax sampler\n\nThe Zorblax sampler is a made-up way to draw
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        pytest.fail("Chromium is missing at /usr/bin/chromium; install it with `apt-get install -y chromium` "
-                    "(the tests never download a browser).", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield chromium
-        chromium.close()
+    yield from launch_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -500,16 +498,7 @@ def hostile_app(tmp_path_factory):
 @pytest.fixture
 def page(browser, hostile_app, stack):
     """A fresh tab on the app that records every request it makes (including ones that fail)."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    tab = context.new_page()
-    tab.set_default_timeout(30_000)
-    tab.requests = []
-    tab.on("request", lambda request: tab.requests.append(request.url))
-    tab.goto(hostile_app.url)
-    tab.wait_for_selector("#question textarea")
-    tab.wait_for_selector("#status :text('passages')")
-    yield tab
-    context.close()
+    yield from open_page(browser, hostile_app.url)
 
 
 def ask_in_page(page, question: str):

@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(__file__))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -299,3 +300,37 @@ def private_assistant(target_dir, **overrides) -> tuple[Assistant, Settings]:
     settings = make_settings(target_dir, shared.fake.url, **overrides)
     store = Store(settings.chroma_path, settings.chroma_url, settings.chroma_collection)
     return Assistant(settings, store, shared.assistant.embed_model), settings
+
+
+# --- the browser (Debian's Chromium driven by Playwright; never a downloaded browser) ----------------------
+CHROMIUM = "/usr/bin/chromium"
+
+
+def launch_chromium() -> Iterator[Any]:
+    """Yield a headless Chromium (for a module-scoped fixture); fails clearly when it is not installed."""
+    import pytest
+    from playwright.sync_api import sync_playwright
+
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("Chromium is missing at /usr/bin/chromium; install it with `apt-get install -y chromium` "
+                    "(the tests never download a browser).", pytrace=False)
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield chromium
+        chromium.close()
+
+
+def open_page(browser: Any, url: str) -> Iterator[Any]:
+    """Yield a fresh tab (= a fresh chat session) on the app at `url`, ready for a question, recording
+    every request it makes in ``page.requests`` (including ones that fail)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.requests = []
+    page.on("request", lambda request: page.requests.append(request.url))
+    page.goto(url)
+    page.wait_for_selector("#question textarea")
+    page.wait_for_selector("#status :text('passages')")
+    yield page
+    context.close()
