@@ -2,9 +2,9 @@
 
 from assistant.config import Settings
 from assistant.errors import AssistantError
-from assistant.types import Answer, Citation, Passage
+from assistant.types import Answer, Citation, Health, Passage, Timings, Trace
 
-__all__ = ["Answer", "Assistant", "AssistantError", "Citation", "Passage", "Settings"]
+__all__ = ["Answer", "Assistant", "AssistantError", "Citation", "Health", "Passage", "Settings", "Timings", "Trace"]
 
 
 def __getattr__(name: str):  # lazy: `import assistant` stays light (no torch, no chromadb)

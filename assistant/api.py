@@ -5,59 +5,104 @@
         a.retrieve("What is a VAE?", k=5)      # list[Passage]
         a.ask("What is a VAE?")                # Answer with verified citations
         for event in a.stream("..."): ...      # str deltas, then the final Answer
+        a.trace("What is a VAE?")              # Trace: query, passages with signals, gate verdict
+        a.health()                             # Health: LLM ready/starting/down (and why), index size
+
+Everything goes through one LlamaIndex query engine (:meth:`Assistant.query_engine`):
+``TableRetriever`` → ``HybridRetriever`` → ``AnswerabilityGate`` → ``CitedSynthesizer``.
+``ask`` is the last event of ``stream``; ``trace`` runs the same engine's ``retrieve`` (and, if
+asked, its synthesizer on the same nodes). Nothing is rebuilt or changed per call.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from llama_index.core.query_engine import RetrieverQueryEngine
-from llama_index.core.schema import QueryBundle
 
-from assistant.chunking import Chunker
 from assistant.config import Settings
 from assistant.embeddings import build_embed_model
 from assistant.errors import IndexMissingError, InputError
 from assistant.followup import History, condense
 from assistant.gate import AnswerabilityGate
 from assistant.ingest import Ingestor, IngestReport
-from assistant.llm import LocalLLMServer, build_llm, endpoint_alive
+from assistant.intent import analyze
+from assistant.llm import LLMService
+from assistant.relevance import SentenceRanker
 from assistant.retrieval import HybridRetriever, IndexSnapshot, build_retriever
+from assistant.stages import AnalyzedQuery, NodeView, answer_of
 from assistant.store import Store
 from assistant.synthesizer import CitedSynthesizer, to_passage
 from assistant.table import ModelTable, TableRetriever
-from assistant.text import clean_text
-from assistant.types import Answer, Passage
+from assistant.text import Vocabulary, clean_text, focus_question
+from assistant.types import Answer, Health, Passage, Timings, Trace
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from llama_index.core.base.embeddings.base import BaseEmbedding
-    from llama_index.core.llms import LLM
+    from llama_index.core.base.response.schema import StreamingResponse
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """The parts built from one index snapshot; swapped whole after an ingest."""
+
+    snapshot: IndexSnapshot
+    retriever: HybridRetriever
+    table: ModelTable
+    titles: dict[str, str]  # entry id -> title
+    creators: dict[str, str]  # model entry id -> creator
+    vocabulary: Vocabulary  # every word of the material and its rarity (the gate's "is this topic here at all")
+
+    @classmethod
+    def build(cls, store: Store, embed_model: BaseEmbedding, settings: Settings, snapshot: IndexSnapshot) -> Pipeline:
+        views = [NodeView.of(n) for n in snapshot.nodes]
+        return cls(snapshot=snapshot,
+                   retriever=build_retriever(store, embed_model, settings.data_dir, settings.top_k, snapshot),
+                   table=ModelTable(snapshot.nodes),
+                   titles={v.entry_id: v.title for v in views},
+                   creators={v.entry_id: v.field("creator") for v in views if v.field("creator")},
+                   vocabulary=Vocabulary([n.get_content() for n in snapshot.nodes]))
+
+
+def final_answer(events: Iterator[str | Answer]) -> Answer:
+    """The Answer that ends a stream of events."""
+    answer = None
+    for event in events:
+        if isinstance(event, Answer):
+            answer = event
+    if answer is None:
+        raise RuntimeError("the answer stream ended without an Answer")
+    return answer
 
 
 class Assistant:
     """Retrieval, answers and ingest over one index. Build with :meth:`from_settings`."""
 
-    def __init__(self, settings: Settings, store: Store, embed_model: BaseEmbedding):
+    def __init__(self, settings: Settings, store: Store, embed_model: BaseEmbedding, llm: LLMService | None = None):
         self.settings, self.store, self.embed_model = settings, store, embed_model
+        self.llm = llm or LLMService(settings)
+        self.ranker = SentenceRanker(embed_model)
         self._lock = threading.RLock()
-        self._llm: LLM | None = None
-        self._server: LocalLLMServer | None = None
-        self.retriever: HybridRetriever | None = None
+        self._pipeline: Pipeline | None = None
         self.load_index()
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None, rebuild: bool = False) -> Assistant:
+    def from_settings(cls, settings: Settings | None = None, rebuild: bool = False,
+                      embed_model: BaseEmbedding | None = None, llm: LLMService | None = None) -> Assistant:
         """Open the index described by `settings` (default: environment and `.env`).
 
         With ``rebuild=True`` an index from another chromadb version or embedding model is
-        accepted, so that ``ingest(rebuild=True)`` can replace it.
+        accepted, so that ``ingest(rebuild=True)`` can replace it. ``embed_model`` and ``llm`` may be
+        given to share them between assistants.
         """
         settings = settings or Settings()
         if rebuild:
@@ -65,46 +110,45 @@ class Assistant:
         else:
             store = Store(settings.chroma_path, settings.chroma_url, settings.chroma_collection)
             store.check_embedding(settings.embed_model_name)
-        return cls(settings, store, build_embed_model(settings))
+        return cls(settings, store, embed_model or build_embed_model(settings), llm)
 
     # --- index ---------------------------------------------------------------------------
     def load_index(self) -> None:
-        """(Re)load BM25, names and the model table from the store; call after ingest."""
+        """(Re)load the index snapshot and the parts built from it; call after ingest."""
+        snapshot = IndexSnapshot.load(self.store)
+        pipeline = Pipeline.build(self.store, self.embed_model, self.settings, snapshot) if snapshot.nodes else None
         with self._lock:
-            snapshot = IndexSnapshot.load(self.store)
-            self.snapshot = snapshot
-            if not snapshot.nodes:
-                self.retriever = None
-                return
-            self.retriever = build_retriever(self.store, self.embed_model, self.settings.data_dir, self.settings.top_k, snapshot)
-            self.table = ModelTable(snapshot.nodes)
-            self.titles = {str(n.metadata.get("entry_id")): str(n.metadata.get("title")) for n in snapshot.nodes}
-            self.creators = {str(n.metadata["entry_id"]): str(n.metadata["field_creator"])
-                             for n in snapshot.nodes if n.metadata.get("field_creator")}
+            self._snapshot, self._pipeline = snapshot, pipeline
 
     @property
     def index_size(self) -> int:
-        return len(self.snapshot.nodes)
+        return len(self._snapshot.nodes)
 
-    def ingest(self, paths: list[Path] = (), knowledge: bool = True, rebuild: bool = False,  # type: ignore[assignment]
-               progress: bool = False) -> IngestReport:
-        """Index the knowledge folder and/or files, then reload the retriever."""
-        ingestor = Ingestor(self.store, lambda: self.embed_model, self.settings.embed_model_name,
-                            Chunker(self.settings.chunk_size, self.settings.chunk_overlap),
-                            int(self.settings.max_file_mb * 1e6), progress=progress)
+    @property
+    def snapshot(self) -> IndexSnapshot:
+        """The indexed nodes as read at the last (re)load."""
+        return self._snapshot
+
+    def ingest(self, paths: Sequence[Path] = (), knowledge: bool = True, rebuild: bool = False,
+               progress: bool = False, *, drop_missing: bool = False) -> IngestReport:
+        """Index the knowledge folder and/or files, then reload the retriever. A rebuild re-reads every
+        source already indexed and refuses when one is gone, unless ``drop_missing``."""
+        ingestor = Ingestor.from_settings(self.settings, self.store, lambda: self.embed_model, progress=progress)
         # Chroma is thread-safe and the store's file lock refuses a second writer, so chats keep
         # running during the ingest; only swapping in the reloaded index takes the lock.
-        report = ingestor.ingest(self.settings.knowledge_dir if knowledge else None, list(paths), rebuild=rebuild)
+        report = ingestor.ingest(self.settings.knowledge_dir if knowledge else None, list(paths), rebuild=rebuild,
+                                 drop_missing=drop_missing)
         self.load_index()
         return report
 
-    def _require_index(self) -> HybridRetriever:
+    def _require_index(self) -> Pipeline:
         self.store.ensure_alive()
-        if self.retriever is None:
+        pipeline = self._pipeline
+        if pipeline is None:
             raise IndexMissingError("The index is empty; run `python -m assistant ingest` first.")
-        return self.retriever
+        return pipeline
 
-    # --- questions ----------------------------------------------------------------------
+    # --- the answer path ------------------------------------------------------------------
     def _clean(self, question: str) -> str:
         if not isinstance(question, str):
             raise InputError("The question must be text.")
@@ -116,73 +160,97 @@ class Assistant:
                              f"{self.settings.max_question_chars:,} (MAX_QUESTION_CHARS). Please shorten it.")
         return question
 
-    def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
-        """The top-k passages for a question (hybrid retrieval, named entries first)."""
-        retriever = self._require_index()
-        question = self._clean(question)
-        with self._lock:
-            retriever.top_k = k or self.settings.top_k
-            try:
-                nodes = retriever.retrieve(QueryBundle(question))
-            finally:
-                retriever.top_k = self.settings.top_k
-        return [to_passage(n) for n in nodes]
-
     def standalone_query(self, question: str, history: History | None = None) -> str:
-        """The follow-up rewritten with its subject from the history."""
+        """The question as searched: markup and pleasantries dropped, a follow-up rewritten with its
+        subject from the history (a question that stands on its own is left as asked)."""
+        pipeline = self._require_index()
+        question = pipeline.vocabulary.correct(focus_question(self._clean(question)))
+        turns = [(role, focus_question(clean_text(text)) if role == "user" else clean_text(text))
+                 for role, text in (history or [])]
+        return condense(question, turns, pipeline.retriever.names, pipeline.titles, pipeline.creators)
+
+    def analyze(self, query: str) -> AnalyzedQuery:
+        """The standalone query with what it asks (kind, named entries, list filter) for every stage."""
+        pipeline = self._require_index()
+        return AnalyzedQuery(query_str=query, intent=analyze(query, pipeline.retriever.names, pipeline.table))
+
+    def query_engine(self, streaming: bool = False, k: int | None = None) -> RetrieverQueryEngine:
+        """The LlamaIndex query engine every answer goes through:
+        table route / hybrid retriever -> answerability gate -> cited synthesizer."""
+        pipeline = self._require_index()
+        hybrid = pipeline.retriever if k is None else pipeline.retriever.with_top_k(k)
+        s = self.settings
+        return RetrieverQueryEngine(
+            retriever=TableRetriever(pipeline.table, hybrid),
+            node_postprocessors=[AnswerabilityGate(threshold=s.refusal_threshold, vocabulary=pipeline.vocabulary)],
+            response_synthesizer=CitedSynthesizer(self.llm, self.ranker, pipeline.retriever.names, streaming=streaming,
+                                                  llm_passages=s.llm_passages, llm_sentences=s.llm_sentences,
+                                                  compose_answers=s.compose_answers))
+
+    def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
+        """The top-k passages for a question (every matching row for model-table lists), before the gate."""
         question = self._clean(question)
-        retriever = self._require_index()
-        turns = [(role, clean_text(text)) for role, text in (history or [])]
-        return condense(question, turns, retriever.names, self.titles, self.creators)
+        engine = self.query_engine(k=k or self.settings.top_k)
+        return [to_passage(n) for n in engine.retriever.retrieve(self.analyze(question))]
 
-    def retrieve_nodes(self, query: str) -> list:
-        """Nodes the answer path would see for a standalone query (table filter, then hybrid)."""
-        return TableRetriever(self.table, self._require_index()).retrieve(QueryBundle(query))
-
-    def answerable(self, query: str, threshold: float | None = None) -> tuple[bool, str]:
-        """The answerability gate's verdict for a standalone query, without any LLM call."""
-        gate = AnswerabilityGate(threshold=self.settings.refusal_threshold if threshold is None else threshold)
-        return gate.answerable(self.retrieve_nodes(query), query)
-
-    @property
-    def llm(self) -> LLM:
-        """The chat LLM; for the local provider, starts the bundled server if nothing answers."""
-        with self._lock:
-            if self._llm is None:
-                if self.settings.llm_provider == "local" and not endpoint_alive(self.settings.local_llm_url):
-                    self._server = LocalLLMServer(self.settings)
-                    self._server.start()
-                self._llm = build_llm(self.settings)
-            return self._llm
-
-    def query_engine(self, streaming: bool = False) -> RetrieverQueryEngine:
-        """A LlamaIndex query engine: table/hybrid retriever -> answerability gate -> cited synthesizer."""
-        retriever = TableRetriever(self.table, self._require_index())
-        gate = AnswerabilityGate(threshold=self.settings.refusal_threshold)
-        synthesizer = CitedSynthesizer(llm=self.llm, llm_url=self.settings.llm_url, streaming=streaming,
-                                       llm_passages=self.settings.llm_passages)
-        return RetrieverQueryEngine(retriever=retriever, node_postprocessors=[gate], response_synthesizer=synthesizer)
-
-    def ask(self, question: str, history: History | None = None) -> Answer:
-        """Answer a question (with optional history) with verified citations."""
+    def trace(self, question: str, history: History | None = None, k: int | None = None, answer: bool = False) -> Trace:
+        """One pass through the answer path for inspection: the query, route, passages with their
+        signals, the gate's verdict and, with ``answer=True``, the answer made from those passages."""
+        started = time.perf_counter()
         query = self.standalone_query(question, history)
-        response = self.query_engine().query(query)
-        return response.metadata["answer"]  # type: ignore[index]
+        engine = self.query_engine(streaming=True, k=k)
+        bundle = self.analyze(query)
+        nodes = engine.retrieve(bundle)
+        first = NodeView.of(nodes[0]) if nodes else None
+        result = Trace(question=question, query=query, route="table" if first and first.table_field else "search",
+                       passages=[to_passage(n) for n in nodes], answerable=bool(first and first.gate_passed),
+                       reason=first.gate_reason if first else "nothing retrieved", nodes=nodes)
+        if answer:
+            response = engine.synthesize(bundle, nodes)
+            result.answer = final_answer(self._events(response, started))  # type: ignore[arg-type]
+        return result
 
     def stream(self, question: str, history: History | None = None) -> Iterator[str | Answer]:
         """Yield text deltas as the model writes, then the final verified Answer."""
+        started = time.perf_counter()
         query = self.standalone_query(question, history)
-        response = self.query_engine(streaming=True).query(query)
-        yield from response.response_gen  # type: ignore[union-attr,misc]
-        yield response.metadata["answer"]  # type: ignore[union-attr,index]
+        response = self.query_engine(streaming=True).query(self.analyze(query))
+        yield from self._events(response, started)  # type: ignore[arg-type]
 
-    # --- lifecycle ----------------------------------------------------------------------
+    def ask(self, question: str, history: History | None = None) -> Answer:
+        """Answer a question (with optional history) with verified citations: the end of :meth:`stream`."""
+        return final_answer(self.stream(question, history))
+
+    @staticmethod
+    def _events(response: StreamingResponse, started: float) -> Iterator[str | Answer]:
+        """The response's deltas, then its Answer with the timings (the one definition of TTFT)."""
+        first = None
+        for delta in response.response_gen:
+            if delta and first is None:
+                first = time.perf_counter() - started
+            yield delta
+        answer = answer_of(response)
+        total = time.perf_counter() - started
+        answer.timings = Timings(first_text_s=first if first is not None else total, total_s=total)
+        yield answer
+
+    # --- health and lifecycle ---------------------------------------------------------------
+    def start_llm(self) -> Health:
+        """Start the LLM (the local server, for the local provider) and check it answers."""
+        self.llm.start()
+        return self.health()
+
+    def health(self) -> Health:
+        """The LLM's state (checked now if it never was) and the index size."""
+        if not self.llm.checked_at:
+            self.llm.check()
+        return Health(llm_state=self.llm.state, llm_error=self.llm.error, llm_provider=self.settings.llm_provider,
+                      llm_model=self.settings.llm_model_name, llm_url=self.llm.url, index_size=self.index_size,
+                      checked_at=self.llm.checked_at, llm_restarts=self.llm.restarts)
+
     def close(self) -> None:
-        """Stop the local LLM server if this assistant started it."""
-        if self._server:
-            self._server.stop()
-            self._server = None
-        self._llm = None
+        """Stop the local LLM server if this assistant started it, and close the store."""
+        self.llm.close()
         self.store.close()
 
     def __enter__(self) -> Assistant:

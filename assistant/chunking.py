@@ -16,10 +16,7 @@ from llama_index.core.node_parser import MarkdownNodeParser, SentenceSplitter
 from llama_index.core.schema import Document, TextNode
 
 from assistant.knowledge import Entry
-
-# Metadata kept out of the embedded/LLM text: the node text already says what matters.
-_HIDDEN = ["entry_id", "title", "kind", "section", "source", "names", "content_hash", "origin", "heading", "chunk",
-           "position"]
+from assistant.stages import FIELD_PREFIX, Key, join_names
 
 
 def entry_text(entry: Entry) -> str:
@@ -31,12 +28,13 @@ def entry_text(entry: Entry) -> str:
     return f"{entry.title}\n\n{entry.text}"
 
 
-def _node(node_id: str, text: str, meta: dict[str, str | int], position: int = 0) -> TextNode:
+def _node(node_id: str, text: str, meta: dict[Key, str | int] | dict[str, str | int], position: int = 0) -> TextNode:
     """A node whose content hash covers its text and metadata but not its `position` (the order of
     entries in the material, or of chunks in a file): moving an entry re-orders, it does not re-embed."""
-    meta = dict(meta)
-    meta["content_hash"] = hashlib.sha256((text + repr(sorted(meta.items()))).encode()).hexdigest()[:16]
-    meta["position"] = position
+    meta = {str(k): v for k, v in meta.items()}  # plain str keys: the hash below uses their repr
+    meta[Key.CONTENT_HASH.value] = hashlib.sha256((text + repr(sorted(meta.items()))).encode()).hexdigest()[:16]
+    meta[Key.POSITION.value] = position
+    # All metadata stays out of the embedded and LLM text: the node text already says what matters.
     return TextNode(id_=node_id, text=text, metadata=meta,
                     excluded_embed_metadata_keys=list(meta), excluded_llm_metadata_keys=list(meta))
 
@@ -58,17 +56,17 @@ class Chunker:
     def entry_nodes(self, entry: Entry, position: int = 0) -> list[TextNode]:
         """Nodes for one knowledge entry; `position` is the entry's place in the material."""
         meta: dict[str, str | int] = {
-            "entry_id": entry.id, "title": entry.title, "kind": entry.kind, "section": entry.section,
-            "source": entry.source, "names": "|".join(entry.names), "origin": "knowledge",
+            Key.ENTRY_ID: entry.id, Key.TITLE: entry.title, Key.KIND: entry.kind, Key.SECTION: entry.section,
+            Key.SOURCE: entry.source, Key.NAMES: join_names(entry.names), Key.ORIGIN: "knowledge",
         }
         for key, value in entry.fields.items():
-            meta[f"field_{key}"] = str(value)
+            meta[FIELD_PREFIX + key] = str(value)
         if entry.kind != "section":
             return [_node(entry.id, entry_text(entry), meta, position)]
         chunks = self._split(entry.title, entry.text)
         if len(chunks) == 1:
             return [_node(entry.id, chunks[0], meta, position)]
-        return [_node(f"{entry.id}#{i}", text, {**meta, "chunk": i}, position) for i, text in enumerate(chunks)]
+        return [_node(f"{entry.id}#{i}", text, {**meta, Key.CHUNK: i}, position) for i, text in enumerate(chunks)]
 
     def document_nodes(self, path: Path, text: str, entry_id: str, origin: str) -> list[TextNode]:
         """Nodes for a user file: split by Markdown headings, then by sentences; each keeps path and heading."""
@@ -88,8 +86,8 @@ class Chunker:
             title = f"{path.name} — {heading}" if heading else path.name
             for chunk in self._split(title, body):
                 meta: dict[str, str | int] = {
-                    "entry_id": entry_id, "title": title, "kind": "document", "section": heading,
-                    "source": str(path), "names": "", "origin": origin, "heading": heading, "chunk": len(nodes),
+                    Key.ENTRY_ID: entry_id, Key.TITLE: title, Key.KIND: "document", Key.SECTION: heading,
+                    Key.SOURCE: str(path), Key.NAMES: "", Key.ORIGIN: origin, Key.HEADING: heading, Key.CHUNK: len(nodes),
                 }
                 nodes.append(_node(f"{entry_id}#{len(nodes)}", chunk, meta, len(nodes)))
         return nodes

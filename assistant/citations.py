@@ -8,10 +8,16 @@ it was given. We keep only what the passages support:
   a passage it cites (or, failing that, of any passage) — that passage sentence is
   the citation's quote, so every quote is verbatim in its passage by construction
   and re-checked with :func:`verify_quote`;
+* a sentence that contradicts its source is unsupported, however many words they share: a
+  negation the source lacks ("does not"), a number the source does not state, a name that is
+  neither in the source sentence nor in its entry's title, or a "Label:" lead that is not the
+  entry's title ("Texture to Image:" for "Text to Image");
+* a supported sentence is shown as its source sentence, verbatim: a 135M model's paraphrase can
+  swap roles or drop a qualifier while keeping every word, so its own wording is never shown;
 * sentences without support are removed from the answer and reported separately.
 
-When nothing survives, :func:`extractive_answer` builds a cited answer from the
-passages' own sentences.
+When nothing survives, the synthesizer answers with the passages' most relevant
+sentences instead (:mod:`assistant.relevance`).
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from assistant.text import STOPWORDS, content_words, normalize, stem, words
+from assistant.text import STOPWORDS, content_words, is_field_word, normalize, stem, words
 from assistant.types import Citation, Passage
 
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")
@@ -27,15 +33,17 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"'“‘(\[]?[A-Z0-9
 _LIST_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
 _PROMPT_STEMS = {"passa", "quest", "answe", "data"}  # words of our prompt a model may echo
-# Field words of the model table's rows ("— creator: X — generates: Y").
-_FIELD_STEMS = {"creat", "made", "make", "maker", "devel", "built", "build", "gener", "produ", "compa", "organ",
-                "model", "who"}
 MIN_WORDS = 4  # shorter "sentences" are headings or fragments, not claims
 # A leading "Answer:" / "Passage 2:" / ": " echoed from our prompt's layout.
 _LABEL = re.compile(r"^\s*(?:(?:answer|sentence|passages?|question|response|source)\s*\d*\s*)?[:;,.)\]–—-]+\s*", re.I)
 MAX_SENTENCES = 3  # the prompt asks for at most three; later ones are recitation
 
 MIN_SUPPORT = 0.6  # share of an answer sentence's content words found in one passage sentence
+_NEGATION = re.compile(r"\b(not|no|never|none|neither|nor|cannot|without|nothing|nobody)\b|n['’]t\b", re.I)
+_NUMBER_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty hundred "
+                 "thousand million billion trillion first second third half").split()
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*|\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.I)
+_LEAD_LABEL = re.compile(r"^\s*([^:.!?]{2,60}?):\s+\S")
 # A model sentence whose every content word is in one passage sentence of at most this many words is
 # shown as that sentence, verbatim: the same claim, complete ("MAUVE — creator: Various" keeps its
 # "— generates: ..."; a definition keeps the term it defines) and exactly as the source says it.
@@ -97,7 +105,7 @@ def _citation(number: int, passage: Passage, quote: str) -> Citation:
 def _on_topic(sentence: str, query_stems: set[str]) -> bool:
     """The sentence shares a word with the question, not counting words every model row has
     ("Who created BERT?" is not answered by "ERNIE — creator: Baidu")."""
-    focus = (query_stems - _FIELD_STEMS) or query_stems
+    focus = {s for s in query_stems if not is_field_word(s)} or query_stems
     return not focus or bool(focus & {stem(w) for w in content_words(sentence)})
 
 
@@ -123,6 +131,41 @@ def _names_in(sentence: str, passage: Passage) -> bool:
     typical error keeps a passage's wording but swaps its subject ("XAI is a field ... that creates content")."""
     known = {stem(w) for w in words(f"{passage.title} {passage.text}")}
     return all(stem(name) in known for name in _names(sentence))
+
+
+def negations(text: str) -> int:
+    """How many negations a text holds ("not", "no", "never", "n't", "without", ...)."""
+    return len(_NEGATION.findall(text))
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers a text states, digits or words ("5 billion" -> {"5", "billion"})."""
+    return {m.group(0).lower().replace(",", "") for m in _NUMBER.finditer(text)}
+
+
+def contradiction(sentence: str, quote: str, title: str) -> str:
+    """Why `sentence` says something its source sentence `quote` (of the entry `title`) does not, or ''.
+
+    Word overlap cannot see these, so they are checked apart: a negation the source lacks, a number
+    it does not state, a name in neither the source sentence nor the title, and a "Label:" lead
+    that names another entry."""
+    if negations(sentence) > negations(quote):
+        return "negation"
+    if numbers(sentence) - numbers(quote) - numbers(title):
+        return "number"
+    known = {stem(w) for w in words(f"{title} {quote}")}
+    if not all(stem(name) in known for name in _names(sentence)):
+        return "name"
+    label = _LEAD_LABEL.match(sentence)
+    if label and not _LEAD_LABEL.match(quote):
+        wanted = {stem(w) for w in content_words(label.group(1))}
+        if wanted - {stem(w) for w in content_words(f"{title} {quote}")}:
+            return "title"
+    elif label:
+        theirs = _LEAD_LABEL.match(quote)
+        if theirs and normalize(label.group(1)) != normalize(theirs.group(1)) and normalize(label.group(1)) != normalize(title):
+            return "title"
+    return ""
 
 
 def _best_support(body: str, cited: list[int], passages: list[Passage], min_support: float) -> tuple[float, str, int]:
@@ -153,17 +196,23 @@ def verify_answer(answer: str, passages: list[Passage], min_support: float = MIN
         if not {stem(w) for w in claim} - query_stems - _PROMPT_STEMS:
             continue  # an echo of the question ("Stable Diffusion [1]") answers nothing
         score, quote, number = _best_support(body, valid, passages, min_support)
-        if score < min_support or not verify_quote(quote, passages[number - 1].text):
+        if quote and is_heading(quote, passages[number - 1].title):
+            continue  # the model echoed a heading ("Latent Space: Google search analogy"): not a claim
+        if score < min_support or not verify_quote(quote, passages[number - 1].text) or \
+                contradiction(body, quote, passages[number - 1].title):
             result.unsupported.append(body)
             continue
         if not _on_topic(body, query_stems) or any(claim <= earlier for earlier in said):
             continue  # beside the question (small models recite every passage), or a repetition
         if len(kept) == MAX_SENTENCES:
             break
-        if score >= 1.0 and len(quote.split()) <= MAX_VERBATIM_WORDS:
+        if len(quote.split()) <= MAX_VERBATIM_WORDS:
             if (number, quote) in seen:
                 continue  # that source sentence is already in the answer
             body, claim = quote, set(content_words(quote))
+        elif score < 1.0:
+            result.unsupported.append(body)  # a long source sentence only half restated: neither can be shown
+            continue
         said.append(claim)
         result.supported += 1
         kept.append(f"{body.rstrip()} [{number}]")
@@ -174,37 +223,10 @@ def verify_answer(answer: str, passages: list[Passage], min_support: float = MIN
     return result
 
 
-def is_heading(sentence: str) -> bool:
-    """A title line ("Transfer Learning in Generative AI"): short, no sentence end, no "label:"."""
-    text = sentence.strip()
+def is_heading(sentence: str, title: str = "") -> bool:
+    """A title line, not a claim: the entry's own title ("Latent Space: Google search analogy"), or a
+    short line without a sentence end or a "label:" ("Transfer Learning in Generative AI")."""
+    text = strip_markers(sentence).strip()
+    if title and normalize(text).rstrip(" .:") == normalize(title).rstrip(" .:"):
+        return True
     return len(text.split()) <= 8 and not text.endswith((".", "!", "?")) and ":" not in text
-
-
-def extractive_answer(query: str, passages: list[Passage], max_sentences: int = 3) -> Verified:
-    """Answer with the passages' own sentences that best match the query, each cited (headings skipped).
-
-    Measured on the gold set (extractive answers alone, top 3 passages): weighting words by rarity
-    (IDF) or discounting words of the passage's title both lowered alias hit (0.83 -> 0.75)."""
-    wanted = {stem(w) for w in content_words(query)}
-    scored: list[tuple[float, int, int, str]] = []
-    for number, passage in enumerate(passages, 1):
-        for position, sentence in enumerate(split_sentences(passage.text)):
-            if len(sentence.split()) < MIN_WORDS or is_heading(sentence):
-                continue
-            overlap = len(wanted & {stem(w) for w in content_words(sentence)}) / max(len(wanted), 1)
-            # Earlier passages and earlier sentences are better evidence at equal overlap.
-            scored.append((overlap - 0.05 * (number - 1) - 0.01 * position, number, position, sentence))
-    if not scored:  # only headings and fragments: better than nothing, still cited
-        scored = [(0.0, n, i, sent) for n, p in enumerate(passages, 1) for i, sent in enumerate(split_sentences(p.text))][:1]
-    scored.sort(key=lambda s: s[0], reverse=True)
-    best = scored[0][0] if scored else 0.0
-    # Keep sentences nearly as good as the best one; the first passage's lead sentence always counts.
-    chosen = [s for s in scored if s[0] >= max(best * 0.6, 0.01)][:max_sentences] or scored[:1]
-    result = Verified(text="")
-    parts = []
-    for _, number, _, sentence in sorted(chosen, key=lambda s: (s[1], s[2])):
-        parts.append(f"{sentence.strip()} [{number}]")
-        result.citations.append(_citation(number, passages[number - 1], sentence.strip()))
-        result.supported += 1
-    result.text = " ".join(parts)
-    return result

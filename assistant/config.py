@@ -37,7 +37,9 @@ class Settings(BaseSettings):
     chunk_size: int = Field(160, ge=32, description="Maximum tokens per chunk of a long section or file.")
     chunk_overlap: int = Field(16, ge=0, description="Token overlap between chunks of one section.")
     top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
-    llm_passages: int = Field(3, ge=1, le=50, description="The best of those passages given to the LLM (fewer: faster first token; see README benchmarks).")
+    llm_passages: int = Field(3, ge=1, le=50, description="The best of those passages whose sentences may reach the LLM.")
+    llm_sentences: int = Field(4, ge=1, le=50, description="The most relevant sentences of those passages given to the LLM (fewer: faster first token; see README benchmarks).")
+    compose_answers: bool = Field(True, description="Answer definition, creator/output and comparison questions about named entries from the entries themselves, without an LLM call (false: the LLM writes them too).")
     refusal_threshold: float = Field(0.52, description="Answerability gate: minimum evidence score (see README, calibrated on evals/gold.jsonl).")
     max_file_mb: float = Field(20.0, gt=0, description="Largest file accepted at ingest, in MB.")
 
@@ -59,6 +61,9 @@ class Settings(BaseSettings):
     local_llm_threads: int = Field(2, ge=1, description="CPU threads for the local model.")
     local_llm_start_timeout: float = Field(90.0, gt=0, description="Seconds to wait for the local server to load the model.")
 
+    # --- tooling ------------------------------------------------------------------------
+    chromium_path: Path = Field(Path("/usr/bin/chromium"), description="Chromium for the browser tests (checked by `doctor`; Debian's package).")
+
     # --- input limits -----------------------------------------------------------------
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are rejected with a message.")
 
@@ -69,6 +74,28 @@ class Settings(BaseSettings):
     ui_concurrency: int = Field(2, ge=1, description="Chats answered at the same time.")
     ui_max_queue: int = Field(16, ge=1, description="Waiting chats beyond which new ones get 'queue full'.")
     ui_rate_limit: int = Field(20, ge=0, description="Questions per minute per client (0: unlimited).")
+    ui_client_concurrency: int = Field(2, ge=1, description="Questions one client may have running or waiting at once (the rest of the queue stays open to others).")
+    ui_trusted_proxies: str = Field("", description="Addresses of reverse proxies whose X-Forwarded-For names the client (comma-separated). Empty: no proxy is trusted; the client is the TCP peer.")
+    ui_login_attempts: int = Field(5, ge=1, description="Failed logins per client (and per user name) per minute before login answers 429 for a minute.")
+    ui_feedback_rate: int = Field(30, ge=0, description="Feedback votes per client per minute (0: unlimited).")
+    ui_max_session_kb: int = Field(256, ge=16, description="Largest chat kept in one browser session, in KB; older messages are dropped from the page (they stay in stored conversations).")
+
+    # --- HTTP API and MCP (`python -m assistant serve`: /v1, /api, /mcp beside the UI) ---------------------
+    api_keys: SecretStr = Field(SecretStr(""), description="Keys for /v1, /api and /mcp (comma-separated); clients send `Authorization: Bearer <key>`. Required when UI_HOST is not loopback. Empty: no key (loopback only).")
+    api_model_id: str = Field("genai-assistant", description="The model id GET /v1/models lists and chat completions report.")
+    api_rate_limit: int = Field(120, ge=0, description="Requests per minute per API key (per client address when API_KEYS is empty) on /v1, /api and /mcp (0: unlimited).")
+    api_max_concurrent: int = Field(16, ge=1, description="Answers and searches computed at once for API and MCP clients; more get 429 with Retry-After.")
+    api_max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body on /v1, /api and /mcp, in bytes; larger ones get 413 before parsing.")
+    api_cors_origins: str = Field("", description="Browser origins allowed to call /v1, /api and /mcp (comma-separated, e.g. https://chat.example.org). Empty: CORS off, same origin only.")
+    api_sources_block: bool = Field(False, description="Append a markdown 'Sources' block with the verified quotes to chat-completion content, for clients that drop extra fields (Open WebUI).")
+    allowed_hosts: str = Field("", description="Host names the served app (UI, API, MCP) answers, comma-separated (DNS-rebinding guard). Empty: loopback names when UI_HOST is loopback, any name otherwise.")
+
+    # --- conversations (stored chats and feedback; docs/conversations.md) -----------------------
+    database_url: str = Field("", description="SQLAlchemy URL of the conversation database, e.g. postgresql://user:password@host:5432/assistant (psycopg 3). Empty: the SQLite file DATA_DIR/conversations.db (WAL mode).")
+    database_timeout: float = Field(5.0, gt=0, le=300, description="Seconds a conversation write waits for a locked database (SQLite busy timeout; PostgreSQL lock and connect timeout) before the chat goes on unsaved with a warning.")
+    conversations_per_owner: int = Field(1000, ge=1, description="Chats kept per owner; creating more asks to delete old ones.")
+    conversation_max_turns: int = Field(500, ge=1, description="Questions kept in one chat; beyond that a new chat is needed.")
+    feedback_max_chars: int = Field(2000, ge=10, description="Longest free text kept with one feedback (longer text is cut).")
 
     @field_validator("knowledge_dir", "data_dir", mode="after")
     @classmethod

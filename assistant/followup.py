@@ -1,53 +1,184 @@
 """Condense a follow-up ("And who created it?") into a standalone query using the chat history.
 
-Deterministic on purpose: a 135M model rewrites questions unreliably, and the rewritten
-query is shown to the user. The subject is the entry most recently named in the history
-(user turns first). A pronoun is replaced by it; "that company"/"the same lab" by the
-subject's creator; otherwise the subject is appended in parentheses.
+Only real follow-ups are rewritten: questions that point back (a pronoun, "this technique",
+"that company", a bare "that") or elliptical fragments ("And the creator?", "Why?", "What about
+StyleGAN?"). A question that stands on its own is searched as asked, whatever came before, and a
+question that names its own subject never gets another one attached.
+
+The subject is the last exchange's: the entry the latest user question names (or the term it
+asked about, "mode collapse"), else the entry the latest answer names. Deterministic on purpose:
+a 135M model rewrites questions unreliably, and the rewritten query is shown to the user.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from assistant import prompts
+from assistant.intent import definition_term, topic_phrase
 from assistant.retrieval import NameIndex
+from assistant.text import content_words, unify
 
 History = list[tuple[str, str]]
 
-_PRONOUN = re.compile(r"\b(it|its|they|them|their)\b", re.I)
+_PRONOUN = re.compile(r"\b(it|its|they|them|their|theirs)\b", re.I)
+# "it" that refers to nothing: "what do you call it when ...", "is it true that ...", "is it possible to ..."
+_EXPLETIVE = re.compile(r"\b(call(ed)?|is|was|isn't|make|find)\s+it\s+(when|that|if|to|true|possible|called|like)\b"
+                        r"|\bit\s+(is|was|'s)\s+(called|possible|true|important|necessary|said|known|hard|easy)\b", re.I)
+_NOUNS = (r"(one|ones|model|models|technique|techniques|method|methods|approach|approaches|concept|concepts|idea|ideas|"
+          r"term|terms|architecture|architectures|network|networks|algorithm|algorithms|process|entry|system|systems|"
+          r"tool|tools|framework|field|area|type|kind|thing|component|part|step|problem|issue|dataset|task)")
+_DEMONSTRATIVE = re.compile(rf"\b(this|that|these|those|said)\s+{_NOUNS}\b", re.I)
+_OTHER = re.compile(rf"\bthe (other|same|second|first|latter|former)\s+{_NOUNS}\b|\bthe (\S+ )?(version|variant|phase|"
+                    r"stage|step|part|half|network|one)\b", re.I)
+# A bare "this"/"that" used as a pronoun: after a verb or preposition ("compare to that", "who made that").
+_BARE = re.compile(r"\b(is|are|was|were|does|do|did|about|to|with|from|of|on|for|use|uses|made|make|create|created|"
+                   r"than|like)\s+(this|that|these|those)\b(?!\s+\w+\s+(is|are|was|were)\b)(?=\s*[?.!,]|\s*$|\s+\w+)", re.I)
 _CREATOR_REF = re.compile(r"\b(that|this|the same|the|its|their)\s+"
-                          r"(company|companies|organi[sz]ation|lab|laboratory|firm|maker|creator|developer)\b('s)?", re.I)
-_POINTS_BACK = re.compile(r"\b(that|this|those|these|the other|the same|same)\b", re.I)
+                          r"(company|companies|organi[sz]ation|lab|laboratory|firm|maker|creator|developer|group|team|"
+                          r"institute|studio)\b('s)?", re.I)
+# Elliptical fragments: "And the creator?", "Why?", "How so?", "Examples?", "Tell me more."
+_ELLIPSIS = re.compile(r"^(and|but|so|also|ok|okay)?\W*(then\W*)?(why|how|how so|really|examples?|more|tell me more|"
+                       r"go on|explain( more| further)?|what else|anything else|and then)?\W*$", re.I)
+_FIELD_ELLIPSIS = re.compile(r"^(and|but|so|also)?\W*(what about |how about )?(the |its )?(?P<field>creator|maker|developer|"
+                             r"company|author|output|outputs|definition|meaning|examples?|purpose|use|uses)\W*$", re.I)
+# A short fragment that continues the last question: "And for images?", "And the second phase?"
+_FRAGMENT = re.compile(r"^(and|but|also|or|what about|how about)\b[^?]{0,40}\??$", re.I)
+_SWITCH = re.compile(r"^(and|but|so)?\W*(what|how) about\s+(?P<x>.+?)\W*$|^(and|but|so)\s+(?P<y>.+?)\W*$", re.I)
 
 
-def _subject(history: History, names: NameIndex) -> str | None:
-    for role in ("user", "assistant"):
-        for turn_role, text in reversed(history):
-            if turn_role == role:
-                found = names.find(text)
-                if found:
-                    return found[0]
+@dataclass(frozen=True)
+class Subject:
+    """What the last exchange was about: an entry (with its title) or a term the material may not name."""
+
+    text: str  # the title or term, as it goes into a query
+    entry_id: str = ""
+    asked: str = ""  # the user question it comes from
+
+
+def last_subject(history: History, names: NameIndex, titles: dict[str, str],
+                 kinds: dict[str, str] | None = None) -> Subject | None:
+    """What the last exchange was about: the entry the latest user question names (prose before a
+    table row when a name is both, "Transformers" over the "Transformer" row), or the term it defined
+    ("mode collapse"); else the entry the latest answer names; else what the latest question was about
+    ("How does X work?" -> X). None when nothing is clear: the question is then left as asked."""
+    users = [text for role, text in reversed(history) if role == "user"]
+    answers = [text for role, text in reversed(history) if role == "assistant"]
+
+    def entry(found: list[str], asked: str = "") -> Subject:
+        ordered = sorted(found, key=lambda e: (kinds or {}).get(e) == "model")
+        return Subject(titles.get(ordered[0], ordered[0]), ordered[0], asked)
+
+    for text in users:
+        found = names.find(text)
+        if found:
+            return entry(found, text)
+        term = definition_term(text)
+        if term:
+            return Subject(term, "", text)
+    for text in answers:
+        found = names.find(text)
+        if found:
+            return entry(found)
+    for text in users:
+        topic = topic_phrase(text)
+        if topic:
+            return Subject(topic, "", text)
     return None
+
+
+def points_back(question: str) -> bool:
+    """True when the question refers to something said before (pronoun, "this technique", bare "that")."""
+    pronoun = _PRONOUN.search(question) and not _EXPLETIVE.search(question)
+    return bool(pronoun or _DEMONSTRATIVE.search(question) or _OTHER.search(question) or _BARE.search(question)
+                or _CREATOR_REF.search(question))
+
+
+def _replace_reference(question: str, subject: str) -> str:
+    """The first back-reference replaced by the subject ("its" -> "Whisper's")."""
+    for pattern in (_DEMONSTRATIVE, _BARE, _PRONOUN):
+        found = None if pattern is _PRONOUN and _EXPLETIVE.search(question) else pattern.search(question)
+        if found is None:
+            continue
+        if pattern is _BARE:
+            start, end = found.span(2)
+            word = found.group(2)
+        else:
+            start, end = found.span()
+            word = found.group(1)
+        replacement = f"{subject}'s" if word.lower() in ("its", "their", "theirs") else subject
+        return question[:start] + replacement + question[end:]
+    return prompts.CONDENSE_TEMPLATE.format(question=question.rstrip(" ?"), subject=subject) + "?"
+
+
+def _field_question(field: str, subject: str) -> str:
+    field = field.lower()
+    if field in ("creator", "maker", "developer", "company", "author"):
+        return f"Who created {subject}?"
+    if field in ("output", "outputs"):
+        return f"What does {subject} generate?"
+    if field in ("definition", "meaning"):
+        return f"What is {subject}?"
+    if field.startswith("example"):
+        return f"What is an example of {subject}?"
+    return f"What is the {field} of {subject}?"
 
 
 def condense(question: str, history: History | None, names: NameIndex, titles: dict[str, str],
              creators: dict[str, str] | None = None) -> str:
-    """A standalone query for `question` given earlier (role, text) turns."""
+    """A standalone query for `question` given earlier (role, text) turns; unchanged unless it is a follow-up."""
     if not history:
         return question
+    subject = last_subject(history, names, titles, names.kinds)
+    if subject is None:
+        return question
     named = names.find(question)
-    points_back = bool(_PRONOUN.search(question) or _CREATOR_REF.search(question) or _POINTS_BACK.search(question))
-    # "And StyleGAN?" moves on to the entry it names; "How does StyleGAN compare to that?" does not.
-    if named and not points_back:
+    stripped = question.strip()
+    # "What about StyleGAN?" / "And GPT-3?": the previous question, asked about the newly named entry.
+    switch = _SWITCH.match(stripped)
+    if named and switch and subject.asked and subject.entry_id and subject.entry_id not in named:
+        target = (switch.group("x") or switch.group("y") or "").strip()
+        if target and set(names.find(target)) == set(named) and len(content_words(target)) <= 4:
+            previous = _swap_subject(subject.asked, subject, names)
+            if previous:
+                return previous.replace("\x00", unify(target))
+    if not named:
+        field = _FIELD_ELLIPSIS.match(stripped)
+        if field:
+            return _field_question(field.group("field"), subject.text)
+        if (_ELLIPSIS.match(stripped) or _FRAGMENT.match(stripped)) and not _PRONOUN.search(stripped):
+            return prompts.CONDENSE_TEMPLATE.format(question=stripped.rstrip(" ?"), subject=subject.text) + "?"
+    if not points_back(question) or (subject.entry_id and subject.entry_id in named):
         return question
-    entry_id = _subject(history, names)
-    if entry_id is None or entry_id in named:
-        return question
-    subject = titles.get(entry_id, entry_id)
-    creator = (creators or {}).get(entry_id)
-    if creator and _CREATOR_REF.search(question):
-        return _CREATOR_REF.sub(lambda m: creator + ("'s" if m.group(3) else ""), question, count=1)
-    if _PRONOUN.search(question):
-        return _PRONOUN.sub(lambda m: f"{subject}'s" if m.group(1).lower() in ("its", "their") else subject, question, count=1)
-    return prompts.CONDENSE_TEMPLATE.format(question=question.rstrip(" ?"), subject=subject) + "?"
+    if named and _refers_to_named(question, names) and not (_DEMONSTRATIVE.search(question) or _BARE.search(question)
+                                                             or _CREATOR_REF.search(question)):
+        return question  # "What does DiffusionBee generate, and who made it?": "it" is the entry just named
+    creator = (creators or {}).get(subject.entry_id)
+    company = _CREATOR_REF.search(question)
+    if company:
+        if creator:
+            return _CREATOR_REF.sub(lambda m: creator + ("'s" if m.group(3) else ""), question, count=1)
+        if not (_PRONOUN.search(question) or _DEMONSTRATIVE.search(question) or _BARE.search(question)):
+            return prompts.CONDENSE_TEMPLATE.format(question=question.rstrip(" ?"), subject=subject.text) + "?"
+    if _OTHER.search(question) and not (_PRONOUN.search(question) or _DEMONSTRATIVE.search(question)):
+        return prompts.CONDENSE_TEMPLATE.format(question=question.rstrip(" ?"), subject=subject.text) + "?"
+    return _replace_reference(question, subject.text)
+
+
+def _swap_subject(asked: str, subject: Subject, names: NameIndex) -> str:
+    """`asked` with the subject's name replaced by a placeholder, or '' when the name is not in it."""
+    for name in sorted(names.names_of(subject.entry_id), key=len, reverse=True):
+        found = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", asked, re.I)
+        if found:
+            return asked[:found.start()] + "\x00" + asked[found.end():]
+    return ""
+
+
+def _refers_to_named(question: str, names: NameIndex) -> bool:
+    """Whether the question's first pronoun comes after an entry it names (and so refers to it)."""
+    pronoun = _PRONOUN.search(question)
+    if pronoun is None:
+        return False
+    before = question[: pronoun.start()]
+    return bool(names.find(before))

@@ -13,45 +13,49 @@ are kept but marked, so the refusal can name the closest entries.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Any
 
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
-from assistant.text import content_words, normalize
+from assistant.intent import Intent, Kind
+from assistant.stages import Key, NodeView, intent_of
+from assistant.text import Vocabulary, content_words, is_field_word, normalize, stem
 
-# Stems of question words that ask what an entry is, who made it or what it generates:
-# every entry answers those, so they are not evidence either way.
-FIELD_STEMS = re.compile(
-    r"^(who|creat|make|made|maker|develop|buil|compan|organi|lab|behind|author|credit|responsib|produc|generat|output|"
-    r"type|kind|sort|model|system|ai|article|table|list|mean|defin|work|use|used|purpose|known|call|stand|describ|"
-    r"explain|differ|compar|relat|role|idea|concept|term|example|analog|doe|say|tell|help|happen|refer|come|accord|"
-    r"appear|entr|matter|much|what|how|why|give|mention|talk|cover|includ|descri|entri|each|one|thing)"
-)
 MIN_COVERAGE = 0.5
+UNKNOWN_MARGIN = 0.1  # a term the material never uses is refused unless a passage is this much above the threshold
 
 
-def _stem(word: str) -> str:
-    return word[:5]
+@dataclass(frozen=True)
+class Verdict:
+    """The gate's decision on one retrieval."""
+
+    answerable: bool
+    reason: str  # e.g. "entry named", "fields-only", "evidence 0.61"
 
 
 def focus_words(question: str, named_titles: list[str]) -> set[str]:
     """Content words of the question that are not names of entries nor field words."""
     names = {w for title in named_titles for w in content_words(title)}
-    return {w for w in content_words(question) if w not in names and not FIELD_STEMS.match(w) and len(w) > 2}
+    return {w for w in content_words(question) if w not in names and not is_field_word(w) and len(w) > 2}
 
 
-def coverage(focus: set[str], texts: list[str]) -> float:
-    """Share of focus words whose 5-letter stem occurs in the texts."""
+def coverage(focus: set[str], texts: list[str], vocabulary: Vocabulary | None = None) -> float:
+    """Share of focus words whose stem occurs in the texts, each word weighted by its rarity in the
+    material when a vocabulary is given (a missing "juggle" weighs more than a present "learn")."""
     if not focus:
         return 1.0
-    stems = {_stem(w) for text in texts for w in content_words(text)}
-    return sum(_stem(w) in stems for w in focus) / len(focus)
+    stems = {stem(w) for text in texts for w in content_words(text)}
+    weight = vocabulary.idf if vocabulary is not None else (lambda w: 1.0)
+    total = sum(weight(w) for w in focus)
+    return sum(weight(w) for w in focus if stem(w) in stems) / total
 
 
 # Questions that ask for a number or a date need one in the evidence (names such as
 # "M2M-100" do not count); questions about a person or organisation are answered only by a
 # model row's creator field, so they need a model row and a verb of making.
-_QUANTITY = re.compile(r"\b(how (many|much|long|old|big|large|fast)"
+_QUANTITY = re.compile(r"\b(how (many|much|long|old|big|large|fast)|formula|equation"
                        r"|what (year|date|day|month|time|size|price|percentage)"
                        r"|when (was|were|did|is|will))\b", re.I)
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|ten|hundred|thousand|million|billion)\b", re.I)
@@ -70,50 +74,77 @@ def _evidence_type_ok(question: str, texts: list[str], has_model: bool, names: l
     return not (_PERSON.search(question) and not (has_model and _MAKING.search(question)))
 
 
+def unknown_words(term: str, vocabulary: Vocabulary | None) -> list[str]:
+    """Topic words of `term` the material never uses: "tokenization", "capital of France", "mode
+    collapse" have one; "ethical concerns of generative AI" has none."""
+    if vocabulary is None:
+        return []
+    return [w for w in content_words(term) if not is_field_word(w) and not vocabulary.known(w)]
+
+
 class AnswerabilityGate(BaseNodePostprocessor):
-    """Marks nodes ``gate="pass"`` or ``gate="below"``; the synthesizer refuses on ``below``."""
+    """Marks nodes ``gate="pass"`` or ``gate="below"``; the synthesizer refuses on ``below``.
+
+    ``vocabulary`` knows every word of the material and how rare it is: a question whose topic words
+    the material never uses ("How does mixture-of-experts routing work?") is refused unless a
+    passage is clearly close, and evidence coverage weighs rare words more."""
 
     threshold: float = 0.52
+    vocabulary: Any = None  # assistant.text.Vocabulary
 
     @classmethod
     def class_name(cls) -> str:
         return "AnswerabilityGate"
 
-    def answerable(self, nodes: list[NodeWithScore], question: str) -> tuple[bool, str]:
-        """(verdict, reason) for a retrieval."""
+    def judge(self, nodes: list[NodeWithScore], question: str, intent: Intent | None = None) -> Verdict:
+        """The verdict on a retrieval (pure: reads the retrievers' signals, changes nothing)."""
         if not nodes:
-            return False, "nothing retrieved"
-        if any("table_field" in n.node.metadata for n in nodes):
-            return True, "table rows match"
-        best = max(float(n.node.metadata.get("vector_score", 0.0)) for n in nodes)
-        named = [n for n in nodes if n.node.metadata.get("named")]
+            return Verdict(False, "nothing retrieved")
+        views = [NodeView.of(n) for n in nodes]
+        if any(v.table_field for v in views):
+            return Verdict(True, "table rows match")
+        texts = [n.node.get_content() for n in nodes]
+        best = max(v.vector_score for v in views)
+        if intent is not None and intent.term and not intent.subjects and best < self.threshold + UNKNOWN_MARGIN \
+                and unknown_words(intent.term, self.vocabulary):
+            return Verdict(False, f"the material does not mention “{intent.term}”")
+        named = [v for v in views if v.named]
         if named:
-            names = [str(n.node.metadata.get("names", "")).replace("|", " ") or str(n.node.metadata.get("title", ""))
-                     for n in named]
+            names = [" ".join(v.names) or v.title for v in named]
             focus = focus_words(question, names)
             # Evidence about the subject: its own passages and any passage that mentions it.
-            name_list = [x for n in named for x in str(n.node.metadata.get("names", "")).split("|") if x]
-            about = [n.node.get_content() for n in nodes
-                     if n.node.metadata.get("named") or any(normalize(x) in normalize(n.node.get_content()) for x in name_list)]
-            about_best = max(float(n.node.metadata.get("vector_score", 0.0)) for n in named)
-            covered = coverage(focus, about)
-            if not _evidence_type_ok(question, about, any(n.node.metadata.get("kind") == "model" for n in named), name_list):
-                return False, "fields-only" if all(n.node.metadata.get("kind") == "model" for n in named) else "no such facts"
-            if covered >= MIN_COVERAGE or (covered > 0 and about_best >= self.threshold + 0.1):
-                return True, "entry named"
-            if all(n.node.metadata.get("kind") == "model" for n in named):
-                return False, "fields-only"
-            return False, "named entry does not cover the question"
-        top = [n.node.get_content() for n in nodes[:3]]
-        if not _evidence_type_ok(question, top, any(n.node.metadata.get("kind") == "model" for n in nodes[:3])):
-            return False, "no such facts"
-        score = best + 0.25 * coverage(focus_words(question, []), top)
-        return score >= self.threshold, f"evidence {score:.2f}"
+            name_list = [x for v in named for x in v.names]
+            about = [t for t, v in zip(texts, views, strict=True)
+                     if v.named or any(normalize(x) in normalize(t) for x in name_list)]
+            about_best = max(v.vector_score for v in named)
+            covered = coverage(focus, about, self.vocabulary)
+            all_models = all(v.kind == "model" for v in named)
+            if not _evidence_type_ok(question, about, any(v.kind == "model" for v in named), name_list):
+                return Verdict(False, "fields-only" if all_models else "no such facts")
+            if intent is not None and intent.kind is Kind.NUMBER:
+                numbered = any(v.field("number") for v in named)
+                return Verdict(numbered, "entry named (number)" if numbered else "the entry has no number in the article")
+            if intent is not None and intent.kind in (Kind.DEFINITION, Kind.CREATOR, Kind.OUTPUT, Kind.COMPARE):
+                # "Who owns the copyright to images made with Midjourney?" names a model and asks who, but about
+                # something the material never mentions.
+                strange = [w for w in focus if self.vocabulary is not None and not self.vocabulary.known(w)
+                           and intent.kind in (Kind.CREATOR, Kind.OUTPUT)]
+                if strange:
+                    return Verdict(False, f"the material does not mention “{strange[0]}”")
+                return Verdict(True, f"entry named ({intent.kind.value})")
+            if covered >= MIN_COVERAGE or (covered > 0 or not all_models) and about_best >= self.threshold + 0.1:
+                return Verdict(True, "entry named")
+            return Verdict(False, "fields-only" if all_models else "named entry does not cover the question")
+        top = texts[:3]
+        if not _evidence_type_ok(question, top, any(v.kind == "model" for v in views[:3])):
+            return Verdict(False, "no such facts")
+        focus = focus_words(question, [])
+        score = best + 0.25 * coverage(focus, top, self.vocabulary)
+        return Verdict(score >= self.threshold, f"evidence {score:.2f}")
 
     def _postprocess_nodes(self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None) -> list[NodeWithScore]:
-        question = query_bundle.query_str if query_bundle else ""
-        verdict, reason = self.answerable(nodes, question)
-        for node in nodes:
-            node.node.metadata["gate"] = "pass" if verdict else "below"
-            node.node.metadata["gate_reason"] = reason
+        verdict = self.judge(nodes, query_bundle.query_str if query_bundle else "", intent_of(query_bundle))
+        for node in nodes:  # the retrievers' copies: the index snapshot's nodes are never marked
+            node.node.metadata[Key.GATE.value] = "pass" if verdict.answerable else "below"
+            node.node.metadata[Key.GATE_REASON.value] = verdict.reason
         return nodes

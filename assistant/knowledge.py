@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
-import hashlib
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -168,9 +165,3 @@ def load_entries(directory: str | os.PathLike = DEFAULT_KNOWLEDGE_DIR) -> list[E
         _check(entry, seen)
     return entries
 
-
-def content_hash(entry: Entry) -> str:
-    """SHA-256 hex digest of a canonical JSON form of all the entry's fields."""
-    canonical = json.dumps(dataclasses.asdict(entry), sort_keys=True, ensure_ascii=False,
-                           separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

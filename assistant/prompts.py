@@ -1,5 +1,7 @@
 """Prompts and fixed messages, kept apart from logic so they can be read and tuned in one place."""
 
+import re
+
 # Wording measured with SmolLM2-135M on 10 gold questions (answers in "generated" mode / answers
 # containing a gold term), all re-verified with the same code: this wording 6/10 and 9/10;
 # "copy the sentences word for word" with the question before and after the passages 4/10 and
@@ -30,8 +32,22 @@ REFUSAL_TEMPLATE = ("I can't answer that from the material: searched the knowled
 REFUSAL_CLOSEST = " The closest entries are: {titles}."
 REFUSAL_FIELDS = (" The material only lists {fields} for {titles}; it says nothing about what you asked.")
 
-EXTRACTIVE_NOTICE = "The model's answer could not be verified against the sources, so these are the sources' own sentences."
+# Shown above (UI) or below (CLI) an extractive answer.
+EXTRACTIVE_NOTICE = "Quoted from the sources — the model's answer could not be verified"
 UNSUPPORTED_NOTICE = "Some sentences of the model's answer were removed because no passage supports them."
-TABLE_INTRO = "The model table lists {count} {noun} matching “{what}”:"
+TABLE_INTRO = "The article's model table lists {count} {noun} {what}:"
 
 CONDENSE_TEMPLATE = "{question} (about {subject})"
+
+
+def echoes_prompt(text: str, share: float = 0.6) -> bool:
+    """Whether `text` recites a line of the system prompt (most of one rule's words): such text is
+    never shown, in a draft or in the list of removed sentences (S14)."""
+    from assistant.text import content_words, stem
+
+    said = {stem(w) for w in content_words(text)}
+    for line in re.split(r"(?<=[.:])\s+|\n", SYSTEM_PROMPT):
+        rule = {stem(w) for w in content_words(line)}
+        if len(rule) >= 3 and len(rule & said) >= share * len(rule):
+            return True
+    return False

@@ -14,6 +14,7 @@ index content), ``NodeWithScore``/``QueryBundle``.
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import shutil
@@ -26,9 +27,8 @@ from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
-from assistant.text import normalize, words
-
-_UNIFY = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "})
+from assistant.stages import Key, NodeView, with_metadata
+from assistant.text import normalize, unify, words
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -52,8 +52,9 @@ class NameIndex:
     """Finds entry titles and aliases mentioned in a question (whole words).
 
     One-word names with two or more capitals (acronyms such as "CAN", "RAG", "MUM", "LoRA") match
-    only in their own case, so "how can a ..." does not name Creative Adversarial Networks;
-    other names match case-insensitively.
+    in their own case, so "how can a ..." does not name Creative Adversarial Networks, nor "an
+    existing clip" CLIP; in a question typed all in lower case (or all in capitals) they match in
+    any case ("what is a gan", "WHAT IS LORA"). Other names match case-insensitively.
     """
 
     # A name mentioned in more entries than this ("generative AI", "training data") is a
@@ -61,18 +62,23 @@ class NameIndex:
     GENERIC_DF = 5
 
     def __init__(self, names_by_entry: dict[str, list[str]], titles: dict[str, str] | None = None,
-                 texts_by_entry: dict[str, str] | None = None):
+                 texts_by_entry: dict[str, str] | None = None, kinds: dict[str, str] | None = None):
         self.titles = titles or {}  # node id -> entry title
+        self.kinds = kinds or {}  # entry id -> kind ("model", "glossary", ...)
+        self.titles_by_entry = {entry_id: names[0] for entry_id, names in names_by_entry.items() if names}
         self._title_words: dict[str, set[str]] = {}  # word -> node ids whose title has it
         for node_id, title in self.titles.items():
             for word in words(title):
                 self._title_words.setdefault(word, set()).add(node_id)
         self.entries_by_name: dict[str, list[str]] = {}
+        self.caseless: dict[str, list[str]] = {}  # lower-case forms of acronym names, for all-lower/upper questions
         for entry_id, names in names_by_entry.items():
             for name in names:
                 key = self._key(name)
                 if len(key) >= 2 and entry_id not in self.entries_by_name.setdefault(key, []):
                     self.entries_by_name[key].append(entry_id)
+                if key != normalize(name) and entry_id not in self.caseless.setdefault(normalize(name), []):
+                    self.caseless[normalize(name)].append(entry_id)
         alternatives = sorted(self.entries_by_name, key=len, reverse=True)
         body = "|".join(re.escape(a) for a in alternatives) or r"(?!x)x"
         self.pattern = re.compile(rf"(?<![\w-])(?:{body})(?![\w-])")
@@ -89,34 +95,46 @@ class NameIndex:
         """Case-sensitive form for acronym-like names, lower case for the rest."""
         text = normalize(name)
         if " " not in name.strip() and sum(c.isupper() for c in name) >= 2:
-            return " ".join(name.split()).translate(_UNIFY)
+            return unify(name)
         return text
 
     def title_contains(self, text: str) -> set[str]:
         """Node ids whose entry title contains (as whole words) a name found in `text`."""
         out: set[str] = set()
         for name in self._matches(text):
-            if name in self.generic or " " not in name.strip():
-                continue  # one-word names ("prompt") are too common inside other titles
+            if name in self.generic or (" " not in name.strip() and name == name.lower()):
+                continue  # one-word common names ("prompt") are too common inside other titles; acronyms ("LoRA") are not
             candidates = set.intersection(*(self._title_words.get(w, set()) for w in words(name))) if words(name) else set()
             pattern = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])")
             for node_id in candidates:
                 title = self.titles[node_id]
-                if pattern.search(" ".join(title.split()).translate(_UNIFY) if name != name.lower() else normalize(title)):
+                if pattern.search(unify(title) if name != name.lower() else normalize(title)):
                     out.add(node_id)
         return out
 
     def _matches(self, text: str) -> list[str]:
-        spaced = " ".join(text.split()).translate(_UNIFY)
-        return [m.group(0) for m in self.pattern.finditer(spaced)] + [m.group(0) for m in self.pattern.finditer(normalize(text))]
+        spaced = unify(text)
+        found = [m.group(0) for m in self.pattern.finditer(spaced)] + [m.group(0) for m in self.pattern.finditer(normalize(text))]
+        letters = [c for c in text if c.isalpha()]
+        if self.caseless and letters and (all(c.islower() for c in letters) or all(c.isupper() for c in letters)):
+            lowered = normalize(text)
+            found += [name for name in self.caseless if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", lowered)]
+        return found
+
+    def names_of(self, entry_id: str) -> list[str]:
+        """Every name (title, aliases, lower-case forms) that finds the entry."""
+        return [name for name, entries in self.entries_by_name.items() if entry_id in entries]
 
     def find(self, text: str) -> list[str]:
-        """Entry ids named in `text`, in order of mention, longest names winning overlaps."""
+        """Entry ids named in `text`, in order of mention, longest names winning overlaps ("Craiyon
+        (DALL·E Mini)" names Craiyon, not also DALL·E)."""
         found: list[str] = []
-        for name in self._matches(text):
-            if name in self.generic:
+        matched = self._matches(text)
+        longer = [normalize(m) for m in matched]
+        for name in matched:
+            if name in self.generic or any(normalize(name) != other and normalize(name) in other for other in longer):
                 continue
-            for entry_id in self.entries_by_name.get(name, []):
+            for entry_id in self.entries_by_name.get(name, []) or self.caseless.get(name, []):
                 if entry_id not in found:
                     found.append(entry_id)
         return found
@@ -214,13 +232,18 @@ class HybridRetriever(BaseRetriever):
         ranked = sorted(fused, key=fused.__getitem__, reverse=True)[: self.top_k]
         return [self._with_evidence(nodes[i], fused[i], evidence, i in named) for i in ranked]
 
+    def with_top_k(self, top_k: int) -> HybridRetriever:
+        """This retriever returning `top_k` passages (a shallow copy: the shared one is never changed)."""
+        other = copy.copy(self)
+        other.top_k = top_k
+        return other
+
     @staticmethod
     def _with_evidence(node: TextNode, score: float, evidence: Evidence, named: bool) -> NodeWithScore:
         """A copy of the node carrying its raw scores, for the answerability gate downstream."""
-        copy = node.model_copy(deep=False)
-        copy.metadata = {**node.metadata, "vector_score": evidence.vector_scores.get(node.node_id, 0.0),
-                         "bm25_score": evidence.bm25_scores.get(node.node_id, 0.0), "named": named}
-        return NodeWithScore(node=copy, score=score)
+        signals = {Key.VECTOR_SCORE: evidence.vector_scores.get(node.node_id, 0.0),
+                   Key.BM25_SCORE: evidence.bm25_scores.get(node.node_id, 0.0), Key.NAMED: named}
+        return NodeWithScore(node=with_metadata(node, **signals), score=score)
 
 
 @dataclass
@@ -243,25 +266,25 @@ class IndexSnapshot:
                                   excluded_embed_metadata_keys=hidden, excluded_llm_metadata_keys=hidden))
         # The material's order (then files, chunk by chunk), whatever order the store returns: lists
         # such as "which models generate speech?" follow the table, and ties break the same way on every machine.
-        nodes.sort(key=lambda n: (n.metadata.get("origin") != "knowledge", str(n.metadata.get("origin", "")),
-                                  int(n.metadata.get("position", 0) or 0), int(n.metadata.get("chunk", 0) or 0),
-                                  n.node_id))
-        stored = (store.collection.metadata or {}).get("fingerprint", "")
+        views = {n.node_id: NodeView.of(n) for n in nodes}
+        nodes.sort(key=lambda n: (views[n.node_id].origin != "knowledge", views[n.node_id].origin,
+                                  views[n.node_id].position, views[n.node_id].chunk, n.node_id))
+        stored = store.metadata.get("fingerprint", "")
         meta_by_id = {n.node_id: n.metadata for n in nodes}
         return cls(nodes=nodes, fingerprint=stored if stored and stored != "dirty" else fingerprint(meta_by_id))
 
     def nodes_by_entry(self) -> dict[str, list[TextNode]]:
         out: dict[str, list[TextNode]] = {}
         for node in self.nodes:
-            out.setdefault(str(node.metadata.get("entry_id", node.node_id)), []).append(node)
+            out.setdefault(NodeView.of(node).entry_id, []).append(node)
         return out
 
     def names_by_entry(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         for node in self.nodes:
-            names = [n for n in str(node.metadata.get("names", "")).split("|") if n]
-            if names:
-                out.setdefault(str(node.metadata["entry_id"]), names)
+            view = NodeView.of(node)
+            if view.names:
+                out.setdefault(view.entry_id, view.names)
         return out
 
 
@@ -273,8 +296,9 @@ def build_retriever(store: Store, embed_model: BaseEmbedding, data_dir: Path, to
     index = VectorStoreIndex.from_vector_store(vector_store, embed_model=embed_model)
     vector = index.as_retriever(similarity_top_k=top_k)
     bm25 = load_bm25(store, data_dir, snapshot.fingerprint, snapshot.nodes, top_k)
-    titles = {n.node_id: str(n.metadata.get("title", "")) for n in snapshot.nodes}
+    titles = {n.node_id: NodeView.of(n).title for n in snapshot.nodes}
     texts = {entry: " ".join(n.get_content() for n in chunks) for entry, chunks in snapshot.nodes_by_entry().items()}
-    names = NameIndex(snapshot.names_by_entry(), titles, texts)
+    kinds = {NodeView.of(n).entry_id: NodeView.of(n).kind for n in snapshot.nodes}
+    names = NameIndex(snapshot.names_by_entry(), titles, texts, kinds)
     return HybridRetriever(vector, bm25, names, snapshot.nodes_by_entry(),
                            embed_model, top_k=top_k)

@@ -4,27 +4,39 @@ The collection's metadata records which embedding model built it (and, for the
 embedded store, a stamp file records the chromadb version), so a mismatch is a clear
 error at start instead of silently wrong answers. Every write goes through this
 class, so a full disk or a vanished folder becomes one ``StoreError`` with a fix.
+
+A rebuild fills a second collection, ``<name>__rebuild``, beside the index and then swaps
+it in by renaming: ``<name>`` -> ``<name>__old``, ``<name>__rebuild`` -> ``<name>``, then
+``<name>__old`` is deleted. A crash (even kill -9) at any point leaves a usable index:
+before the swap the old collection is untouched; between the two renames, opening the
+store renames ``<name>__old`` back; leftovers are deleted by the next ingest.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from assistant.errors import IndexMismatchError, StoreError
+from assistant.redact import redact_url
 
 STAMP = "assistant-store.json"
 LOCK = "assistant-ingest.lock"
 SQLITE = "chroma.sqlite3"
 PAGE = 5000
+REBUILD = "__rebuild"  # suffix of the collection a rebuild fills beside the index
+OLD = "__old"  # suffix the replaced index carries during the swap
+SWAP_WAIT = 10.0  # seconds an opener waits for another process's swap to finish
 # What an embedded index folder holds: Chroma's database and segment folders, and our own files.
 _OWN_NAMES = re.compile(r"^(chroma\.sqlite3(-wal|-shm|-journal)?|[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}|"
                         rf"{re.escape(STAMP)}|\.{re.escape(STAMP)}\.tmp|{re.escape(LOCK)}|\.write-probe-.*)$")
@@ -32,6 +44,10 @@ _OWN_NAMES = re.compile(r"^(chroma\.sqlite3(-wal|-shm|-journal)?|[0-9a-f]{8}(-[0
 
 class _Unopenable(StoreError):
     """chromadb could not open the embedded index (damaged, or another version's files)."""
+
+
+class _Unreadable(StoreError):
+    """chromadb could not tell whether a collection exists."""
 
 
 def _chromadb_version() -> str:
@@ -50,6 +66,7 @@ class Store:
     def __init__(self, path: Path, url: str = "", collection: str = "knowledge", check_version: bool = True):
         self.path, self.url, self.name = Path(path), url, collection
         self.client = self._connect(check_version)
+        self._finish_swap()
         try:
             self.collection = self.client.get_or_create_collection(collection, metadata={"hnsw:space": "cosine"})
         except Exception as exc:  # chromadb raises many unrelated types here
@@ -86,7 +103,7 @@ class Store:
 
     @property
     def where(self) -> str:
-        return self.url or str(self.path)
+        return redact_url(self.url) if self.url else str(self.path)
 
     def _connect(self, check_version: bool) -> Any:
         import chromadb
@@ -99,7 +116,7 @@ class Store:
                 return chromadb.HttpClient(host=parsed.hostname or "127.0.0.1", port=parsed.port or 8000,
                                            ssl=parsed.scheme == "https", settings=chroma_settings)
             except Exception as exc:
-                raise StoreError(f"Chroma server at {self.url} is not reachable ({type(exc).__name__}); "
+                raise StoreError(f"Chroma server at {redact_url(self.url)} is not reachable ({type(exc).__name__}); "
                                  "start it or fix CHROMA_URL.") from None
         if check_version:
             self._check_stamp()
@@ -228,6 +245,15 @@ class Store:
             metas += [m or {} for m in got["metadatas"] or []]
         return ids, texts, metas
 
+    def vectors(self) -> tuple[list[str], list[list[float]]]:
+        """(ids, embeddings) of every node, paged (for copying an index, e.g. the benchmark's corpora)."""
+        ids: list[str] = []
+        vectors: list[list[float]] = []
+        for got in self._pages(["embeddings"]):
+            ids += got["ids"]
+            vectors += [list(v) for v in got["embeddings"]]
+        return ids, vectors
+
     # --- writes ------------------------------------------------------------------------
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:
@@ -258,26 +284,96 @@ class Store:
             for start in range(0, len(ids), PAGE):
                 self.collection.delete(ids=ids[start:start + PAGE])
 
-    def reset(self) -> None:
-        """Drop and recreate the collection (for --rebuild)."""
+    # --- rebuild beside the index, then swap ------------------------------------------------
+    def _exists(self, name: str) -> bool:
+        from chromadb.errors import NotFoundError
+
+        try:
+            self.client.get_collection(name)
+        except NotFoundError:
+            return False
+        except Exception as exc:
+            raise _Unreadable(f"Cannot read the index at {self.where} ({type(exc).__name__}); "
+                              "check that it is reachable, then try again.") from None
+        return True
+
+    def _drop(self, name: str) -> bool:
+        """Delete a collection if it exists; whether it did."""
         from chromadb.errors import NotFoundError
 
         with self._writing():
-            with contextlib.suppress(NotFoundError):  # absent already: nothing to drop
-                self.client.delete_collection(self.name)
-            self.collection = self.client.get_or_create_collection(self.name, metadata={"hnsw:space": "cosine"})
+            try:
+                self.client.delete_collection(name)
+            except NotFoundError:
+                return False
+        return True
+
+    def _finish_swap(self) -> None:
+        """A swap cut between its two renames left no `<name>` but `<name>__old`: rename it back.
+        A store that cannot be read is left to the open that follows, which reports it."""
+        if not self.url and not (self.path / SQLITE).exists():
+            return  # a new folder (or one deleted under a cached client): nothing to restore
+        try:
+            self._restore_old()
+        except _Unreadable:
+            return
+
+    def _restore_old(self) -> None:
+        old = self.name + OLD
+        deadline = time.monotonic() + SWAP_WAIT
+        while not self._exists(self.name) and self._exists(old):
+            with self._try_lock() as locked:
+                if locked:  # no ingest is running: the swap was interrupted, so the old index is restored
+                    if not self._exists(self.name):
+                        with self._writing():
+                            self.client.get_collection(old).modify(name=self.name)
+                    return
+            if time.monotonic() > deadline:
+                raise StoreError(f"An ingest --rebuild is swapping in a new index at {self.where}; "
+                                 "try again in a moment.")
+            time.sleep(0.1)  # another process is between its two renames: they take milliseconds
+
+    def drop_leftovers(self) -> bool:
+        """Delete what an interrupted rebuild left (a half-built or replaced collection); whether there was any.
+        Call while holding :meth:`writer`."""
+        dropped = self._drop(self.name + REBUILD)
+        if self._exists(self.name):
+            dropped = self._drop(self.name + OLD) or dropped
+        return dropped
+
+    def staging(self) -> Store:
+        """An empty collection beside this one (`<name>__rebuild`) for a rebuild to fill; see :meth:`swap_in`.
+        Call while holding :meth:`writer`."""
+        name = self.name + REBUILD
+        self._drop(name)
+        staged = copy.copy(self)
+        staged.name = name
+        with self._writing():
+            staged.collection = self.client.create_collection(name, metadata={"hnsw:space": "cosine"})
+        return staged
+
+    def swap_in(self, staged: Store) -> None:
+        """Make the filled staging collection this store's index and delete the old one (crash-safe, see the module doc)."""
+        old = self.name + OLD
+        self._drop(old)
+        with self._writing():
+            if self._exists(self.name):
+                self.client.get_collection(self.name).modify(name=old)
+            staged.collection.modify(name=self.name)
+        self.collection = staged.collection
+        self._drop(old)
         self._write_stamp()  # the folder now holds only what this chromadb version writes
 
     @contextlib.contextmanager
-    def writer(self) -> Iterator[None]:
-        """Hold the embedded store's ingest lock: Chroma is not safe with two writing processes."""
-        if self.url:
-            yield
-            return
+    def _try_lock(self) -> Iterator[bool]:
+        """Hold the embedded store's ingest lock if no other process does; yields whether it is held
+        (always True where there is no lock: a Chroma server, or Windows)."""
         try:
             import fcntl
         except ImportError:  # Windows: no advisory locks; one ingest at a time is then up to the user
-            yield
+            fcntl = None  # type: ignore[assignment]
+        if self.url or fcntl is None:
+            yield True
             return
         with self._writing():
             handle = (self.path / LOCK).open("a")
@@ -285,12 +381,21 @@ class Store:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
-                raise StoreError(f"Another ingest is writing to the index at {self.path}; wait for it to finish, "
-                                 "then run ingest again.") from None
+                yield False
+                return
             try:
-                yield
+                yield True
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def writer(self) -> Iterator[None]:
+        """Hold the embedded store's ingest lock: Chroma is not safe with two writing processes."""
+        with self._try_lock() as locked:
+            if not locked:
+                raise StoreError(f"Another ingest is writing to the index at {self.path}; wait for it to finish, "
+                                 "then run ingest again.")
+            yield
 
     def close(self) -> None:
         """Release the chromadb client (its files are closed once no other Store uses the folder)."""

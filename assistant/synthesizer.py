@@ -1,42 +1,55 @@
 """Response synthesizer that answers only with verified citations.
 
-Four outcomes, in this order:
+Five outcomes, in this order:
 * refused — the answerability gate marked the passages ``below`` (no LLM call);
-* structured — list questions over the model table: every matching row, each cited (no LLM call);
-* generated — the LLM's answer, keeping only sentences a cited passage supports;
-* extractive — when nothing of the LLM's answer survives (or the LLM failed), the
-  passages' own best sentences, cited.
-The final :class:`~assistant.types.Answer` travels in ``response.metadata["answer"]``.
+* structured — list questions over the model table, and definition / creator / output /
+  comparison questions about named entries: built from the entries' fields and definitions
+  (:mod:`assistant.compose`, no LLM call);
+* generated — the LLM reads the passages' most relevant sentences and answers; only sentences a
+  cited passage supports survive (:func:`~assistant.citations.verify_answer`), shown as the source's
+  own sentence, and only those about the question's subject;
+* extractive — when nothing of the LLM's answer survives (or the LLM failed): the most relevant
+  sentences themselves, cited.
+
+One code path: :meth:`CitedSynthesizer.events` yields the model's text deltas, then the final
+:class:`~assistant.types.Answer`; a streaming response hands the deltas on, a non-streaming one
+consumes them. The Answer leaves in the response's metadata (see :mod:`assistant.stages`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Generator, Sequence
-from typing import Any
+from collections.abc import Generator, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.base.response.schema import Response, StreamingResponse
-from llama_index.core.llms import LLM
+from llama_index.core.indices.prompt_helper import PromptHelper
 from llama_index.core.response_synthesizers.base import BaseSynthesizer
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from assistant import prompts
-from assistant.citations import extractive_answer, verify_answer
+from assistant.citations import verify_answer
+from assistant.compose import compose, lead
 from assistant.errors import LLMError
-from assistant.llm import call_errors
+from assistant.intent import Intent, Kind
+from assistant.relevance import Candidate, SentenceRanker, candidates, on_subject
+from assistant.stages import ANSWER, NodeView, intent_of
 from assistant.text import normalize
 from assistant.types import Answer, Citation, Passage
+
+if TYPE_CHECKING:
+    from assistant.llm import LLMService
+    from assistant.retrieval import NameIndex
 
 _FENCE = re.compile(r"<{3,}|>{3,}")  # the passage fence's brackets, wherever they appear in data
 
 
 def to_passage(node: NodeWithScore) -> Passage:
     """The API's view of a retrieved node."""
-    meta = node.node.metadata
-    return Passage(entry_id=str(meta.get("entry_id", node.node.node_id)), title=str(meta.get("title", "")),
-                   kind=str(meta.get("kind", "")), text=node.node.get_content(), score=float(node.score or 0.0),
-                   source=str(meta.get("source", "")), section=str(meta.get("section", "")), node_id=node.node.node_id)
+    view = NodeView.of(node)
+    return Passage(entry_id=view.entry_id, title=view.title, kind=view.kind, text=node.node.get_content(),
+                   score=float(node.score or 0.0), source=view.source, section=view.section, node_id=node.node.node_id)
 
 
 def refusal(query: str, passages: list[Passage], reason: str) -> Answer:
@@ -48,19 +61,6 @@ def refusal(query: str, passages: list[Passage], reason: str) -> Answer:
         closest = prompts.REFUSAL_CLOSEST.format(titles=", ".join(titles)) if titles else ""
     return Answer(text=prompts.REFUSAL_TEMPLATE.format(query=query, closest=closest), refused=True,
                   passages=passages, query=query, mode="refused")
-
-
-def table_answer(query: str, nodes: list[NodeWithScore], passages: list[Passage]) -> Answer:
-    """List every matching model row, one citation each."""
-    meta = nodes[0].node.metadata
-    noun = "model" if len(nodes) == 1 else "models"
-    lines = [prompts.TABLE_INTRO.format(count=len(nodes), noun=noun, what=meta["table_value"])]
-    citations = []
-    for number, passage in enumerate(passages, 1):
-        lines.append(f"- {passage.text} [{number}]")
-        citations.append(Citation(number=number, entry_id=passage.entry_id, title=passage.title, quote=passage.text,
-                                  passage_text=passage.text, source=passage.source, section=passage.section))
-    return Answer(text="\n".join(lines), citations=citations, passages=passages, query=query, mode="structured")
 
 
 def as_data(text: str) -> str:
@@ -77,35 +77,65 @@ def _titled(passage: Passage) -> str:
     return prompts.TITLED_TEMPLATE.format(title=as_data(passage.title), text=text)
 
 
-def build_messages(query: str, passages: list[Passage]) -> list[ChatMessage]:
-    """System prompt plus the question with passages fenced as data."""
-    context = "\n".join(prompts.PASSAGE_TEMPLATE.format(number=i, text=_titled(p)) for i, p in enumerate(passages, 1))
+def build_messages(query: str, passages: list[Passage], texts: list[str] | None = None) -> list[ChatMessage]:
+    """System prompt plus the question with passages fenced as data (`texts`: the sentences of each
+    passage given to the model, when not all of it)."""
+    shown = [p if texts is None else Passage(**{**p.to_dict(), "text": t}) for p, t in zip(passages, texts or passages,
+                                                                                            strict=True)]
+    context = "\n".join(prompts.PASSAGE_TEMPLATE.format(number=i, text=_titled(p)) for i, p in enumerate(shown, 1))
     question = prompts.QUESTION_TEMPLATE.format(passages=context, question=as_data(query))
     return [ChatMessage(role=MessageRole.SYSTEM, content=prompts.SYSTEM_PROMPT),
             ChatMessage(role=MessageRole.USER, content=question)]
 
 
-def finish(query: str, passages: list[Passage], raw: str, notice: str = "", incomplete: bool = False) -> Answer:
-    """Verify a raw model answer; fall back to an extractive one when nothing is supported."""
-    checked = verify_answer(raw, passages, query=query) if raw.strip() else None
-    if checked and checked.supported:
-        note = prompts.UNSUPPORTED_NOTICE if checked.unsupported else ""
-        return Answer(text=checked.text, citations=checked.citations, passages=passages, query=query, mode="generated",
-                      unsupported=checked.unsupported, incomplete=incomplete, notice=" ".join(filter(None, [notice, note])))
-    fallback = extractive_answer(query, passages)
-    return Answer(text=fallback.text, citations=fallback.citations, passages=passages, query=query, mode="extractive",
-                  unsupported=checked.unsupported if checked else [], incomplete=incomplete,
-                  notice=notice)
+_POINTING = re.compile(r"^(This|These|That|Those|It|They|Its|Their|Such)\b")
+
+
+def _cite(number: int, passage: Passage, quote: str) -> Citation:
+    return Citation(number=number, entry_id=passage.entry_id, title=passage.title, quote=quote,
+                    passage_text=passage.text, source=passage.source, section=passage.section)
+
+
+def _assemble(chosen: list[Candidate], passages: list[Passage]) -> tuple[str, list[Citation]]:
+    """Answer text from source sentences, in passage order; a sentence that opens by pointing back
+    ("It is used ...", "This technique ...") without the sentence it points to before it is led by
+    its entry's name (glossary, concepts, model rows) or preceded by that sentence (prose)."""
+    parts: list[str] = []
+    citations: list[Citation] = []
+    previous: Candidate | None = None
+    for c in sorted(chosen, key=lambda c: (c.number, c.position)):
+        passage = passages[c.number - 1]
+        follows = previous is not None and previous.number == c.number and previous.position == c.position - 1
+        shown = c.sentence
+        if _POINTING.match(c.sentence) and not follows:
+            if passage.kind in ("glossary", "concept", "model"):
+                shown = lead(passage.title, c.sentence)
+            else:
+                before = [x for x in candidates([passage]) if x.position == c.position - 1]
+                if not before:
+                    continue  # nothing says what "it" is: the sentence cannot stand alone
+                parts.append(f"{before[0].sentence} [{c.number}]")
+                citations.append(_cite(c.number, passage, before[0].sentence))
+        parts.append(f"{shown} [{c.number}]")
+        citations.append(_cite(c.number, passage, c.sentence))
+        previous = c
+    return " ".join(parts), citations
 
 
 class CitedSynthesizer(BaseSynthesizer):
-    """Turns gated nodes into a cited Answer (streaming or not)."""
+    """Turns gated nodes into a cited Answer; the LLM is reached only through an :class:`LLMService`.
 
-    def __init__(self, llm: LLM, llm_url: str = "", streaming: bool = False, llm_passages: int = 3):
-        super().__init__(llm=llm, streaming=streaming)
-        # Only the best `llm_passages` reach the model: prompt reading dominates a small local
-        # model's time to first token. Refusals and table answers still see every passage.
-        self.llm_url, self.llm_passages = llm_url, llm_passages
+    ``ranker`` scores sentences against the question (the LLM reads only the ``llm_sentences`` best
+    of the ``llm_passages`` best passages; answers keep only sentences on the question's subject);
+    ``names`` finds the names of the question's entries; ``compose_answers`` turns on answers built
+    from the entries themselves for definitions, creators, outputs and comparisons."""
+
+    def __init__(self, llm: LLMService, ranker: SentenceRanker, names: NameIndex, streaming: bool = False,
+                 llm_passages: int = 3, llm_sentences: int = 4, compose_answers: bool = True):
+        # BaseSynthesizer wants a LlamaIndex LLM: the service's client (built without connecting).
+        super().__init__(llm=llm.client, streaming=streaming, prompt_helper=PromptHelper())
+        self.service, self.ranker, self.names = llm, ranker, names
+        self.llm_passages, self.llm_sentences, self.compose_answers = llm_passages, llm_sentences, compose_answers
 
     def _get_prompts(self) -> dict[str, Any]:
         return {}
@@ -119,48 +149,100 @@ class CitedSynthesizer(BaseSynthesizer):
     async def aget_response(self, query_str: str, text_chunks: Sequence[str], **kwargs: Any) -> str:
         raise TypeError("CitedSynthesizer needs nodes; call synthesize().")
 
-    def _without_llm(self, query: str, nodes: list[NodeWithScore], passages: list[Passage]) -> Answer | None:
-        if not nodes or nodes[0].node.metadata.get("gate") == "below":
-            reason = str(nodes[0].node.metadata.get("gate_reason", "")) if nodes else ""
-            return refusal(query, passages, reason)
-        if "table_field" in nodes[0].node.metadata:
-            return table_answer(query, nodes, passages)
-        return None
+    def events(self, query: QueryBundle, nodes: list[NodeWithScore]) -> Iterator[str | Answer]:
+        """The one answer path: the model's text deltas as they arrive, then the verified Answer."""
+        question = query.query_str
+        intent = intent_of(query) or Intent(Kind.OTHER)
+        passages = [to_passage(n) for n in nodes]
+        first = NodeView.of(nodes[0]) if nodes else None
+        answer: Answer | None = None
+        if first is None or first.gate_passed is False:
+            answer = refusal(question, passages, first.gate_reason if first else "")
+        elif intent.kind is Kind.LIST or self.compose_answers or first.table_field:
+            answer = compose(question, intent, nodes, passages)
+        if answer is None:
+            yield from self._generate(query, intent, passages[: self.llm_passages])
+            return
+        yield answer.text
+        yield answer
+
+    def _subject_names(self, intent: Intent) -> list[str]:
+        return [n for s in intent.subjects for n in self.names.names_of(s)]
+
+    def _generate(self, query: QueryBundle, intent: Intent, passages: list[Passage]) -> Iterator[str | Answer]:
+        """The LLM reads the most relevant sentences; its verified sentences on the subject are kept,
+        else the most relevant sentences themselves are the answer (extractive)."""
+        question = query.query_str
+        # A model row ("X — creator: Y — generates: Z") answers only questions about that model.
+        found = [c for c in candidates(passages)
+                 if passages[c.number - 1].kind != "model" or c.entry_id in intent.subjects]
+        if not found:
+            refused = refusal(question, passages, "no sentence answers")
+            yield refused.text
+            yield refused
+            return
+        scored = list(zip(self.ranker.score(question, found, query.embedding), found, strict=True))
+        subjects, names = set(intent.subjects), self._subject_names(intent)
+        pool = on_subject(scored, subjects, names, limit=len(scored)) or sorted(scored, key=lambda x: x[0], reverse=True)
+        prompt_sentences = sorted((c for _, c in pool[: self.llm_sentences]), key=lambda c: (c.number, c.position))
+        numbers = list(dict.fromkeys(c.number for c in prompt_sentences))
+        sent = [passages[n - 1] for n in numbers]
+        texts = [" ".join(c.sentence for c in prompt_sentences if c.number == n) for n in numbers]
+        raw, notice, incomplete = "", "", False
+        try:
+            for delta in self.service.stream_chat(build_messages(question, sent, texts)):
+                raw += delta
+                if delta:
+                    yield delta
+        except LLMError as exc:
+            notice, incomplete = str(exc), bool(raw)
+        yield self._finish(question, intent, sent, raw, scored, numbers, notice, incomplete)
+
+    def _finish(self, question: str, intent: Intent, sent: list[Passage], raw: str, scored: list[tuple[float, Candidate]],
+                numbers: list[int], notice: str, incomplete: bool) -> Answer:
+        """Verify the model's answer against the passages it was given and keep what is on the subject."""
+        renumber = {old: new for new, old in enumerate(numbers, 1)}  # candidates' passage numbers -> those the model saw
+        local = [(s, Candidate(renumber[c.number], c.position, c.sentence, c.entry_id, c.title)) for s, c in scored
+                 if c.number in renumber]
+        allowed = on_subject(local, set(intent.subjects), self._subject_names(intent), limit=len(local))
+        allowed_keys = {(c.number, normalize(c.sentence)) for _, c in allowed}
+        checked = verify_answer(raw, sent, query=question) if raw.strip() else None
+        kept: list[Candidate] = []
+        for citation in checked.citations if checked else []:
+            key = (citation.number, normalize(citation.quote))
+            match = next((c for _, c in local if (c.number, normalize(c.sentence)) == key), None)
+            if match is not None and key in allowed_keys and match not in kept:
+                kept.append(match)
+        unsupported = checked.unsupported if checked else []
+        if kept:
+            text, citations = _assemble(kept, sent)
+            note = prompts.UNSUPPORTED_NOTICE if unsupported else ""
+            return Answer(text=text, citations=citations, passages=sent, query=question, mode="generated",
+                          unsupported=unsupported, incomplete=incomplete, notice=" ".join(filter(None, [notice, note])))
+        chosen = [c for _, c in allowed[:3]] or [c for _, c in sorted(local, key=lambda x: x[0], reverse=True)[:1]]
+        text, citations = _assemble(chosen, sent)
+        if not text:
+            refused = refusal(question, sent, "no sentence answers")
+            refused.notice = notice
+            return refused
+        return Answer(text=text, citations=citations, passages=sent, query=question, mode="extractive",
+                      unsupported=unsupported, incomplete=incomplete, notice=notice)
 
     def synthesize(self, query: QueryBundle | str, nodes: list[NodeWithScore],
                    additional_source_nodes: Sequence[NodeWithScore] | None = None, **kwargs: Any) -> Response | StreamingResponse:
-        query_str = query.query_str if isinstance(query, QueryBundle) else query
-        passages = [to_passage(n) for n in nodes]
-        ready = self._without_llm(query_str, nodes, passages)
-        if ready is None:
-            nodes, passages = nodes[: self.llm_passages], passages[: self.llm_passages]
+        bundle = query if isinstance(query, QueryBundle) else QueryBundle(query)
+        events = self.events(bundle, nodes)
         if self._streaming:
             metadata: dict[str, Any] = {}
-            gen = self._stream(query_str, passages, metadata) if ready is None else self._once(ready, metadata)
-            return StreamingResponse(response_gen=gen, source_nodes=nodes, metadata=metadata)
-        if ready is None:
-            try:
-                with call_errors(self.llm_url):
-                    raw = self._llm.chat(build_messages(query_str, passages)).message.content or ""
-                ready = finish(query_str, passages, raw)
-            except LLMError as exc:
-                ready = finish(query_str, passages, "", notice=str(exc))
-        return Response(response=ready.text, source_nodes=nodes, metadata={"answer": ready})
+            return StreamingResponse(response_gen=_deltas(events, metadata), source_nodes=nodes, metadata=metadata)
+        answer = [e for e in events if isinstance(e, Answer)][-1]
+        return Response(response=answer.text, source_nodes=nodes, metadata={ANSWER: answer})
 
-    @staticmethod
-    def _once(answer: Answer, metadata: dict[str, Any]) -> Generator[str, None, None]:
-        metadata["answer"] = answer
-        yield answer.text
 
-    def _stream(self, query: str, passages: list[Passage], metadata: dict[str, Any]) -> Generator[str, None, None]:
-        raw, notice, incomplete = "", "", False
-        try:
-            with call_errors(self.llm_url):
-                for chunk in self._llm.stream_chat(build_messages(query, passages)):
-                    delta = chunk.delta or ""
-                    raw += delta
-                    if delta:
-                        yield delta
-        except LLMError as exc:
-            notice, incomplete = str(exc), bool(raw)
-        metadata["answer"] = finish(query, passages, raw, notice=notice, incomplete=incomplete)
+def _deltas(events: Iterator[str | Answer], metadata: dict[str, Any]) -> Generator[str, None, None]:
+    """The text deltas of `events`; the final Answer is put in `metadata` when the stream ends."""
+    for event in events:
+        if isinstance(event, Answer):
+            metadata[ANSWER] = event
+        else:
+            yield event

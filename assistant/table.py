@@ -11,96 +11,146 @@ from dataclasses import dataclass
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from assistant.text import content_words, normalize
+from assistant.stages import Key, NodeView, intent_of, with_metadata
+from assistant.text import content_words, is_field_word, normalize, singular
 
-# A question asks for a list of rows when it says "list", or asks which/what models
-# (plural), or "how many models".
-_LIST_INTENT = re.compile(r"\blist\b|\b(which|what)\b[^?]*\b(models|systems|tools|ones|entries)\b|\bhow many models\b"
-                          r"|\b(models|systems|tools) (made|created|developed|built|released|by|from)\b")
-_CREATOR_VERBS = re.compile(r"\b(creat|made|make|develop|buil|by|from|releas|publish|own|attribut|credit)")
-_OUTPUT_VERBS = re.compile(r"\b(generat|produc|output|creat|make|for|do)")
+_LIST_NOUN = r"(models?|systems?|tools?|ais|ones|entries|networks|generators|frameworks|technologies|products)"
+# A question asks for rows when it says "list", asks which/what <...> models, "how many models",
+# "models made by ...", "what else did X make", or "all/other models".
+_LIST_INTENT = re.compile(
+    r"\b(list|enumerate)\b"
+    rf"|\b(which|what)\b(?:\s+[\w&'-]+){{0,4}}?\s+{_LIST_NOUN}\b"
+    rf"|\bhow many\b(?:\s+[\w&'-]+){{0,3}}?\s+{_LIST_NOUN}\b"
+    rf"|\b{_LIST_NOUN}\s+(made|created|developed|built|released|trained|by|from|that|which)\b"
+    r"|\bwhat else\b|\b(all|any|other|some)\s+(?:[\w&'-]+\s+)?(models|systems|tools)\b")
 # Words that never identify a creator (or an output type) on their own.
 _WEAK = {"creator": frozenset({"ai", "now", "open", "source", "research", "model", "various", "multiple", "contributor"}),
-         "generates": frozenset({"model", "various"})}
+         "generates": frozenset({"model", "various", "general", "purpose", "multi-modal", "unified", "multitask"})}
+_GENERIC_HEAD = frozenset({"generation", "generations"})
+# Words a list question may use besides field words and values: they ask about the table, not about a topic.
+_TABLE_WORDS = frozenset({"table", "article", "listed", "list", "mentioned", "other", "else", "all", "also", "both", "kind",
+                          "kinds", "type", "types", "ai", "generative", "name", "names", "known", "many", "number", "company",
+                          "companies", "lab", "labs", "organization", "organisation", "organizations", "organisations",
+                          "content", "data", "thing", "things", "something", "able", "can", "could", "any", "ones"})
 
 
-def _singular(word: str) -> str:
-    if word.endswith("ies"):
-        return word[:-3] + "y"
-    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
-        return word[:-1]
-    return word
+def _parts(generates: str) -> list[list[str]]:
+    """The output categories of a row: "Text from Images" -> [["text"]], "Image & Text" -> [["image"], ["text"]]."""
+    head = re.split(r"\bfrom\b", normalize(generates))[0]
+    return [[singular(w) for w in content_words(part)] for part in re.split(r"[,&()/]|\band\b", head) if content_words(part)]
+
+
+def _heads(generates: str) -> set[str]:
+    """Words that name what a row generates: each category's head noun ("Transcribed Text" -> text,
+    "Image Generation" -> image), and every word of one-word categories."""
+    heads = set()
+    for words in _parts(generates):
+        words = [w for w in words if w not in _GENERIC_HEAD] or words
+        heads.add(words[-1])
+    return heads
 
 
 @dataclass
 class TableMatch:
-    """Rows selected by a field filter, and what was asked for."""
+    """Rows selected by creator and/or output filters, and what was asked for."""
 
-    field: str  # "creator" or "generates"
-    value: str  # the words of the question that matched
+    creator: str  # the creator asked for, as the table writes it ("" when none)
+    output: str  # the output asked for, as the question words it ("" when none)
     nodes: list[TextNode]
+
+    @property
+    def field(self) -> str:
+        """The filtered fields: "creator", "generates" or "creator,generates"."""
+        return ",".join(f for f, v in (("creator", self.creator), ("generates", self.output)) if v)
+
+    @property
+    def value(self) -> str:
+        return " and ".join(v for v in (self.output, self.creator) if v)
 
 
 class ModelTable:
-    """The model rows of the index with their fields, filterable by creator or output type."""
+    """The model rows of the index with their fields, filterable by creator and output type."""
 
     def __init__(self, nodes: list[TextNode]):
-        self.rows = [n for n in nodes if n.metadata.get("kind") == "model"]
+        self.rows = [n for n in nodes if NodeView.of(n).kind == "model"]
+        self.creator_tokens = {r.node_id: {singular(w) for w in content_words(NodeView.of(r).field("creator"))}
+                               - _WEAK["creator"] for r in self.rows}
+        self.output_heads = {r.node_id: _heads(NodeView.of(r).field("generates")) - _WEAK["generates"] for r in self.rows}
+        self.output_words = {w for r in self.rows for part in _parts(NodeView.of(r).field("generates")) for w in part}
+        self.creator_vocab = set().union(*self.creator_tokens.values()) if self.rows else set()
+        self.head_vocab = set().union(*self.output_heads.values()) if self.rows else set()
 
-    def _match(self, field: str, question_words: set[str]) -> tuple[str, list[TextNode]]:
-        best: tuple[str, list[TextNode]] = ("", [])
-        for row in self.rows:
-            value = str(row.metadata.get(f"field_{field}", ""))
-            tokens = {_singular(w) for w in content_words(value)} - _WEAK[field]
-            hit = tokens & question_words
-            if hit:
-                key = " ".join(sorted(hit))
-                if len(key) > len(best[0]):
-                    best = (key, [row])
-                elif key == best[0]:
-                    best[1].append(row)
-        if not best[0]:
-            return best
-        # Every row whose field contains all the matched words (e.g. all "Facebook AI" rows).
-        needed = set(best[0].split())
-        rows = [r for r in self.rows
-                if needed <= {_singular(w) for w in content_words(str(r.metadata.get(f"field_{field}", "")))}]
-        return best[0], rows
+    def _creator_name(self, hit: set[str]) -> str:
+        """The table's own spelling of the creator asked for (the shortest creator holding every hit word)."""
+        names = sorted({NodeView.of(r).field("creator") for r in self.rows if hit <= self.creator_tokens[r.node_id]},
+                       key=len)
+        return names[0] if names else " ".join(sorted(hit))
+
+    def _best_outputs(self, rows: list[TextNode], hit: set[str], asked: set[str], either: bool) -> list[TextNode]:
+        """Rows whose output the question names: a head word counts two, another word of the category one;
+        only the best-scoring rows are kept ("images and text" -> rows that generate both; "the board
+        game Go" -> AlphaGo, not every game player), unless the question says "or"."""
+        scored = []
+        for row in rows:
+            heads = self.output_heads[row.node_id] & hit
+            if heads:
+                words = {w for part in _parts(NodeView.of(row).field("generates")) for w in part}
+                scored.append((2 * len(heads) + len((words - heads) & asked), row))
+        if either or not scored:
+            return [row for _, row in scored]
+        best = max(score for score, _ in scored)
+        return [row for score, row in scored if score == best]
 
     def match(self, question: str) -> TableMatch | None:
-        """Rows the question enumerates, or None when it is not a list question over the table."""
+        """Rows the question enumerates, or None when it is not a list question over the table.
+
+        A list question asks for a list (see ``_LIST_INTENT``), names a creator and/or an output type
+        of the table, and says nothing else: at most one of its content words is neither a field word,
+        a value of the table nor a word about the table ("Which loss function do learning models
+        use?" is not a table question even though "learning" is an output type)."""
         text = normalize(question)
         if not _LIST_INTENT.search(text):
             return None
-        question_words = {_singular(w) for w in content_words(text)}
-        candidates = [("creator", *self._match("creator", question_words)),
-                      ("generates", *self._match("generates", question_words))]
-        candidates = [c for c in candidates if c[2]]
-        # When both fields match, the verb decides ("made by" -> creator, "generate" -> output).
-        if len(candidates) == 2:
-            verb = "creator" if _CREATOR_VERBS.search(text) and not _OUTPUT_VERBS.search(text) else None
-            verb = verb or ("generates" if _OUTPUT_VERBS.search(text) and not _CREATOR_VERBS.search(text) else None)
-            candidates = [c for c in candidates if c[0] == verb] or candidates
-        if not candidates:
+        asked = [singular(re.sub(r"'s$", "", w)) for w in content_words(text)]
+        creator_hit = {w for w in asked if w in self.creator_vocab}
+        # A category of two or more words named whole ("image classification") is asked for as a whole.
+        whole = {" ".join(p) for r in self.rows for p in _parts(NodeView.of(r).field("generates"))
+                 if len(p) > 1 and set(p) <= set(asked)}
+        output_hit = {w for w in asked if w in self.head_vocab} - creator_hit
+        if not (creator_hit or output_hit):
             return None
-        field, value, rows = max(candidates, key=lambda c: len(c[1]))
-        return TableMatch(field=field, value=value, nodes=rows)
+        explained = creator_hit | output_hit | self.output_words | _TABLE_WORDS
+        unexplained = [w for w in asked if w not in explained and not is_field_word(w)
+                       and not re.fullmatch(_LIST_NOUN, w)]
+        if len(unexplained) > 1:
+            return None
+        rows = [r for r in self.rows if creator_hit <= self.creator_tokens[r.node_id]]
+        if whole:
+            rows = [r for r in rows if whole & {" ".join(p) for p in _parts(NodeView.of(r).field("generates"))}]
+        elif output_hit:
+            rows = self._best_outputs(rows, output_hit, set(asked), either=bool(re.search(r"\b(or|either)\b", text)))
+        if not rows:
+            return None
+        creator = self._creator_name(creator_hit) if creator_hit else ""
+        output = " and ".join(sorted(whole)) if whole else " and ".join(w for w in asked if w in output_hit)
+        return TableMatch(creator=creator, output=" and ".join(dict.fromkeys(output.split(" and "))) if output else "",
+                          nodes=rows)
 
 
 class TableRetriever(BaseRetriever):
-    """Returns every matching model row for list questions; otherwise defers to another retriever."""
+    """Returns every matching model row for list questions; otherwise defers to another retriever.
+
+    The list filter comes from the query's :class:`~assistant.intent.Intent` when the Assistant read
+    it (an :class:`~assistant.stages.AnalyzedQuery`), else from matching the question here."""
 
     def __init__(self, table: ModelTable, fallback: BaseRetriever):
         super().__init__()
         self.table, self.fallback = table, fallback
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        found = self.table.match(query_bundle.query_str)
+        intent = intent_of(query_bundle)
+        found = intent.table if intent is not None else self.table.match(query_bundle.query_str)
         if found is None:
             return self.fallback.retrieve(query_bundle)
-        out = []
-        for node in found.nodes:
-            copy = node.model_copy(deep=False)
-            copy.metadata = {**node.metadata, "table_field": found.field, "table_value": found.value}
-            out.append(NodeWithScore(node=copy, score=1.0))
-        return out
+        return [NodeWithScore(node=with_metadata(node, **{Key.TABLE_FIELD: found.field, Key.TABLE_VALUE: found.value}),
+                              score=1.0) for node in found.nodes]

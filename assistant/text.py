@@ -1,8 +1,14 @@
-"""Small pure text helpers: cleaning untrusted input and normalising for comparison."""
+"""The project's one text vocabulary: cleaning untrusted input, normalising for comparison,
+word tokens, stems, and the word lists every stage shares (stopwords, field words).
+
+Every module that compares words (retrieval names, the gate, the model table, citation checks,
+the UI's quote highlighting) uses these definitions, so retuning one retunes them all."""
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
 import unicodedata
 
 # ANSI/VT escape sequences (CSI, OSC and two-character escapes; also the 8-bit CSI).
@@ -17,10 +23,10 @@ _SEPARATORS = str.maketrans({"\u2028": "\n", "\u2029": "\n", "\u0085": "\n"})
 # C0/C1 controls except tab, newline, carriage return.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-_SPACES = re.compile(r"[ \t\r\f\v]+")
 
-_QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "‟": '"',
-                         "–": "-", "—": "-", "‐": "-", "‑": "-", "\u00a0": " "})
+# Typographic variants and the plain character each stands for: the one quote/dash table.
+QUOTE_VARIANTS: dict[str, str] = {"'": "‘’‚‛", '"': "“”„‟", "-": "–—‐‑", " ": "\u00a0"}
+_QUOTES = str.maketrans({variant: plain for plain, variants in QUOTE_VARIANTS.items() for variant in variants})
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 
 STOPWORDS = frozenset(
@@ -28,7 +34,7 @@ STOPWORDS = frozenset(
     these those what which who whom whose when where why how does do did done can could should would will shall may
     might must i me my we our you your he she they them their there here about into over under than then so such
     not no nor only own same too very s t just also any all each both few more most other some tell explain describe
-    give list name please between vs versus""".split()
+    give list name please between vs versus has have had having""".split()
 )
 
 
@@ -57,13 +63,128 @@ def content_words(text: str) -> list[str]:
     return [w for w in words(text) if w not in STOPWORDS]
 
 
+_STEMMERS = threading.local()
+
+
+@functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """A crude stem for topic matching: plural "s" dropped, then the first five letters ("VAEs" ~ "VAE")."""
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    return word[:5]
+    """The English (Snowball) stem of a lower-case word: "generates", "generated" -> "generat";
+    "VAEs" -> "vae"; "routing" and "routine" stay apart (a prefix stem conflated them)."""
+    stemmer = getattr(_STEMMERS, "english", None)
+    if stemmer is None:
+        import Stemmer
+
+        stemmer = _STEMMERS.english = Stemmer.Stemmer("english")
+    return str(stemmer.stemWord(word.lower()))
 
 
-def one_line(text: str) -> str:
-    """Collapse all whitespace runs (for logs and single-line displays)."""
-    return _SPACES.sub(" ", " ".join(text.split()))
+def singular(word: str) -> str:
+    """A plural's singular for whole-word matching ("companies" -> "company", "models" -> "model")."""
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
+        return word[:-1]
+    return word
+
+
+def unify(text: str) -> str:
+    """Whitespace collapsed and typographic quotes/dashes made plain, case kept (for case-sensitive names)."""
+    return " ".join(text.split()).translate(_QUOTES)
+
+
+# Words that ask what an entry is, who made it or what it generates, or that every model row and
+# every question uses ("who", "model", "explain"). Every entry answers those, so they are evidence
+# neither of a topic nor against it. Matched as word prefixes, like stems.
+FIELD_WORD = re.compile(
+    r"^(who|creat|make|made|maker|develop|devel|buil|compan|organi|lab|behind|author|credit|responsib|produc|generat|"
+    r"output|type|kind|sort|model|system|ai|article|table|list|mean|defin|work|use|used|purpose|known|call|stand|describ|"
+    r"explain|differ|compar|relat|role|idea|concept|term|example|analog|doe|say|tell|help|happen|refer|come|accord|"
+    r"appear|entr|matter|much|what|how|why|give|mention|talk|cover|includ|descri|entri|each|one|thing|get|task|perform|per|job|"
+    r"function|listed|list|name|credit|number|numbered|releas|publish|train)"
+)
+
+
+def is_field_word(word: str) -> bool:
+    """True for a word (or stem) that asks for an entry's fields rather than naming a topic."""
+    return bool(FIELD_WORD.match(word))
+
+
+_TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
+_MARKUP = re.compile(r"(?<!\w)[*_#`~]+|[*_#`~]+(?!\w)")
+_GREETING = re.compile(r"^(?:(?:hi|hello|hey|hey there|ok|okay|so|um|well|quick question|question|please|thanks|thank you|"
+                       r"good (?:morning|afternoon|evening))\b[\s,:;!.-]*)+", re.I)
+# Words of a sentence that is only a pleasantry ("Also, thanks a lot!", "Cheers.").
+_PLEASANTRY = frozenset("thanks thank lot much also please appreciate appreciated great cheers hi hello hey advance "
+                        "again ok okay awesome nice cool".split())
+
+
+def focus_question(text: str) -> str:
+    """The question inside a message: markup, greetings and pleasantries ("What is a GAN? Also,
+    thanks a lot!") removed; every sentence with content is kept."""
+    text = " ".join(_MARKUP.sub(" ", _TAG.sub(" ", text)).split())
+    sentences = [x for x in re.split(r"(?<=[.!?])\s+", text) if x.strip()]
+    kept = [x for x in sentences if set(content_words(x)) - _PLEASANTRY or x.endswith("?")]
+    text = " ".join(kept) if kept else text
+    text = re.sub(r"\s+([?.!,])", r"\1", text)
+    stripped = _GREETING.sub("", text).strip()
+    return stripped[:1].upper() + stripped[1:] if stripped and stripped != text else (stripped or text)
+
+
+class Vocabulary:
+    """Which words (by stem) a body of text uses and how rare each is: inverse document frequency
+    over its documents, the largest for a word it never uses."""
+
+    def __init__(self, documents: list[str]):
+        self.size = len(documents)
+        self.df: dict[str, int] = {}  # stem -> documents using it
+        self.surface: dict[str, int] = {}  # word as written (lower case) -> documents using it
+        for text in documents:
+            for word in set(words(text)):
+                self.surface[word] = self.surface.get(word, 0) + 1
+            for word in {part for w in content_words(text) for part in (w, *w.split("-"))}:
+                key = stem(word)
+                self.df[key] = self.df.get(key, 0) + 1
+
+    def known(self, word: str) -> bool:
+        return stem(word) in self.df
+
+    def idf(self, word: str) -> float:
+        """log((N + 1) / (df + 1)) + 1: ~1 for a word every document uses, largest for an unknown word."""
+        import math
+
+        return math.log((self.size + 1) / (self.df.get(stem(word), 0) + 1)) + 1
+
+    def correct(self, text: str) -> str:
+        """`text` with misspelt lower-case words replaced by the one word of the material (or of a
+        question's own vocabulary) one edit away: "who maed ernie" -> "who made ernie". Names
+        (capitalised words), short words and words with no single correction are left alone."""
+        def fix(match: re.Match[str]) -> str:
+            word = match.group(0)
+            if len(word) < 4 or not word.isalpha() or not word.islower() or word in self.surface or word in _QUESTION_WORDS \
+                    or self.known(word):
+                return word
+            # Short words: only swapped letters ("maed"); one changed letter too often makes another real word
+            # ("rope" -> "role", "bread" -> "broad").
+            edits = _edits(word) if len(word) >= 6 else {word[:i] + word[i + 1] + word[i] + word[i + 2:]
+                                                          for i in range(len(word) - 1)}
+            options = {w for w in edits - {word} if self.surface.get(w, 0) >= 2 or w in _QUESTION_WORDS}
+            return options.pop() if len(options) == 1 else word
+
+        return re.sub(r"[A-Za-z]+", fix, text)
+
+
+# Words of questions that the material itself may not use.
+_QUESTION_WORDS = frozenset("""what which who whom whose where when why how does made make makes created create creates creator
+    developed develop generate generates generated produce produces model models difference between explain describe
+    define meaning example examples article table list listed mention mentioned""".split())
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _edits(word: str) -> set[str]:
+    """Every string one deletion, transposition, substitution or insertion away from `word`."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    deletes = [a + b[1:] for a, b in splits if b]
+    transposes = [a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1]
+    replaces = [a + c + b[1:] for a, b in splits if b for c in _LETTERS]
+    inserts = [a + c + b for a, b in splits for c in _LETTERS]
+    return set(deletes + transposes + replaces + inserts) - {word}

@@ -1,21 +1,18 @@
 """The web UI in a real browser: Debian's Chromium driven by Playwright against the real app.
 
 The app runs in a thread on a free loopback port over the shared test index, with the
-FakeLLM as its model (tests/ui_server.py). Screenshots go to test-output/screenshots/.
+FakeLLM as its model (the `app` and `stack` fixtures in tests/conftest.py). Screenshots go to test-output/screenshots/.
 No browser is ever downloaded: without /usr/bin/chromium these tests fail with the fix.
 """
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-from ui_server import RunningApp, cite_first_passage, fresh_stack, launch_chromium, open_page, shared_stack  # noqa: E402
+from tests.gradio_session import cite_first_passage, open_page
 
 pytestmark = pytest.mark.browser
 
@@ -28,24 +25,6 @@ The Quibblefrost protocol is a made-up method for compressing latent codes in to
 [click me](javascript:window.__xss=1) ![tracker](http://attacker.invalid/?q=1)
 <svg onload="window.__xss=1"></svg> ${window.__xss=1} {{constructor.constructor('window.__xss=1')()}}
 """
-
-
-@pytest.fixture
-def stack():
-    """The shared assistant and FakeLLM (healthy at the start of each test)."""
-    yield from fresh_stack()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from launch_chromium()
-
-
-@pytest.fixture(scope="module")
-def app():
-    s = shared_stack()
-    with RunningApp(s.assistant, s.settings) as running:
-        yield running
 
 
 @pytest.fixture

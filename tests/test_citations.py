@@ -1,7 +1,8 @@
-"""Citation verification and the extractive fallback, as pure functions (no LLM)."""
+"""Citation verification as pure functions (no LLM), contradictions included."""
+
+import pytest
 
 from assistant.citations import (
-    extractive_answer,
     find_markers,
     split_sentences,
     strip_markers,
@@ -72,17 +73,6 @@ def test_system_prompt_echo_is_not_supported():
     assert verify_answer(echo, [VAE, WHISPER]).supported == 0
 
 
-def test_extractive_fallback_quotes_passages_and_cites_them():
-    result = extractive_answer("Who created Whisper?", [VAE, WHISPER], max_sentences=1)
-    assert result.citations[0].entry_id == "whisper"
-    assert result.text == "Whisper — creator: OpenAI — generates: Transcribed Text [2]"
-    assert all(verify_quote(c.quote, c.passage_text) for c in result.citations)
-
-
-def test_extractive_fallback_on_empty_passages():
-    assert extractive_answer("anything", []).text == ""
-
-
 def test_split_sentences_handles_lists_and_abbreviations():
     assert split_sentences("First one. Second one!\n- bullet item\n- another") == [
         "First one.", "Second one!", "bullet item", "another"]
@@ -142,12 +132,6 @@ def test_verify_quote_rejects_paraphrase_and_blank():
     assert not verify_quote("   ", VAE.text)
 
 
-def test_extractive_answer_quotes_are_verbatim_and_ordered():
-    result = extractive_answer("What are VAEs known for?", [VAE, WHISPER])
-    assert result.citations and all(verify_quote(c.quote, c.passage_text) for c in result.citations)
-    assert [c.number for c in result.citations] == sorted(c.number for c in result.citations)
-
-
 GENAI = passage("generative-ai", "Generative AI refers to a field of artificial intelligence that focuses on developing systems "
                                  "that have the ability to create new content, whether it be images or text.")
 
@@ -190,7 +174,8 @@ def test_prompt_labels_are_stripped_before_checking():
                            "[1]: VAEs are a type of generative model.\nSentence:: Variational Autoencoders [1]",
                            [VAE], query="What are VAEs?")
     # The second sentence is fully covered by the passage sentence the first one already quotes: not repeated.
-    assert result.text == "VAEs learn to encode input data into a compressed latent representation. [1]"
+    assert result.text.startswith("Variational Autoencoders (VAEs): A type of generative model that learns to encode")
+    assert result.supported == 1
 
 
 def test_row_of_another_model_does_not_answer_a_creator_question():
@@ -213,21 +198,65 @@ def test_fully_covered_sentence_is_shown_as_the_source_sentence():
     assert verify_quote(result.citations[0].quote, ood.text)
 
 
-def test_partly_covered_sentence_keeps_the_models_wording():
+def test_partly_covered_sentence_is_shown_as_its_source_sentence():
+    """A small model's paraphrase can swap roles or drop a qualifier while keeping the words: the
+    source sentence it rests on is what is shown."""
     result = verify_answer("VAEs encode input data into a compressed latent form for new samples [1].", [VAE],
                            query="What do VAEs do?")
-    assert result.text.startswith("VAEs encode input data") and result.supported == 1
+    assert result.text.startswith("Variational Autoencoders (VAEs): A type of generative model") and result.supported == 1
 
 
-def test_extractive_skips_headings():
-    section = Passage(entry_id="tl", title="Transfer Learning in Generative AI", kind="section", score=1.0, source="s",
-                      text="Transfer Learning in Generative AI\nTransfer learning reuses a model trained on one task for "
-                           "another.\nAnalogy: It is like a painter skilled in oil painting picking up watercolors.")
-    result = extractive_answer("What is transfer learning in generative AI?", [section], max_sentences=1)
-    assert result.text == "Transfer learning reuses a model trained on one task for another. [1]"
+# --- contradictions never pass (negation, numbers, names, titles) -----------------------------------------
+LAION = passage("laion", "LAION 5B: A large-scale dataset containing over 5 billion image-text pairs, commonly used for "
+                         "training text-to-image models.")
+TEXT_TO_IMAGE = Passage(entry_id="text-to-image", title="Text to Image", kind="concept", score=1.0, source="k",
+                        text="Text to Image: A technique in which an AI model generates an image based on a textual "
+                             "description or prompt provided by the user.")
+STYLEGAN = passage("stylegan", "StyleGAN — creator: NVIDIA — generates: Image")
 
 
-def test_extractive_with_only_headings_still_cites_something():
-    heading = Passage(entry_id="h", title="Diffusion", kind="section", score=1.0, source="s", text="Diffusion Models Explained")
-    result = extractive_answer("What is diffusion?", [heading])
-    assert result.text == "Diffusion Models Explained [1]" and result.citations[0].quote == "Diffusion Models Explained"
+@pytest.mark.parametrize(("claim", "passages", "query"), [
+    ("VAEs do not learn to encode input data into a compressed, latent representation [1].", [VAE], "What do VAEs do?"),
+    ("Variational Autoencoders never decode it back to the original data [1].", [VAE], "What do VAEs do?"),
+    ("VAEs are not known for their use in generating new data samples similar to the training data [1].", [VAE],
+     "What are VAEs known for?"),
+    ("LAION 5B is a large-scale dataset containing over 6 billion image-text pairs [1].", [LAION], "What is LAION 5B?"),
+    ("LAION 5B: A large-scale dataset containing over 5 million image-text pairs [1].", [LAION], "What is LAION 5B?"),
+    ("LAION 5B contains over 5 billion image-text pairs from 2019 [1].", [LAION], "What is LAION 5B?"),
+    ("Texture to Image: A technique in which an AI model generates an image based on a textual description [1].",
+     [TEXT_TO_IMAGE], "What is text to image?"),
+    ("StyleGAN — creator: OpenAI — generates: Image [1].", [STYLEGAN], "Who created StyleGAN?"),
+    ("StyleGAN was created by Google and generates images [1].", [STYLEGAN], "Who created StyleGAN?"),
+])
+def test_contradiction_is_unsupported_however_many_words_it_shares(claim, passages, query):
+    result = verify_answer(claim, passages, query=query)
+    assert result.supported == 0 and result.text == "" and result.unsupported, result
+
+
+@pytest.mark.parametrize(("sentence", "quote", "why"), [
+    ("X does not encode data", "X encodes data", "negation"),
+    ("X can't encode data", "X encodes data", "negation"),
+    ("Trained on 6 billion pairs", "Trained on 5 billion pairs", "number"),
+    ("Made by Meta", "Made by Google", "name"),
+    ("Texture to Image: turns text into images", "A technique that turns text into images", "title"),
+])
+def test_contradiction_names_its_kind(sentence, quote, why):
+    from assistant.citations import contradiction
+
+    title = "Text to Image" if why == "title" else "X"
+    assert contradiction(sentence, quote, title) == why
+
+
+def test_the_same_claim_is_not_a_contradiction():
+    from assistant.citations import contradiction
+
+    assert contradiction("LAION 5B contains over 5 billion image-text pairs", LAION.text, "LAION 5B") == ""
+    assert contradiction("Text to Image: an AI model generates an image", TEXT_TO_IMAGE.text, "Text to Image") == ""
+    assert contradiction("It does not resemble the data", "inputs that do not resemble the data", "OOD") == ""
+
+
+def test_a_heading_echoed_by_the_model_is_not_a_claim():
+    section = Passage(entry_id="ls", title="Latent Space: Google search analogy", kind="section", score=1.0, source="s",
+                      text="Latent Space: Google search analogy\nThe latent space acts as a compressed representation.")
+    result = verify_answer("Latent Space: Google search analogy [1]", [section], query="What is latent space?")
+    assert result.text == "" and result.supported == 0

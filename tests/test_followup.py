@@ -45,21 +45,50 @@ def test_no_history_leaves_the_question_unchanged(history):
     assert ask("Who created it?", history) == "Who created it?"
 
 
-@pytest.mark.parametrize("question", ["Who created StyleGAN?", "And StyleGAN?", "What about GPT-3?"])
+@pytest.mark.parametrize("question", ["Who created StyleGAN?", "Which models did NVIDIA create?", "What does GPT-3 generate?"])
 def test_question_naming_an_entry_is_unchanged(question):
     assert ask(question) == question
 
 
+@pytest.mark.parametrize(("question", "expected"), [
+    ("What about StyleGAN?", "Tell me about StyleGAN."),
+    ("And GPT-3?", "Tell me about GPT-3."),
+])
+def test_elliptical_switch_asks_the_previous_question_about_the_new_entry(question, expected):
+    assert ask(question) == expected
+    who = [("user", "Who created Whisper?"), ("assistant", "Whisper was created by OpenAI [1].")]
+    assert ask("What about StyleGAN?", who) == "Who created StyleGAN?"
+
+
 def test_question_naming_an_entry_but_pointing_back_gets_the_subject():
-    assert ask("How does StyleGAN compare to that?") == "How does StyleGAN compare to that (about Whisper)?"
+    assert ask("How does StyleGAN compare to that?") == "How does StyleGAN compare to Whisper?"
 
 
 def test_question_about_the_subject_itself_is_unchanged():
     assert ask("Does Whisper use it?") == "Does Whisper use it?"
 
 
-def test_follow_up_without_pronoun_gets_the_subject_appended():
-    assert ask("How is training done?") == "How is training done (about Whisper)?"
+@pytest.mark.parametrize("question", ["How is training done?", "What is the capital of France?",
+                                      "Which models were created by DeepMind?", "What are the risks of deepfakes?",
+                                      "What do you call it when a model learns from one example?"])
+def test_a_standalone_question_is_never_rewritten(question):
+    assert ask(question) == question
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("And the creator?", "Who created Whisper?"),
+    ("What about its output?", "What does Whisper generate?"),
+    ("Why?", "Why (about Whisper)?"),
+    ("How is this model trained?", "How is Whisper trained?"),
+    ("Who made that?", "Who made Whisper?"),
+])
+def test_real_follow_ups_are_rewritten(question, expected):
+    assert ask(question) == expected
+
+
+def test_a_term_the_material_does_not_name_is_the_subject_too():
+    history = [("user", "What is mode collapse?"), ("assistant", "Mode collapse is ... [1].")]
+    assert ask("How can it be reduced?", history) == "How can mode collapse be reduced?"
 
 
 def test_no_entry_in_history_leaves_the_question_unchanged():

@@ -334,3 +334,174 @@ def test_article_segmentation_sanity():
     assert len(table_rows()) == 87
     assert all(len(cells) == 2 for name, cells in table_rows() if name not in SHORT_ROWS)
     assert {"Whisper", "Whisper AI", "YOLO (You Only Look Once)"} <= all_model_names()
+
+
+# --- the split files in the new format (evals/README.md, "Test split") ---------------------------
+# gold-test.jsonl (held out) and gold-dev-extra.jsonl (dev); checked against the knowledge entries
+# the assistant indexes, through the loader the eval uses.
+
+TEST_GOLD = ROOT / "evals" / "gold-test.jsonl"
+DEV_EXTRA = ROOT / "evals" / "gold-dev-extra.jsonl"
+NEW_FORMAT = [TEST_GOLD, DEV_EXTRA]
+NEW_TAGS = ALLOWED_TAGS | {"relation", "why_how", "noise", "definition", "concept", "conversation"}
+TURN_TAGS = {"out_of_scope", "near_domain"}
+SINGLE_KEYS = {"id": str, "question": str, "answerable": bool, "relevant": list, "allowed": list,
+               "answer_any": list, "tags": list}
+SINGLE_OPTIONAL = {"reference": str, "wrong_any": list}
+TURN_KEYS = {"question": str, "answerable": bool, "relevant": list, "allowed": list, "answer_any": list, "followup": bool}
+TURN_OPTIONAL = {"reference": str, "wrong_any": list, "subject": str, "tags": list}
+
+
+def rows_of(path: Path) -> list[dict]:
+    if not path.exists():
+        pytest.skip(f"{path.name} is not written yet")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def records(path: Path) -> list[tuple[str, dict]]:
+    """(id, question record) for single questions and every conversation turn ("c001.2")."""
+    out = []
+    for row in rows_of(path):
+        if "turns" in row:
+            out += [(f"{row['id']}.{i}", turn) for i, turn in enumerate(row["turns"], 1)]
+        else:
+            out.append((row["id"], row))
+    return out
+
+
+@lru_cache(maxsize=1)
+def knowledge_entries():
+    from assistant.knowledge import load_entries
+
+    return load_entries()
+
+
+def entries_of(q: dict) -> list:
+    from assistant.evaluation.gold import resolve
+
+    return [resolve(r["entry"], knowledge_entries(), r["quote"]) for r in q["relevant"]]
+
+
+def _types_ok(record: dict, required: dict, optional: dict, where: str) -> None:
+    for key, typ in required.items():
+        assert isinstance(record.get(key), typ), f"{where}: {key} missing or not {typ.__name__}"
+    for key, typ in optional.items():
+        if key in record:
+            assert isinstance(record[key], typ), f"{where}: {key} is not {typ.__name__}"
+    assert set(record) <= set(required) | set(optional), f"{where}: unknown keys {set(record) - set(required) - set(optional)}"
+
+
+@pytest.mark.parametrize("path", NEW_FORMAT, ids=lambda p: p.name)
+def test_new_format_keys_and_shapes(path):
+    for row in rows_of(path):
+        if "turns" in row:
+            assert set(row) == {"id", "tags", "turns"} and "conversation" in row["tags"], row["id"]
+            assert 3 <= len(row["turns"]) <= 5, row["id"]
+            for i, turn in enumerate(row["turns"], 1):
+                _types_ok(turn, TURN_KEYS, TURN_OPTIONAL, f"{row['id']}.{i}")
+        else:
+            _types_ok(row, SINGLE_KEYS, SINGLE_OPTIONAL, row["id"])
+            assert row["tags"] and set(row["tags"]) <= NEW_TAGS, f"{row['id']}: {set(row['tags']) - NEW_TAGS}"
+    for id_, q in records(path):
+        assert q["question"].strip(), id_
+        for rel in q["relevant"]:
+            assert set(rel) == {"entry", "quote"}, id_
+        assert all(isinstance(a, str) and a.strip() for a in q["answer_any"] + q.get("wrong_any", [])), id_
+
+
+@pytest.mark.parametrize("path", NEW_FORMAT, ids=lambda p: p.name)
+def test_new_format_answerable_flag_is_consistent(path):
+    for id_, q in records(path):
+        if q["answerable"]:
+            assert q["relevant"] and q["answer_any"], f"{id_}: answerable needs relevant entries and aliases"
+        else:
+            assert q["relevant"] == [] and q["answer_any"] == [] and q["allowed"] == [], id_
+            assert "reference" not in q, id_
+            tags = q.get("tags", [])
+            assert TURN_TAGS & set(tags), f"{id_}: an unanswerable question is out_of_scope or near_domain"
+    for row in rows_of(path):
+        if "turns" not in row:
+            assert ("unanswerable" in row["tags"]) == (not row["answerable"]), row["id"]
+
+
+@pytest.mark.parametrize("path", NEW_FORMAT, ids=lambda p: p.name)
+def test_new_format_entries_resolve_and_quotes_are_verbatim_in_the_material(path):
+    from assistant.evaluation.gold import resolve
+
+    for id_, q in records(path):
+        for rel, entry in zip(q["relevant"], entries_of(q), strict=True):
+            assert norm(rel["quote"]) in norm(entry.text), f"{id_}: quote not in {entry.id}: {rel['quote']!r}"
+        relevant = {e.id for e in entries_of(q)}
+        for name in q["allowed"]:
+            assert resolve(name, knowledge_entries()).id not in relevant, f"{id_}: {name!r} is relevant, not only allowed"
+
+
+@pytest.mark.parametrize("path", NEW_FORMAT, ids=lambda p: p.name)
+def test_new_format_aliases_in_relevant_entries_and_wrong_strings_not(path):
+    from assistant.text import normalize
+
+    for id_, q in records(path):
+        entries = entries_of(q)
+        material = " ".join(normalize(x) for e in entries for x in (e.text, *e.names, *e.fields.values()))
+        for alias in q["answer_any"]:
+            assert normalize(alias) in material, f"{id_}: alias {alias!r} is in no relevant entry"
+        texts = " ".join(normalize(e.text) for e in entries)
+        for wrong in q.get("wrong_any", []):
+            assert normalize(wrong) not in texts, f"{id_}: wrong_any {wrong!r} occurs in a relevant entry"
+
+
+@pytest.mark.parametrize("path", NEW_FORMAT, ids=lambda p: p.name)
+def test_conversation_turns_follow_up_with_a_resolvable_subject(path):
+    from assistant.evaluation.gold import resolve
+
+    for row in rows_of(path):
+        for i, turn in enumerate(row.get("turns", []), 1):
+            where = f"{row['id']}.{i}"
+            assert set(turn.get("tags", [])) <= TURN_TAGS, where
+            if i == 1:
+                assert turn["followup"] is False, f"{where}: a first turn cannot follow up"
+            if turn["followup"]:
+                assert turn.get("subject"), f"{where}: a follow-up names its subject"
+                resolve(turn["subject"], knowledge_entries())
+            else:
+                assert "subject" not in turn, f"{where}: only follow-ups have a subject"
+
+
+@pytest.mark.parametrize("path", NEW_FORMAT, ids=lambda p: p.name)
+def test_new_format_unanswerable_share_and_no_repeated_questions(path):
+    singles = [r for r in rows_of(path) if "turns" not in r]
+    share = sum(not r["answerable"] for r in singles) / len(singles)
+    assert 0.10 <= share <= 0.20
+    # Follow-ups ("And who made it?") may repeat: their text means nothing without the turns before.
+    counts = Counter(norm(q["question"]).lower() for _, q in records(path) if not q.get("followup"))
+    assert [q for q, c in counts.items() if c > 1] == []
+
+
+def test_ids_unique_across_gold_files():
+    ids = [q["id"] for q in gold()]
+    for path in NEW_FORMAT:
+        if path.exists():
+            ids += [r["id"] for r in rows_of(path)]
+    assert [i for i, c in Counter(ids).items() if c > 1] == []
+
+
+def test_dev_and_test_share_no_question():
+    """A test question that also sits in dev would be tuned on; follow-ups are compared through
+    the turns before them (their own text, "Who made it?", means nothing alone)."""
+    dev = {norm(q["question"]).lower(): q["id"] for q in gold()}
+    if DEV_EXTRA.exists():
+        dev |= {norm(q["question"]).lower(): id_ for id_, q in records(DEV_EXTRA) if not q.get("followup")}
+    shared = [f"{id_} = {dev[norm(q['question']).lower()]}" for id_, q in records(TEST_GOLD)
+              if not q.get("followup") and norm(q["question"]).lower() in dev]
+    assert shared == [], "test questions repeated in dev: " + ", ".join(shared)
+
+
+def test_splits_load_through_the_eval_loader():
+    from assistant.evaluation.gold import load_split
+
+    test = load_split("test")
+    assert len(test.singles) == len([r for r in rows_of(TEST_GOLD) if "turns" not in r])
+    assert all(t.followup is not None for c in test.conversations for t in c.turns)
+    assert all(t.subject is not None for c in test.conversations for t in c.turns if t.followup)
+    every = load_split("all")
+    assert every.labels == ["dev", "test"] and len(every.questions) == len(load_split("dev").questions) + len(test.questions)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.knowledge import KINDS, Entry, KnowledgeError, content_hash, load_entries
+from assistant.knowledge import KINDS, Entry, KnowledgeError, load_entries
 
 REPO = Path(__file__).resolve().parent.parent
 KNOWLEDGE = REPO / "knowledge"
@@ -350,15 +350,3 @@ def test_names_are_title_then_aliases_without_duplicates():
                   aliases=("VAEs", "VAE", "VAEs"))
     assert entry.names == ("VAE", "VAEs")
 
-
-def test_content_hash_is_stable_and_covers_every_field():
-    entry = Entry(id="x", title="T", kind="model", section="S", text="t", aliases=("a",),
-                  fields={"creator": "C", "generates": "G"}, note="n", source="knowledge/models.csv")
-    assert content_hash(entry) == content_hash(Entry(**{**entry.__dict__}))
-    assert content_hash(entry) == HASH_OF_SAMPLE_ENTRY
-    for change in ({"text": "u"}, {"aliases": ()}, {"fields": {"creator": "D", "generates": "G"}},
-                   {"note": ""}, {"source": "other"}, {"section": "R"}):
-        assert content_hash(Entry(**{**entry.__dict__, **change})) != content_hash(entry)
-
-
-HASH_OF_SAMPLE_ENTRY = "415bff63e11ab2da26badb657072f08932ca986b65585a68d95f3391f1608aa9"

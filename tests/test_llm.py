@@ -26,7 +26,7 @@ def assistant_at(indexed_dir, embed_model):
     opened = []
 
     def make(url: str, **overrides):
-        values = dict(llm_base_url=url, llm_timeout=TIMEOUT, llm_max_retries=1)
+        values = dict(llm_base_url=url, llm_timeout=TIMEOUT, llm_max_retries=1, compose_answers=False)  # the LLM path
         values.update(overrides)
         a = open_assistant(make_settings(indexed_dir, **values), embed_model)
         opened.append(a)

@@ -43,7 +43,7 @@ def local_assistant(indexed_dir, embed_model, local_llm_url):
     """An Assistant on the shared index using the session's real local server (answers kept short)."""
     port = urllib.parse.urlsplit(local_llm_url).port
     settings = make_settings(indexed_dir, llm_provider="local", llm_base_url="", llm_model="", local_llm_port=port,
-                             llm_timeout=120, llm_max_retries=0, llm_max_tokens=64)
+                             llm_timeout=120, llm_max_retries=0, llm_max_tokens=64, compose_answers=False)
     a = open_assistant(settings, embed_model)
     yield a
     a.close()
@@ -91,7 +91,7 @@ def test_assistant_starts_and_stops_its_own_server(index_copy):
     a = Assistant.from_settings(settings)
     try:
         assert not port_open(port)
-        a.llm  # noqa: B018 - the property starts the bundled server when nothing answers
+        assert a.start_llm().llm_state == "ready"  # starts the bundled server: nothing answered there
         assert endpoint_alive(settings.local_llm_url)
     finally:
         a.close()

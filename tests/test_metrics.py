@@ -5,21 +5,42 @@ import math
 import pytest
 
 from assistant.evaluation.metrics import (
+    CONTRADICTION,
+    FALSE_REFUSAL,
+    MISSED_REFUSAL,
+    MISSING_FACT,
+    OFF_TOPIC,
     alias_hit,
+    answer_failures,
+    asks_about_maker,
+    bootstrap,
     bootstrap_ci,
     citation_coverage,
+    citation_markers,
     citation_validity,
+    condensation_correct,
+    contradiction,
     exact_match,
     first_relevant_rank,
+    first_sentence_answer,
     gold_citation_precision_recall,
     hit_at_k,
+    looks_like_refusal,
     mean_ignoring_none,
+    mentions,
     ndcg_at_k,
+    negates_quote,
     normalize_answer,
+    off_topic_citations,
+    percentile,
+    pooled_rate,
     precision_at_k,
+    quote_in_passage,
     recall_at_k,
     reciprocal_rank,
     refusal_rates,
+    sentences,
+    strip_markers,
     token_f1,
 )
 
@@ -151,6 +172,9 @@ def test_normalize_answer():
     assert normalize_answer("The Cat.") == "cat"
     assert normalize_answer("  An apple a   day, keeps!  ") == "apple day keeps"
     assert normalize_answer("Theory") == "theory"  # article removal is whole-word only
+    # typographic quotes and dashes are punctuation too (SQuAD's list is ASCII only)
+    assert normalize_answer("lists it as “Independent”; it’s — fine") == "lists it as independent its fine"
+    assert alias_hit("The creator is listed as “Independent” [1].", ["Independent"]) == 1.0
 
 
 def test_exact_match_squad():
@@ -272,3 +296,123 @@ def test_bootstrap_ci_edge_cases():
     assert lo == pytest.approx(0.3) and hi == pytest.approx(0.3)
     with pytest.raises(ValueError):
         bootstrap_ci([1.0, 0.0], alpha=0.0)
+
+
+def test_bootstrap_of_any_statistic():
+    assert bootstrap([], len) is None
+    assert bootstrap([3.0], lambda xs: percentile(xs, 95)) == (3.0, 3.0)
+    lo, hi = bootstrap([float(i) for i in range(1, 21)], lambda xs: percentile(xs, 95))
+    assert lo <= percentile(range(1, 21), 95) <= hi == 20.0  # p95 of 1..20 = 19.05; a resample's max is <= 20
+    # undefined statistics (None) are dropped from the resamples
+    assert bootstrap([(0, 0)] * 3, pooled_rate) is None
+
+
+def test_pooled_rate():
+    # question 1: 1 of 2 citations off-topic, question 2: 0 of 3 -> pooled 1 / 5 = 0.2 (per question: 0.25)
+    assert pooled_rate([(1, 2), (0, 3)]) == pytest.approx(0.2)
+    assert pooled_rate([]) is None and pooled_rate([(0, 0)]) is None
+
+
+# ----------------------------------------------------------------- answer text
+
+
+ANSWER = ("Stable Diffusion — creator: Stability AI — generates: Image [1] SD1.5: A version of it, e.g. a checkpoint. [2] "
+          "It was not made by OpenAI.\nThe table lists 2 models:\n- FastSpeech [1]\n- Tacotron [2, 3]")
+
+
+def test_markers_and_sentences():
+    assert citation_markers(ANSWER) == [1, 2, 1, 2, 3]
+    assert strip_markers("A GAN [1]. Two [2, 3]") == "A GAN. Two"
+    # ends: a marker before a capitalised word, ". " before a capital, a line break (not after a colon)
+    assert sentences(ANSWER) == [
+        "Stable Diffusion — creator: Stability AI — generates: Image",
+        "SD1.5: A version of it, e.g. a checkpoint.",  # "e.g. a" does not end it: lower-case follows
+        "It was not made by OpenAI.",
+        "The table lists 2 models: - FastSpeech",  # a list introduced by a colon stays with its sentence
+        "- Tacotron",
+    ]
+    assert sentences("Output. [1] Next one [2].", keep_markers=True) == ["Output. [1]", "Next one [2]."]
+    assert sentences("") == [] and sentences("[1]") == []
+
+
+def test_mentions_whole_words_any_case():
+    assert mentions("Made by OpenAI's lab", ["openai"])
+    assert not mentions("OpenAIX", ["OpenAI"])
+    assert mentions("the DALL·E model", ["dall·e"]) and not mentions("x", ["", "  "])
+
+
+def test_quote_in_passage_and_off_topic_citations():
+    assert quote_in_passage("the  Model’s parameters", "Tampering with the model's parameters.") == 1.0
+    assert quote_in_passage("", "anything") == 0.0  # an empty quote verifies nothing
+    assert quote_in_passage("other words", "the model") == 0.0
+    assert off_topic_citations(["a", "b", "a", "c"], {"a", "c"}) == 1
+    assert off_topic_citations([], {"a"}) == 0
+
+
+# ----------------------------------------------------------------- clean answers
+
+QUOTE = "trained to predict the masked words"  # content words: trained, predict, masked, words
+
+
+def test_negated_quote_needs_most_content_words_and_a_new_negation():
+    # 4 of 4 content words + "not" -> contradiction
+    assert negates_quote("The model is not trained to predict masked words.", QUOTE)
+    # 3 of 4 (predict, masked, words; not "trained") = 0.75 >= 0.7, with "never"
+    assert negates_quote("It never learns to predict masked words.", QUOTE)
+    # 2 of 4 = 0.5 < 0.7: too little of the quote to contradict it
+    assert not negates_quote("It does not predict words.", QUOTE)
+    # n't and cannot count as "not"; a negation the quote has itself is no contradiction
+    assert negates_quote("It wasn't trained to predict masked words.", QUOTE)
+    assert not negates_quote("Errors do not propagate without feedback.", "errors do not propagate without feedback")
+    assert not negates_quote("The model was trained to predict the masked words.", QUOTE)
+    assert not negates_quote("not anything", "the a of")  # a quote without content words
+
+
+def test_contradiction_wrong_string_or_negated_quote():
+    assert contradiction("Whisper was made by Google [1].", ["OpenAI"], ["Google", "Meta"]) == "says 'Google'"
+    assert contradiction("Whisper was made by Googleplex.", ["OpenAI"], ["Google"]) is None  # whole words only
+    assert contradiction("It is not made by OpenAI.", ["OpenAI"], []) == "negates 'OpenAI'"
+    assert contradiction("OpenAI made Whisper [1].", ["OpenAI"], ["Google"]) is None
+
+
+def test_first_sentence_answer():
+    assert first_sentence_answer("Stability AI made it [1]. More text.", ["Stability AI"]) == 1.0
+    assert first_sentence_answer("The article lists it. Stability AI made it.", ["Stability AI"]) == 0.0
+    assert first_sentence_answer("Image [1] Stability AI", ["Stability AI"]) == 0.0  # a marker ended the sentence
+    assert first_sentence_answer("", ["x"]) == 0.0
+
+
+def test_answer_failures_make_the_clean_verdict():
+    assert answer_failures(False, True) == []  # out of scope, refused: clean
+    assert answer_failures(False, False) == [MISSED_REFUSAL]
+    assert answer_failures(True, True, alias_present=True) == [FALSE_REFUSAL]
+    assert answer_failures(True, False, alias_present=True) == []  # no citations: the citation condition holds
+    assert answer_failures(True, False, alias_present=True, off_topic=1) == [OFF_TOPIC]
+    assert answer_failures(True, False, alias_present=False, contradicts=True, off_topic=2) == [
+        MISSING_FACT, CONTRADICTION, OFF_TOPIC]
+
+
+def test_looks_like_refusal():
+    assert looks_like_refusal("The context does not provide information about that.")
+    assert looks_like_refusal("I don’t know.")  # typographic apostrophe
+    assert looks_like_refusal("Empty Response") and looks_like_refusal("  ")
+    assert not looks_like_refusal("A GAN pits a generator against a discriminator.")
+
+
+# ----------------------------------------------------------------- conversations
+
+
+def test_condensation_of_follow_ups_and_switches():
+    sd = ["Stable Diffusion", "SD"]
+    assert condensation_correct("And who made it?", "Who made Stable Diffusion?", True, sd)
+    assert condensation_correct("And who made it?", "who made stable diffusion", True, sd)  # any case
+    assert not condensation_correct("And who made it?", "And who made it?", True, sd)  # not rewritten
+    assert not condensation_correct("And who made it?", "Who made Midjourney?", True, sd)  # wrong subject
+    assert not condensation_correct("Who made it?", "Who made SDXL?", True, sd)  # whole names only
+    # "that lab": the subject's creator counts too
+    assert asks_about_maker("What else did that lab make?") and not asks_about_maker("What else is in the lab?")
+    assert condensation_correct("What else did that lab make?", "What else did DeepMind make?", True, ["AlphaFold"], "DeepMind")
+    assert not condensation_correct("What else does it do?", "What else does DeepMind do?", True, ["AlphaFold"], "DeepMind")
+    # a topic switch must be left alone (whitespace and case aside)
+    assert condensation_correct("Who created AlphaFold?", "who  created alphafold?", False)
+    assert not condensation_correct("Who created AlphaFold?", "Who created AlphaFold DeepMind?", False)

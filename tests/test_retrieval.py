@@ -18,7 +18,8 @@ def test_names_match_whole_words_and_acronyms_by_case():
                        "negative-prompt": ["Negative Prompt"], "prompt": ["Prompt"]})
     assert names.find("How can a small network learn?") == []          # "can" is not the acronym CAN
     assert names.find("What are CANs?") == ["cans"]
-    assert names.find("what is a vae") == []                            # acronyms match in their own case
+    assert names.find("What is a vae") == []                            # acronyms match in their own case...
+    assert names.find("what is a vae") == ["vae"]                       # ...or in any case in an all-lower-case question
     assert names.find("Explain a VAE") == ["vae"]
     assert names.find("what is a negative prompt?") == ["negative-prompt"]  # the longest name wins
     assert names.find("organic prompts") == []                          # whole words only

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.text import clean_text, content_words, normalize, one_line, words
+from assistant.text import QUOTE_VARIANTS, clean_text, content_words, is_field_word, normalize, singular, stem, unify, words
 
 
 @pytest.mark.parametrize(("dirty", "clean"), [
@@ -50,5 +50,43 @@ def test_words_and_content_words():
     assert content_words("What is the output of a VAE?") == ["output", "vae"]
 
 
-def test_one_line_collapses_whitespace():
-    assert one_line("  a\n\tb   c \r\n") == "a b c"
+def test_unify_keeps_case_and_makes_quotes_plain():
+    assert unify("  LoRA’s\u00a0“x” – y\n") == "LoRA's \"x\" - y"
+    assert all(normalize(v) == normalize(plain) for plain, variants in QUOTE_VARIANTS.items() for v in variants)
+
+
+def test_one_stemmer_and_singular():
+    assert stem("vaes") == stem("vae") == "vae" and stem("generates") == stem("generated") == "generat"
+    assert stem("routing") != stem("routine")
+    assert singular("companies") == "company" and singular("models") == "model" and singular("class") == "class"
+
+
+def test_field_words_are_shared():
+    assert is_field_word("creator") and is_field_word("generates") and is_field_word("explain")
+    assert not is_field_word("diffusion") and not is_field_word("nvidia")
+
+@pytest.mark.parametrize(("message", "question"), [
+    ("<b>x</b> What is LoRA?", "x What is LoRA?"),
+    ("What is a GAN? Also, thanks a lot!", "What is a GAN?"),
+    ("Hi! Quick question: what is LoRA? Thanks!", "What is LoRA?"),
+    ("**What** is `SDXL`?", "What is SDXL?"),
+    ("How is SDXL different from SD1.5?", "How is SDXL different from SD1.5?"),
+    ("Tell me about VAEs. How are they trained?", "Tell me about VAEs. How are they trained?"),
+])
+def test_focus_question_keeps_the_question_and_drops_the_noise(message, question):
+    from assistant.text import focus_question
+
+    assert focus_question(message) == question
+
+
+def test_vocabulary_knows_rarity_and_corrects_one_edit_typos():
+    from assistant.text import Vocabulary
+
+    vocabulary = Vocabulary(["ERNIE 3.0 Titan was made by Baidu.", "Diffusion models made images.", "Diffusion again",
+                             "A variational method"])
+    assert vocabulary.known("diffusion") and not vocabulary.known("tokenization")
+    assert vocabulary.idf("tokenization") > vocabulary.idf("made")
+    assert vocabulary.correct("who maed ernie 3.0 titan??") == "who made ernie 3.0 titan??"
+    assert vocabulary.correct("how do difusion models work") == "how do diffusion models work"
+    assert vocabulary.correct("how does rope work") == "how does rope work"  # four letters: only swapped letters are fixed
+    assert vocabulary.correct("What is Difusion") == "What is Difusion"  # capitalised words are names: left alone

@@ -1,6 +1,6 @@
 """Web UI handlers, rendering and launch policy, without a browser (ui/app.py).
 
-Handlers run against a real Assistant over a tmp index (tests/ui_server.py) and a
+Handlers run against a real Assistant over a tmp index (the `stack` fixture in tests/conftest.py) and a
 FakeLLM over HTTP; the served-app checks use the real app on a loopback port.
 """
 
@@ -16,43 +16,25 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-sys.path.insert(0, os.path.dirname(__file__))
-from ui_server import RunningApp, fresh_stack, make_settings  # noqa: E402
-
-from assistant import Answer, Assistant, Citation, Passage  # noqa: E402
-from assistant.config import PROJECT_DIR  # noqa: E402
-from assistant.errors import InputError  # noqa: E402
-from assistant.store import Store  # noqa: E402
-from ui.app import (  # noqa: E402
-    GENERIC_ERROR,
-    ChatUI,
-    RateLimiter,
-    SameOriginGuard,
-    create_app,
-    highlight,
-    launch_options,
-    main,
-    new_session,
-    render_answer,
-    render_draft,
-    render_error,
-    render_sources,
-)
+from assistant import Answer, Assistant, Citation, Passage
+from assistant.config import PROJECT_DIR
+from assistant.errors import InputError
+from assistant.store import Store
+from tests.conftest import make_settings
+from tests.gradio_session import RunningApp, free_port
+from ui.app import create_app, launch_options, main
+from ui.handlers import GENERIC_ERROR, ChatUI, RateLimiter, Session
+from ui.render import highlight, render_answer, render_draft, render_error, render_sources
+from ui.security import SameOriginGuard
 
 PAYLOADS = ('<script>window.__xss=1</script>', '<img src=x onerror="window.__xss=1">', '<svg onload="window.__xss=1">',
             '[x](javascript:window.__xss=1)', '![](http://attacker.invalid/?q=1)', '${window.__xss=1}', '{{constructor}}')
 ALLOWED_TAGS = {"div", "sup", "ul", "li", "mark", "span", "b", "h3", "details", "summary", "p"}
 
 
-@pytest.fixture
-def stack():
-    """The shared assistant and FakeLLM (healthy at the start of each test)."""
-    yield from fresh_stack()
-
-
-def ask(ui: ChatUI, question: str, session: dict | None = None, client: str = "test") -> list[tuple]:
+def ask(ui: ChatUI, question: str, session: Session | None = None, client: str = "test") -> list[tuple]:
     """All updates of one streamed answer."""
-    return list(ui.respond(question, session if session is not None else new_session(), client))
+    return list(ui.respond(question, session if session is not None else Session(), client))
 
 
 def last_message(updates: list[tuple]) -> str:
@@ -74,28 +56,28 @@ def test_stream_shows_draft_then_replaces_it_with_verified_answer(stack):
     drafts = [u for u in updates[:-1] if "ga-draft" in last_message([u])]
     assert len(drafts) >= 2, "the draft should be shown and updated while the model streams"
     assert any("Variational" in last_message([d]) for d in drafts)
-    messages, sources, session = updates[-1]
+    messages, sources, session, _ = updates[-1]
     final = messages[-1]["content"]
     assert messages[0] == {"role": "user", "content": '<div class="ga-user">What is a variational autoencoder?</div>'}
     assert "ga-draft" not in final and "ga-generated" in final
     assert '<sup class="ga-cite" title="Variational Autoencoders (VAEs)">&#91;1&#93;</sup>' in final
     assert "<mark>Variational Autoencoders (VAEs): A type of generative model" in sources
-    assert session["history"][0] == ["user", question] and session["history"][1][0] == "assistant"
-    assert "[1]" in session["history"][1][1]  # the verified text, not HTML, feeds follow-ups
+    assert session.history[0] == ("user", question) and session.history[1][0] == "assistant"
+    assert "[1]" in session.history[1][1]  # the verified text, not HTML, feeds follow-ups
 
 
 def test_follow_up_shows_the_standalone_query(stack):
     ui = ChatUI(stack.assistant, stack.settings)
-    session = new_session()
+    session = Session()
     ask(ui, "What is Whisper?", session)
     final = last_message(ask(ui, "Who made it?", session))
     assert "Searched for: Who made Whisper?" in final
-    assert len(session["messages"]) == 4
+    assert len(session.messages) == 4
 
 
 def test_structured_answer_lists_every_row_with_citations(stack):
     ui = ChatUI(stack.assistant, stack.settings)
-    messages, sources, _ = ask(ui, "Which models did NVIDIA create?")[-1]
+    messages, sources, _, _ = ask(ui, "Which models did NVIDIA create?")[-1]
     final = messages[-1]["content"]
     assert "ga-structured" in final and final.count("<li>") >= 3
     assert sources.count('class="ga-source"') >= 3
@@ -103,24 +85,24 @@ def test_structured_answer_lists_every_row_with_citations(stack):
 
 def test_second_question_while_streaming_waits_its_turn(stack):
     ui = ChatUI(stack.assistant, stack.settings)
-    session = new_session()
+    session = Session()
     first = ui.respond("What is a variational autoencoder?", session, "test")
     next(first)  # streaming has started
     busy = ask(ui, "Who created Whisper?", session)
     assert "Still answering your previous question" in last_message(busy)
     list(first)
-    contents = [m["content"] for m in session["messages"]]
+    contents = [m["content"] for m in session.messages]
     assert len(contents) == 3 and "ga-generated" in contents[1] and "Still answering" in contents[2]
     abandoned = ui.respond("Who created Whisper?", session, "test")
     next(abandoned)
     abandoned.close()  # the browser went away mid-answer
-    assert session["busy"] is False
+    assert session.busy is False
 
 
 # --- refusals, extractive answers, notices -----------------------------------------------------
 def test_out_of_scope_question_is_a_styled_refusal(stack):
     ui = ChatUI(stack.assistant, stack.settings)
-    messages, sources, _ = ask(ui, "How tall is the Eiffel Tower?")[-1]
+    messages, sources, _, _ = ask(ui, "How tall is the Eiffel Tower?")[-1]
     final = messages[-1]["content"]
     assert 'class="ga-answer ga-refused"' in final and "Not in the sources" in final
     assert "closest entries" in final.lower()
@@ -175,7 +157,7 @@ def test_highlight_tolerates_whitespace_and_case_and_ignores_missing_quotes():
 def test_feedback_is_appended_as_jsonl(stack, tmp_path):
     settings = stack.settings.model_copy(update={"data_dir": tmp_path / "nested" / "data"})
     ui = ChatUI(stack.assistant, settings)
-    session = new_session()
+    session = Session()
     assert "Ask a question first" in ui.vote("up", session)
     ask(ui, "What is a variational autoencoder?", session)
     assert "saved" in ui.vote("up", session)
@@ -192,7 +174,7 @@ def test_feedback_is_appended_as_jsonl(stack, tmp_path):
 # --- errors (B1, B2, F1, S4) ---------------------------------------------------------------------
 def test_empty_question_gets_one_clear_sentence_and_no_llm_call(stack):
     ui = ChatUI(stack.assistant, stack.settings)
-    messages, sources, _ = ask(ui, "   \n\t")[-1]
+    messages, sources, _, _ = ask(ui, "   \n\t")[-1]
     assert len(messages) == 1 and "ga-error" in messages[0]["content"]
     assert "The question is empty" in messages[0]["content"]
     assert stack.fake.attempts == 0
@@ -209,7 +191,7 @@ def test_too_long_question_is_rejected_before_the_llm(stack):
 def test_llm_error_is_a_clear_note_and_the_next_question_works(stack, status):
     stack.fake.set_mode("status", status=status)
     ui = ChatUI(stack.assistant, stack.settings)
-    session = new_session()
+    session = Session()
     final = last_message(ask(ui, "What is a variational autoencoder?", session))
     assert f"returned an error ({status})" in final and "ga-extractive" in final
     stack.reset_llm()
@@ -241,7 +223,7 @@ class _Flaky:
 
 def test_unexpected_error_is_logged_not_shown_and_the_app_recovers(stack, caplog):
     ui = ChatUI(_Flaky(stack.assistant, RuntimeError("boom at /srv/secret/path sk-live-123")), stack.settings)
-    session = new_session()
+    session = Session()
     with caplog.at_level(logging.ERROR, logger="ui.app"):
         final = last_message(ask(ui, "What is a VAE?", session))
     assert GENERIC_ERROR.replace("'", "&#x27;") in final
@@ -373,7 +355,6 @@ def test_cli_ui_opens_the_index_and_serves_on_loopback(stack):
     import subprocess
     import time
 
-    from ui_server import free_port
 
     port = free_port()
     env = {**os.environ, "DATA_DIR": str(stack.settings.data_dir), "LLM_PROVIDER": "openai_compatible",

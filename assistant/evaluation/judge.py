@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.citations import split_sentences, strip_markers
+from assistant.config import PROJECT_DIR
 from assistant.evaluation.metrics import mean_ignoring_none
 
 if TYPE_CHECKING:
     from assistant.config import Settings
 
-CALIBRATION = Path(__file__).resolve().parents[2] / "evals" / "judge_calibration.jsonl"
+CALIBRATION = PROJECT_DIR / "evals" / "judge_calibration.jsonl"
 MIN_ACCURACY, MIN_PARSED = 0.8, 0.95
 
 SUPPORT_PROMPT = """Premise: {premise}

@@ -1,8 +1,12 @@
-"""Pure, dependency-free evaluation metrics (retrieval, answers, refusal, citations).
+"""Pure evaluation metrics (retrieval, answers, clean answers, refusal, citations, condensation).
 
 Definitions follow /work/shared/docs/EVALS.md. Retrieval metrics de-duplicate the ranked
 list (keeping the first occurrence) and raise ValueError on an empty relevant set:
 unanswerable questions are not scored by retrieval metrics, the caller skips them.
+
+Answer text is read here with the evaluator's own marker and sentence rules, not the answer
+path's, so a change to how answers are written cannot change how they are scored. Words and
+normalisation come from :mod:`assistant.text`, the project's one vocabulary.
 """
 
 from __future__ import annotations
@@ -11,8 +15,14 @@ import math
 import random
 import re
 import string
+import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
+
+from assistant.text import content_words, normalize, stem, words
+
+T = TypeVar("T")
 
 # --------------------------------------------------------------------------- retrieval
 
@@ -84,10 +94,15 @@ _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCTUATION = set(string.punctuation)
 
 
+def _is_punctuation(ch: str) -> bool:
+    # SQuAD drops ASCII punctuation only; answers here quote with “ ” and use dashes, so all of Unicode's P* too.
+    return ch in _PUNCTUATION or unicodedata.category(ch).startswith("P")
+
+
 def normalize_answer(s: str) -> str:
-    """Lowercase, drop punctuation and articles (a/an/the), collapse whitespace (SQuAD)."""
+    """Lowercase, drop punctuation (ASCII and typographic) and articles (a/an/the), collapse whitespace (SQuAD)."""
     s = s.lower()
-    s = "".join(ch for ch in s if ch not in _PUNCTUATION)
+    s = "".join(ch for ch in s if not _is_punctuation(ch))
     s = _ARTICLES.sub(" ", s)
     return " ".join(s.split())
 
@@ -181,6 +196,154 @@ def gold_citation_precision_recall(
     return precision, recall
 
 
+def quote_in_passage(quote: str, passage: str) -> float:
+    """Return 1.0 if the (non-empty) quote is verbatim in the passage up to case, whitespace and
+    typographic quotes/dashes, else 0.0."""
+    return 1.0 if quote.strip() and normalize(quote) in normalize(passage) else 0.0
+
+
+def off_topic_citations(cited_entries: Sequence[str], citable: set[str]) -> int:
+    """Return how many citations point to an entry outside the question's relevant and allowed entries."""
+    return sum(1 for entry in cited_entries if entry not in citable)
+
+
+# --------------------------------------------------------------------------- answer text
+
+_MARKER = r"\[\d+(?:\s*,\s*\d+)*\]"
+_MARKER_BREAK = re.compile(rf"(?:\s*{_MARKER})+(?=\s+[A-Z])")  # "... Image [1] SD1.5: ..." ends a sentence
+_SENTENCE_END = re.compile(r"\x00|(?<=[.!?])\s+(?=[^a-z\s\[])|(?<!:)\s*\n+")
+
+
+def citation_markers(text: str) -> list[int]:
+    """Return the numbers of the [n] (and [n, m]) markers in order."""
+    return [int(n) for group in re.findall(r"\[(\d+(?:\s*,\s*\d+)*)\]", text) for n in group.split(",")]
+
+
+def strip_markers(text: str) -> str:
+    """Return the text without [n] markers."""
+    return re.sub(rf"\s*{_MARKER}", "", text).strip()
+
+
+def sentences(text: str, keep_markers: bool = False) -> list[str]:
+    """Return the answer's sentences (without their [n] markers unless `keep_markers`). A sentence
+    ends at . ! ? before a word that is not lower-case (markers right after stay with it), after a
+    marker followed by a capitalised word, or at a line break (except after a colon: a list
+    introduced by "...:" belongs to its sentence)."""
+    marked = _MARKER_BREAK.sub(lambda match: match.group(0) + "\x00", text)
+    out = []
+    for part in _SENTENCE_END.split(marked):
+        if part and strip_markers(part):
+            out.append(" ".join((part if keep_markers else strip_markers(part)).split()))
+    return out
+
+
+def mentions(text: str, phrases: Iterable[str]) -> bool:
+    """Return True if any phrase occurs in the text as whole words, ignoring case."""
+    norm = normalize(text)
+    return any(p.strip() and re.search(rf"(?<!\w){re.escape(normalize(p))}(?!\w)", norm) for p in phrases)
+
+
+# --------------------------------------------------------------------------- clean answers
+
+NEGATIONS = frozenset({"not", "no", "never", "cannot", "without"})  # and every "...n't"
+FALSE_REFUSAL, MISSING_FACT, OFF_TOPIC, CONTRADICTION, MISSED_REFUSAL = (
+    "false refusal", "missing fact", "off-topic citation", "contradiction", "missed refusal")
+FAILURE_CLASSES = (FALSE_REFUSAL, MISSING_FACT, OFF_TOPIC, CONTRADICTION, MISSED_REFUSAL)
+CONTRADICTION_SHARE = 0.7
+
+
+def _negations(tokens: Iterable[str]) -> set[str]:
+    """The negation words among tokens; "n't" forms and "cannot" count as "not"."""
+    out = set()
+    for w in tokens:
+        if w.endswith("n't") or w == "cannot":
+            out.add("not")
+        elif w in NEGATIONS:
+            out.add(w)
+    return out
+
+
+def negates_quote(sentence: str, quote: str, share: float = CONTRADICTION_SHARE) -> bool:
+    """Return True if the sentence holds at least `share` of the quote's content words (stems)
+    together with a negation word the quote lacks."""
+    quote_stems = {stem(w) for w in content_words(quote)}
+    if not quote_stems:
+        return False
+    tokens = words(sentence)
+    if len(quote_stems & {stem(w) for w in tokens}) / len(quote_stems) < share:
+        return False
+    return bool(_negations(tokens) - _negations(words(quote)))
+
+
+def contradiction(answer: str, quotes: Sequence[str], wrong_any: Sequence[str]) -> str | None:
+    """Return why the answer contradicts the gold, or None: a `wrong_any` string present (whole
+    words, any case), or a sentence that negates most of a gold quote."""
+    text = strip_markers(answer)
+    for wrong in wrong_any:
+        if mentions(text, [wrong]):
+            return f"says {wrong!r}"
+    for sentence in sentences(answer):
+        for quote in quotes:
+            if negates_quote(sentence, quote):
+                return f"negates {quote!r}"
+    return None
+
+
+def first_sentence_answer(answer: str, aliases: Sequence[str]) -> float:
+    """Return 1.0 if the answer's first sentence alone contains a gold alias, else 0.0."""
+    first = sentences(answer)[:1]
+    return alias_hit(first[0], aliases) if first else 0.0
+
+
+def answer_failures(answerable: bool, refused: bool, alias_present: bool = False, contradicts: bool = False,
+                    off_topic: int = 0) -> list[str]:
+    """Return the failure classes of one answer; the answer is clean when there are none.
+    Out of scope: clean iff refused. Answerable: not refused, an alias present, no contradiction,
+    and every citation on a relevant or allowed entry (vacuous without citations)."""
+    if not answerable:
+        return [] if refused else [MISSED_REFUSAL]
+    if refused:
+        return [FALSE_REFUSAL]
+    return ([MISSING_FACT] * (not alias_present) + [CONTRADICTION] * bool(contradicts)
+            + [OFF_TOPIC] * bool(off_topic))
+
+
+# Phrases by which an answer without a refusal flag (the LlamaIndex defaults) declines to answer.
+REFUSAL_PHRASES = ("not mentioned", "does not provide", "doesn't provide", "does not mention", "doesn't mention",
+                   "cannot", "can't answer", "i don't know", "i do not know", "no information", "not provided",
+                   "unable to answer", "no relevant information", "empty response")
+
+
+def looks_like_refusal(text: str) -> bool:
+    """Return True for an empty answer or one that uses a refusal phrase (heuristic, any case)."""
+    norm = normalize(text)
+    return not norm or any(phrase in norm for phrase in REFUSAL_PHRASES)
+
+
+# --------------------------------------------------------------------------- conversations
+
+_ASKS_MAKER = re.compile(r"\b(?:that|this|the same|those|these)\s+(?:company|companies|lab|labs|laboratory|"
+                         r"organi[sz]ation|firm|team|group|developer|maker|creator)\b", re.IGNORECASE)
+
+
+def asks_about_maker(question: str) -> bool:
+    """Return True if the question refers to a creator ("that company", "that lab", ...)."""
+    return bool(_ASKS_MAKER.search(question))
+
+
+def condensation_correct(question: str, query: str, followup: bool, subject_names: Sequence[str] = (),
+                         creator: str = "") -> bool:
+    """Return True if the standalone query is right for the turn. A follow-up must be rewritten
+    (query differs from the question) and name its subject (a title or alias, any case), or the
+    subject's creator when the question asks for "that company/lab"; any other turn must be left
+    alone (equal up to whitespace and case)."""
+    same = normalize(question) == normalize(query)
+    if not followup:
+        return same
+    names = [*subject_names, *([creator] if creator and asks_about_maker(question) else [])]
+    return not same and mentions(query, names)
+
+
 # --------------------------------------------------------------------------- aggregation
 
 
@@ -190,26 +353,48 @@ def mean_ignoring_none(values: Iterable[float | None]) -> float | None:
     return sum(measured) / len(measured) if measured else None
 
 
-def _percentile(sorted_values: Sequence[float], q: float) -> float:
-    """Return the q-quantile (0..1) of sorted values with linear interpolation (numpy default)."""
-    pos = q * (len(sorted_values) - 1)
+def percentile(values: Iterable[float], q: float) -> float:
+    """The q-th percentile (0-100) with linear interpolation between ranks (numpy's default).
+    The project's one percentile: eval, bench and reports all use it."""
+    ordered = sorted(values)
+    if not ordered:
+        raise ValueError("percentile of no values")
+    pos = (len(ordered) - 1) * q / 100
     lo = math.floor(pos)
-    hi = min(lo + 1, len(sorted_values) - 1)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def bootstrap(
+    items: Sequence[T], statistic: Callable[[Sequence[T]], float | None], n_resamples: int = 2000,
+    alpha: float = 0.05, seed: int = 0,
+) -> tuple[float, float] | None:
+    """Return the percentile-bootstrap (1 - alpha) CI of `statistic` over resamples of `items`
+    (resamples where the statistic is undefined, None, are dropped), or None without items."""
+    if n_resamples < 1 or not 0 < alpha < 1:
+        raise ValueError("need n_resamples >= 1 and 0 < alpha < 1")
+    if not items:
+        return None
+    if len(items) == 1:
+        value = statistic(items)
+        return None if value is None else (value, value)
+    rng = random.Random(seed)
+    n = len(items)
+    stats = sorted(v for v in (statistic(rng.choices(items, k=n)) for _ in range(n_resamples)) if v is not None)
+    if not stats:
+        return None
+    return percentile(stats, 100 * alpha / 2), percentile(stats, 100 * (1 - alpha / 2))
 
 
 def bootstrap_ci(
     values: Sequence[float | None], n_resamples: int = 2000, alpha: float = 0.05, seed: int = 0
 ) -> tuple[float, float] | None:
     """Return the percentile-bootstrap (1 - alpha) CI of the mean of non-None values, or None."""
-    if n_resamples < 1 or not 0 < alpha < 1:
-        raise ValueError("need n_resamples >= 1 and 0 < alpha < 1")
     data = [float(v) for v in values if v is not None]
-    if not data:
-        return None
-    if len(data) == 1:
-        return data[0], data[0]
-    rng = random.Random(seed)
-    n = len(data)
-    means = sorted(sum(rng.choices(data, k=n)) / n for _ in range(n_resamples))
-    return _percentile(means, alpha / 2), _percentile(means, 1 - alpha / 2)
+    return bootstrap(data, lambda xs: sum(xs) / len(xs), n_resamples, alpha, seed)
+
+
+def pooled_rate(pairs: Sequence[tuple[int, int]]) -> float | None:
+    """Sum of numerators over sum of denominators, (hits, total) per question; None if no totals."""
+    total = sum(b for _, b in pairs)
+    return sum(a for a, _ in pairs) / total if total else None

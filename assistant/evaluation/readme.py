@@ -7,12 +7,11 @@ benchmark (evals/bench/). Tests check that the settings table matches the code.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 from assistant.config import PROJECT_DIR, env_example, markdown_table
-from assistant.evaluation.report import metric_table
+from assistant.evaluation.report import DEFINITIONS, load_results, side_by_side
 
 README = PROJECT_DIR / "README.md"
 EVAL_DIR = PROJECT_DIR / "evals" / "results"
@@ -28,26 +27,30 @@ def replace_block(text: str, name: str, content: str) -> str:
 
 
 def eval_block(results_dir: Path = EVAL_DIR) -> str:
-    """The eval summary: command, table, plots."""
-    path = results_dir / "results.json"
-    if not path.exists():
-        return "Not run yet: `python -m assistant eval`."
-    result = json.loads(path.read_text())
-    settings = result["settings"]
-    rel = results_dir.relative_to(PROJECT_DIR)
-    return "\n".join([
-        f"Measured with `{settings['command']}` on {settings['questions']} hand-written gold questions "
-        f"(`evals/gold.jsonl`; LLM `{settings['llm']}`, embeddings `{settings['embed']}`). "
-        f"Full report with per-question rows: [{rel}/report.md]({rel}/report.md). Mean [95 % bootstrap CI]; "
-        "retrieval metrics over answerable questions, a passage is relevant when it holds the gold quote and the entry's name.",
-        "", metric_table(result["summary"]), "",
-        f"Tier 2 (judge LLM): {result.get('judge', {}).get('status', 'not measured')}"
-        + (f" — {result['judge']['reason']}." if result.get("judge", {}).get("reason") else "."),
-        "", f"![metrics]({rel}/metrics.png)", f"![first relevant rank]({rel}/ranks.png)",
-        f"![gate calibration]({rel}/calibration.png)",
-        "", "The CI gate (`make test` → `python -m assistant eval --gate`) fails when a metric misses "
-        "`evals/thresholds.json`.",
-    ])
+    """The eval summary: dev and test figures side by side, each with its files, LLM, command,
+    machine and date, then the plots of each split."""
+    results = {label: r for label, r in load_results(results_dir).items() if label in ("dev", "test")}
+    try:
+        rel = f"{results_dir.resolve().relative_to(PROJECT_DIR)}/"
+    except ValueError:
+        rel = f"{results_dir}/"
+    missing = [f"`{label}` split not measured yet: `python -m assistant eval --split {label}`."
+               for label in ("dev", "test") if label not in results]
+    if not results:
+        return "Not run yet: `python -m assistant eval --split dev` and `python -m assistant eval --split test`."
+    lines = ["Two gold splits (evals/README.md): **dev** is where weights, thresholds and prompts are tuned; **test** is "
+             "held out and only reported and gated. Mean [95 % bootstrap CI]; retrieval metrics over answerable "
+             "questions (a passage is relevant when it holds the gold quote and the entry's name).", "",
+             side_by_side(results, rel), *([""] + missing if missing else []), "", DEFINITIONS, ""]
+    for label in results:
+        for image, title in (("clean_by_category.png", "clean answers per category"), ("failures.png", "failure classes"),
+                             ("metrics.png", "retrieval per pipeline")):
+            if (results_dir / label / image).exists():
+                lines.append(f"![{label}: {title}]({rel}{label}/{image})")
+    lines += ["", "`make test` gates retrieval and refusal on the test split without answers "
+              "(`python -m assistant eval --split test --no-answers --gate`, `evals/thresholds.json`); `make eval` gates "
+              "answers on the test split against the answer-quality targets in `evals/thresholds-answers.json`."]
+    return "\n".join(lines)
 
 
 def bench_block(bench_dir: Path = BENCH_DIR) -> str:

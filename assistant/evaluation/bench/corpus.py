@@ -69,24 +69,25 @@ def build_corpus(source: Store, settings: Settings, size: int, sentences: list[s
     from assistant.ingest import fingerprint
     from assistant.store import Store
 
-    real = source.collection.get(include=["embeddings", "documents", "metadatas"])
-    dim = len(real["embeddings"][0])
-    extra = synthetic_nodes(sentences, [len(d) for d in real["documents"]], max(0, size - len(real["ids"])), seed)
+    real_ids, real_texts, real_metas = source.documents()
+    vector_ids, real_vectors = source.vectors()
+    by_id = dict(zip(vector_ids, real_vectors, strict=True))
+    dim = len(real_vectors[0])
+    extra = synthetic_nodes(sentences, [len(d) for d in real_texts], max(0, size - len(real_ids)), seed)
     vectors = np.random.default_rng(seed).standard_normal((len(extra), dim)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    ids = list(real["ids"]) + [n.node_id for n in extra]
-    texts = list(real["documents"]) + [n.text for n in extra]
+    ids = list(real_ids) + [n.node_id for n in extra]
+    texts = list(real_texts) + [n.text for n in extra]
     start = time.perf_counter()
-    metas = list(real["metadatas"]) + [node_to_metadata_dict(n, remove_text=True, flat_metadata=True) for n in extra]
-    all_vectors = np.concatenate([np.asarray(real["embeddings"], dtype=np.float32), vectors])
+    metas = list(real_metas) + [node_to_metadata_dict(n, remove_text=True, flat_metadata=True) for n in extra]
+    all_vectors = np.concatenate([np.asarray([by_id[i] for i in real_ids], dtype=np.float32), vectors])
     store = Store(settings.chroma_path, "", settings.chroma_collection)
+    store.mark_embedding(settings.embed_model_name, dim)
     for at in tqdm(range(0, len(ids), UPSERT_BATCH), desc=f"Chroma upsert ({len(ids):,})", unit="batch", leave=False):
         end = at + UPSERT_BATCH
-        store.collection.upsert(ids=ids[at:end], embeddings=all_vectors[at:end], documents=texts[at:end], metadatas=metas[at:end])
-    store.mark_embedding(settings.embed_model_name, dim)
-    meta = {k: v for k, v in (store.collection.metadata or {}).items() if not k.startswith("hnsw:")}
-    store.collection.modify(metadata={**meta, "fingerprint": fingerprint(store.metadata_by_id())})
-    return {"chunks": len(ids), "real": len(real["ids"]), "synthetic": len(extra), "build_s": time.perf_counter() - start}
+        store.upsert(ids=ids[at:end], embeddings=all_vectors[at:end].tolist(), documents=texts[at:end], metadatas=metas[at:end])
+    store.set_metadata(fingerprint=fingerprint(store.metadata_by_id()))
+    return {"chunks": len(ids), "real": len(real_ids), "synthetic": len(extra), "build_s": time.perf_counter() - start}
 
 
 def time_queries(runs: dict[str, Callable[[str], Any]], queries: list[str], warmup: int, label: str) -> dict[str, Any]:

@@ -16,7 +16,8 @@ from tqdm import tqdm
 
 from assistant.config import Settings
 from assistant.evaluation.bench.corpus import synthetic_text
-from assistant.evaluation.bench.stats import open_assistant, percentile
+from assistant.evaluation.bench.stats import open_assistant
+from assistant.evaluation.metrics import percentile
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding

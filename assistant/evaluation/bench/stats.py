@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.config import PROJECT_DIR, Settings
+from assistant.evaluation.metrics import percentile
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -28,17 +29,6 @@ TARGETS = [
 
 
 # --- statistics ------------------------------------------------------------------------------
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0-100) with linear interpolation between ranks (numpy's default)."""
-    if not values:
-        raise ValueError("percentile of no values")
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 def summarize(values: list[float]) -> dict[str, float]:
     """n, p50, p95, mean, min and max of a sample."""
     return {"n": len(values), "p50": percentile(values, 50), "p95": percentile(values, 95),
@@ -142,9 +132,6 @@ def load_questions(path: Path = GOLD) -> list[dict[str, Any]]:
 def open_assistant(settings: Settings, embed_model: BaseEmbedding) -> Assistant:
     """An Assistant over settings' store, reusing an already loaded embedding model."""
     from assistant.api import Assistant
-    from assistant.store import Store
 
-    store = Store(settings.chroma_path, settings.chroma_url, settings.chroma_collection)
-    store.check_embedding(settings.embed_model_name)
-    return Assistant(settings, store, embed_model)
+    return Assistant.from_settings(settings, embed_model=embed_model)
 

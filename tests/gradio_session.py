@@ -1,39 +1,26 @@
-"""Helpers for UI tests: one shared index + FakeLLM per test process, the real app served on a loopback port,
-and a client that speaks Gradio's HTTP protocol the way the page does.
-
-The index (knowledge/ embedded with the bundled model, ~20 s) is built once per process
-in a temporary data dir and shared by tests/test_ui.py, tests/test_browser.py and
-tests/test_ui_reliability.py; ``private_assistant`` copies it for a test that writes to it.
+"""Talk to the running app the way the page does: Gradio's HTTP protocol (``GradioSession``),
+the app served from a thread (``RunningApp``), a deterministic model reply (``cite_first_passage``)
+and a Chromium tab (``open_page``). Plain helpers; the fixtures that use them are in conftest.py.
 """
 
 from __future__ import annotations
 
-import atexit
 import json
-import os
 import re
-import shutil
 import socket
-import sys
-import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-sys.path.insert(0, os.path.dirname(__file__))
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-
-from fakellm import FakeLLM  # noqa: E402
-
-from assistant import Assistant, Settings  # noqa: E402
+if TYPE_CHECKING:
+    from assistant import Assistant, Settings
 
 _PASSAGE = re.compile(r"^\[1\] (.+)$", re.MULTILINE)
 _SENTENCE = re.compile(r"(.+?[.!?])(?:\s|$)")
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 def cite_first_passage(body: dict) -> str:
@@ -46,64 +33,10 @@ def cite_first_passage(body: dict) -> str:
     return f"{(first.group(1) if first else found.group(1)).strip()} [1]"
 
 
-@dataclass
-class Stack:
-    assistant: Assistant
-    fake: FakeLLM
-    settings: Settings
-
-    def reset_llm(self) -> None:
-        """Back to a healthy fake that cites passage [1]."""
-        self.fake.reset()
-        self.fake.set_mode("ok", reply_fn=cite_first_passage)
-
-
-_stack: Stack | None = None
-_stack_lock = threading.Lock()
-
-
-def make_settings(data_dir, llm_url: str, **overrides) -> Settings:
-    """Settings for tests: FakeLLM endpoint, no retries, no .env file."""
-    values = dict(data_dir=data_dir, llm_provider="openai_compatible", llm_base_url=llm_url, llm_model="fake",
-                  llm_timeout=5, llm_max_retries=0, ui_rate_limit=0, ui_host="127.0.0.1")
-    values.update(overrides)
-    return Settings(_env_file=None, **values)
-
-
-def shared_stack() -> Stack:
-    """The process-wide assistant over a tmp index, with its FakeLLM (built on first use)."""
-    global _stack
-    with _stack_lock:
-        if _stack is None:
-            fake = FakeLLM().start()
-            data_dir = tempfile.mkdtemp(prefix="ui-tests-")
-            settings = make_settings(data_dir, fake.url)
-            assistant = Assistant.from_settings(settings)
-            assistant.ingest()
-            _stack = Stack(assistant, fake, settings)
-            _stack.reset_llm()
-
-            def cleanup() -> None:
-                assistant.close()
-                fake.stop()
-                shutil.rmtree(data_dir, ignore_errors=True)
-
-            atexit.register(cleanup)
-        return _stack
-
-
-def fresh_stack() -> Iterator[Stack]:
-    """Body of the test modules' ``stack`` fixture: the shared stack with a healthy FakeLLM."""
-    s = shared_stack()
-    s.reset_llm()
-    yield s
-    s.reset_llm()
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
 
 
 class RunningApp:
@@ -166,12 +99,12 @@ class GradioSession:
         """Start one event: join the queue (queued events) or run it at once (non-queued ones)."""
         dep, started = self.deps[api_name], time.monotonic()
         if not dep.get("queue"):
-            reply = self.http.post(self.api + "/run/predict", json=self.body(api_name, data))
+            reply = self.http.post(self.api + "/run/predict", **_json_body(self.body(api_name, data)))
             payload = _json(reply)
             done = Event(reply.status_code, reply.status_code == 200, payload.get("data"),
                          str(payload.get("error") or ""), time.monotonic() - started)
             return Pending(self, None, started, done)
-        join = self.http.post(self.api + "/queue/join", json=self.body(api_name, data))
+        join = self.http.post(self.api + "/queue/join", **_json_body(self.body(api_name, data)))
         if join.status_code != 200:
             detail = _json(join).get("detail")
             done = Event(join.status_code, False, None, str(detail or join.text), time.monotonic() - started)
@@ -283,42 +216,18 @@ def _text(content) -> str:
     return str(content or "")
 
 
+def _json_body(body: dict) -> dict:
+    """A JSON request body as the page's JavaScript sends it: ASCII with \\u escapes, so a lone surrogate
+    (B7) travels as the escape an attacker would send."""
+    return {"content": json.dumps(body).encode(), "headers": {"content-type": "application/json"}}
+
+
 def _json(reply) -> dict:
     try:
         value = reply.json()
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
-
-
-def private_assistant(target_dir, **overrides) -> tuple[Assistant, Settings]:
-    """An Assistant over a private copy of the shared index (a test may write to it), same FakeLLM."""
-    from assistant.store import Store
-
-    shared = shared_stack()
-    shutil.copytree(shared.settings.data_dir, target_dir)
-    settings = make_settings(target_dir, shared.fake.url, **overrides)
-    store = Store(settings.chroma_path, settings.chroma_url, settings.chroma_collection)
-    return Assistant(settings, store, shared.assistant.embed_model), settings
-
-
-# --- the browser (Debian's Chromium driven by Playwright; never a downloaded browser) ----------------------
-CHROMIUM = "/usr/bin/chromium"
-
-
-def launch_chromium() -> Iterator[Any]:
-    """Yield a headless Chromium (for a module-scoped fixture); fails clearly when it is not installed."""
-    import pytest
-    from playwright.sync_api import sync_playwright
-
-    if not os.path.exists(CHROMIUM):
-        pytest.fail("Chromium is missing at /usr/bin/chromium; install it with `apt-get install -y chromium` "
-                    "(the tests never download a browser).", pytrace=False)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield chromium
-        chromium.close()
 
 
 def open_page(browser: Any, url: str) -> Iterator[Any]:

@@ -1,0 +1,151 @@
+"""What a question asks, read before retrieval: its kind, the entries it names, and list filters.
+
+Kinds (:class:`Kind`):
+* ``definition`` — "What is X?", "Define X", "What does X mean?" (X named or a short phrase);
+* ``creator`` / ``output`` — who made model X, what X generates;
+* ``list`` — models filtered by creator and/or output ("Which image models did NVIDIA make?");
+* ``compare`` — two or more named entries and a comparing word;
+* ``explain`` — how / why / describe / role / purpose questions;
+* ``number`` — which number a named concept has in the article's list;
+* ``other`` — anything else (paraphrased definitions, open questions).
+Deterministic on purpose: the kind decides how the answer is composed, so it must be predictable
+and testable, and a 135M model classifies questions unreliably.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from assistant.text import content_words, is_field_word, normalize, unify
+
+if TYPE_CHECKING:
+    from assistant.retrieval import NameIndex
+    from assistant.table import ModelTable, TableMatch
+
+
+class Kind(StrEnum):
+    """What a question asks for; decides how its answer is composed."""
+
+    DEFINITION = "definition"  #: what an entry (or a short term) is
+    CREATOR = "creator"  #: who made a named model
+    OUTPUT = "output"  #: what a named model generates
+    LIST = "list"  #: model-table rows matching a creator and/or output filter
+    COMPARE = "compare"  #: how two or more named entries differ or relate
+    EXPLAIN = "explain"  #: how / why / describe questions
+    NUMBER = "number"  #: the number of a named concept in the article's list
+    OTHER = "other"  #: anything else
+
+
+@dataclass(frozen=True)
+class Intent:
+    """The reading of one (standalone) question."""
+
+    kind: Kind
+    subjects: tuple[str, ...] = ()  # entry ids the question names, in order of mention
+    term: str = ""  # what an unnamed subject is called: "tokenization" (definitions), "speculative decoding" (how/why)
+    table: TableMatch | None = field(default=None, compare=False)  # the rows of a list question
+
+
+_COMPARE = re.compile(r"\b(differ\w*|difference\w*|compar\w*|versus|vs\.?|contrast\w*|distinguish\w*|similar\w*|"
+                      r"relat(e|es|ed|ion|ionship) (to|between|with)|better than|same as|in common)\b")
+_CREATOR = re.compile(r"\b(who|whom|whose|which (company|companies|organi[sz]ations?|labs?|team|firms?|group|people|researchers?)"
+                      r"|what (company|organi[sz]ation|lab|team|firm|group))\b.*\b(creat|made|make|develop|buil|behind|"
+                      r"releas|produc|design|own|invent|responsib|train)"
+                      r"|\b(creator|maker|developer|author|inventor)s? (of|behind)\b|\bwho('s| is| was) behind\b"
+                      r"|\b(made|created|developed|built|released) by (whom|who|which|what)\b")
+_OUTPUT = re.compile(r"\bwhat (does|do|did|can|could|will|would)\b.*\b(generat|produc|creat|output|make|synthes)\w*\b"
+                     r"|\bwhat (kind|type|sort)s? of (content|output|data|media|thing)s?\b|\b(output|outputs) of\b"
+                     r"|\bwhat is .* used to (generate|produce|create|make)\b|\bwhat .* generates?\b")
+_EXPLAIN = re.compile(r"^(how|why)\b|\b(explain|describe|walk me through|what role|purpose|what happens|in what way|"
+                      r"advantages?|disadvantages?|benefits?|challenges?|risks?|limitations?|used for|work)\b")
+# "What is X?", "What are X?", "Define X", "What does X mean / stand for / refer to?", "Meaning of X", "X?"
+_DEFINE = [re.compile(p, re.I) for p in (
+    r"^(?:so,?\s+)?(?:what|who)\s+(?:is|are|was|were)\s+(?:an?\s+|the\s+)?(?P<x>.+?)$",
+    r"^(?:please\s+)?(?:define|explain|describe)\s+(?:an?\s+|the\s+)?(?P<x>.+?)$",
+    r"^what\s+(?:does|do)\s+(?:an?\s+|the\s+)?(?P<x>.+?)\s+(?:mean|stand for|refer to)$",
+    r"^(?:what\s+is\s+)?(?:the\s+)?(?:meaning|definition)\s+of\s+(?:an?\s+|the\s+)?(?P<x>.+?)$",
+    r"^(?:tell me about|what about|what'?s|what is meant by)\s+(?:an?\s+|the\s+)?(?P<x>.+?)$",
+    r"^what\s+(?:kind|type|sort)\s+of\s+\w+\s+(?:is|are)\s+(?:an?\s+|the\s+)?(?P<x>.+?)$",
+)]
+# A definition's "X" that is really a description ("the technique where ...") is not a term.
+_DESCRIPTIVE = re.compile(r"\b(that|which|where|when|who|whose|in which|used|called|for|to|of a|of an|by)\b")
+MAX_TERM_WORDS = 4
+_POINTING = {"it", "they", "them", "this", "that", "these", "those", "this one", "that one"}
+_WH = re.compile(r"^(what|who|how|why|when|where|which)\b", re.I)
+# "How does <topic> work?": the topic ends at the first verb or preposition after it.
+_TOPIC = re.compile(r"^(?:how|why|when|where|what|which)\s+(?:\w+\s+)?(?:does|do|did|is|are|was|were|can|could|would|will|"
+                    r"should|has|have)\s+(?:an?\s+|the\s+)?(?P<x>.+)$", re.I)
+_TOPIC_END = re.compile(r"\b(use|uses|used|work|works|make|makes|help|helps|generate|generates|produce|produces|create|creates|"
+                        r"encode|encodes|learn|learns|cut|cuts|speed|compare|differ|differs|handle|handles|get|gets|become|"
+                        r"becomes|improve|improves|reduce|reduces|cause|causes|mean|means|affect|affects|relate|relates|play|"
+                        r"plays|apply|applies|allow|allows|enable|enables|train|trained|calculate|calculated|compute|"
+                        r"computed|decode|store|stored|run|scale|fit|matter|matters|suffer|lead|depend|depends|interact|"
+                        r"be|being|been|come|comes|go|goes|released|release|built|developed|made|created|according|listed|"
+                        r"mentioned|say|says|said|described|called|known|in|on|for|to|with|from|by|of|at|into|over|and|or|"
+                        r"than|like|so|"
+                        r"when|if)\b", re.I)
+_NUMBER_Q = re.compile(r"\b(which|what) (concept )?number\b|\bnumbered\b|\bnumber (does|is|has)\b|\bwhat position\b", re.I)
+
+
+def definition_term(text: str) -> str:
+    """The thing a definition question asks about, or '' when the question is not a plain definition."""
+    question = unify(text).rstrip(" ?.!")
+    # The definition may follow a lead-in ("x What is LoRA", "Latent space: what is it"): try from each question word.
+    starts = [0] + [m.start() for m in re.finditer(r"\b(what|who|define|explain|describe|tell me)\b", question, re.I)
+                    if m.start() > 0 and (len(question[:m.start()].split()) <= 2 or question[:m.start()].rstrip()[-1:] in ".:?!")]
+    for pattern, start in ((p, s) for s in starts for p in _DEFINE):
+        found = pattern.match(question[start:])
+        if found:
+            term = found.group("x").strip(" ,;:'\"")
+            words = term.split()
+            if not words or len(words) > MAX_TERM_WORDS + 2 or _DESCRIPTIVE.search(term.lower()) \
+                    or re.search(r"[.!?;](\s|$)", term) or term.lower() in _POINTING or _WH.match(term):
+                continue
+            return term
+    return ""
+
+
+def analyze(question: str, names: NameIndex, table: ModelTable | None = None) -> Intent:
+    """Kind, named entries and list filter of a standalone question."""
+    text = normalize(question)
+    subjects = tuple(names.find(question))
+    models = [s for s in subjects if names.kinds.get(s) == "model"]
+    match = table.match(question) if table is not None else None
+    if match is not None:
+        return Intent(Kind.LIST, subjects, table=match)
+    distinct_titles = {names.titles_by_entry.get(s, s).casefold() for s in subjects}
+    if len(distinct_titles) >= 2 and _COMPARE.search(text):
+        return Intent(Kind.COMPARE, subjects)
+    if models and _CREATOR.search(text):
+        return Intent(Kind.CREATOR, subjects)
+    if models and _OUTPUT.search(text):
+        return Intent(Kind.OUTPUT, subjects)
+    term = definition_term(question)
+    if term:
+        named_term = set(names.find(term))
+        if named_term and set(subjects) >= named_term:
+            return Intent(Kind.DEFINITION, tuple(s for s in subjects if s in named_term) or subjects, term=term)
+        if not subjects and any(not is_field_word(w) for w in content_words(term)):
+            return Intent(Kind.DEFINITION, (), term=term)
+    if subjects and _NUMBER_Q.search(text):
+        return Intent(Kind.NUMBER, subjects)
+    topic = "" if subjects else topic_phrase(question)
+    if _EXPLAIN.search(text):
+        return Intent(Kind.EXPLAIN, subjects, term=topic)
+    return Intent(Kind.OTHER, subjects, term=topic)
+
+
+def topic_phrase(question: str) -> str:
+    """What a how/why question is about: "How does speculative decoding use ..." -> "speculative decoding"."""
+    found = _TOPIC.match(unify(question).rstrip(" ?.!"))
+    if not found or re.match(r"(you|i|we|one|they|people|someone|it|this|that)\b", found.group("x"), re.I):
+        return ""  # "How do you ...", "How can it ...": about the asker or something said before, not a topic
+    words: list[str] = []
+    for word in found.group("x").split():
+        if _TOPIC_END.fullmatch(word.strip(",;:")) or len(words) == MAX_TERM_WORDS:
+            break
+        words.append(word.strip(",;:"))
+    return " ".join(words)

@@ -1,0 +1,120 @@
+"""Which sentences of the retrieved passages answer the question: scored by the index's own
+embedding model (cosine similarity to the question; sentence vectors cached) plus the share of the
+question's focus words they hold.
+
+Used twice by the synthesizer: to give the LLM only the most relevant sentences (a short prompt, a
+fast first token), and to keep in the answer only sentences about the question's subject, so a
+right answer is not followed by a sentence from an unrelated entry.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from assistant.citations import MIN_WORDS, is_heading, split_sentences
+from assistant.text import content_words, is_field_word, normalize, stem
+from assistant.types import Passage
+
+if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+
+LEXICAL_WEIGHT = 0.15  # weight of focus-word overlap beside cosine similarity (tuned on the dev split)
+MARGIN = 0.15  # a sentence of the answer's entries is kept this close to the best sentence
+CUE_WEIGHT = 0.1  # a question asking for an analogy or an example prefers sentences that give one
+# (what the question asks for, what a sentence that gives it looks like)
+_CUES = [(re.compile(r"\b(analog\w*|metaphor\w*|compare\w* (it )?to|likened)\b", re.I),
+          re.compile(r"\b(analog\w*|imagine|think of|just as|just like|is like|are like|like having)\b", re.I)),
+         (re.compile(r"\bexamples?\b", re.I), re.compile(r"\b(example|e\.g\.|for instance|such as)\b", re.I))]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One sentence of a retrieved passage."""
+
+    number: int  # the passage's number in the answer (1-based)
+    position: int  # the sentence's place in the passage
+    sentence: str
+    entry_id: str
+    title: str
+
+
+def candidates(passages: list[Passage]) -> list[Candidate]:
+    """The claim-like sentences of the passages (headings and fragments left out)."""
+    out = []
+    for number, passage in enumerate(passages, 1):
+        for position, sentence in enumerate(split_sentences(passage.text)):
+            if len(sentence.split()) >= MIN_WORDS and not is_heading(sentence, passage.title):
+                out.append(Candidate(number, position, sentence.strip(), passage.entry_id, passage.title))
+    return out
+
+
+def focus(question: str) -> set[str]:
+    """Stems of the question's topic words (field words such as "what", "model", "explain" left out)."""
+    return {stem(w) for w in content_words(question) if not is_field_word(w)}
+
+
+class SentenceRanker:
+    """Scores sentences against a question with the index's embedding model."""
+
+    def __init__(self, embed_model: BaseEmbedding, cache_size: int = 20_000):
+        self.embed_model, self.cache_size = embed_model, cache_size
+        self._cache: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _vectors(self, texts: list[str]) -> list[list[float]]:
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            fresh = self.embed_model.get_text_embedding_batch(missing)
+            with self._lock:
+                for text, vector in zip(missing, fresh, strict=True):
+                    self._cache[text] = vector
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        with self._lock:
+            return [self._cache[t] for t in texts]
+
+    def score(self, question: str, found: list[Candidate], query_embedding: list[float] | None = None) -> list[float]:
+        """One relevance score per candidate: cosine similarity plus LEXICAL_WEIGHT x focus-word overlap."""
+        if not found:
+            return []
+        import numpy as np
+
+        query = np.asarray(query_embedding if query_embedding is not None
+                           else self.embed_model.get_query_embedding(question), dtype=np.float32)
+        matrix = np.asarray(self._vectors([c.sentence for c in found]), dtype=np.float32)
+        cosine = matrix @ query / (np.linalg.norm(matrix, axis=1) * (np.linalg.norm(query) or 1.0) + 1e-9)
+        wanted = focus(question)
+        lexical = [len(wanted & {stem(w) for w in content_words(f"{c.title} {c.sentence}")}) / len(wanted) if wanted else 0.0
+                   for c in found]
+        cue = next((pattern for asks, pattern in _CUES if asks.search(question)), None)
+        bonus = [CUE_WEIGHT if cue and cue.search(f"{c.title} {c.sentence}") else 0.0 for c in found]
+        return [float(c) + LEXICAL_WEIGHT * x + b for c, x, b in zip(cosine, lexical, bonus, strict=True)]
+
+
+def about(candidate: Candidate, subjects: set[str], names: Iterable[str]) -> bool:
+    """Whether a sentence is about one of the question's named entries (its own passage, or it names one)."""
+    if candidate.entry_id in subjects:
+        return True
+    text = f" {normalize(candidate.sentence)} "
+    return any(f" {normalize(n)} " in text for n in names if len(n) > 2)
+
+
+def on_subject(scored: list[tuple[float, Candidate]], subjects: set[str], names: Iterable[str],
+               limit: int = 3) -> list[tuple[float, Candidate]]:
+    """The sentences an answer may use, best first: those about the named entries when the question
+    names some, else those of the best sentence's entry only (an answer to "what is the name for
+    ..." is one entry, not that entry followed by its neighbour in the glossary)."""
+    names = list(names)
+    pool = [(s, c) for s, c in scored if about(c, subjects, names)] if subjects else list(scored)
+    if not pool:
+        return []
+    pool.sort(key=lambda sc: sc[0], reverse=True)
+    best, top_entry = pool[0][0], pool[0][1].entry_id
+    chosen = [(s, c) for s, c in pool if s >= best - MARGIN and (subjects or c.entry_id == top_entry)]
+    return chosen[:limit]

@@ -1,0 +1,76 @@
+"""compose: answers built from the entries themselves (pure functions, and on the real index)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.citations import verify_quote
+from assistant.compose import lead, lowercase_output
+
+
+@pytest.mark.parametrize(("title", "sentence", "expected"), [
+    ("Beam Search", "A heuristic search algorithm used to generate sequences.",
+     "Beam Search is a heuristic search algorithm used to generate sequences."),
+    ("Variational Autoencoders (VAEs)", "A type of generative model.",
+     "Variational Autoencoders (VAEs) are a type of generative model."),
+    ("Bidirectional Encoder Representations from Transformers (BERT)", "A technique for NLP pre-training.",
+     "Bidirectional Encoder Representations from Transformers (BERT) is a technique for NLP pre-training."),
+    ("Neural Style Transfer", "This technique leverages deep neural networks.",
+     "Neural Style Transfer leverages deep neural networks."),
+    ("Neural Style Transfer", "It’s a fascinating application of AI.",
+     "Neural Style Transfer is a fascinating application of AI."),
+    ("SD1.5", "Refers to Stable Diffusion version 1.5.", "SD1.5 refers to Stable Diffusion version 1.5."),
+    ("Diffusion models", "Diffusion models are a powerful type.", "Diffusion models are a powerful type."),
+    ("Latent Space", "You can think of latent space as an engine.", "Latent Space: You can think of latent space as an engine."),
+])
+def test_lead_names_the_entry(title, sentence, expected):
+    assert lead(title, sentence) == expected
+
+
+def test_table_cells_read_naturally_inside_a_sentence():
+    assert lowercase_output("Transcribed Text") == "transcribed text"
+    assert lowercase_output("Board Game Strategies (Go)") == "board game strategies (Go)"
+    assert lowercase_output("3D Models") == "3D models"
+
+
+@pytest.mark.parametrize(("question", "expected", "cited"), [
+    ("Who created Whisper?", "Whisper was created by OpenAI; it generates transcribed text [1].", {"whisper"}),
+    ("What does WaveNet generate?", "WaveNet generates audio; it was created by DeepMind [1].", {"wavenet"}),
+    ("Who created LangChain?", "The article's model table lists no creator for LangChain", {"langchain"}),
+    ("Who created MAUVE?", "lists the creator of MAUVE as “Various”", {"mauve"}),
+])
+def test_creator_and_output_are_one_natural_sentence(composing, fake, question, expected, cited):
+    answer = composing.ask(question)
+    assert answer.mode == "structured" and expected in answer.text
+    assert {c.entry_id for c in answer.citations} == cited
+    assert all(verify_quote(c.quote, c.passage_text) for c in answer.citations)
+    assert fake.attempts == 0
+
+
+def test_definition_and_comparison_are_built_from_the_definitions(composing, fake):
+    assistant = composing
+    vae = assistant.ask("What is a variational autoencoder?")
+    assert vae.text.startswith("Variational Autoencoders (VAEs) are a type of generative model")
+    assert {c.entry_id for c in vae.citations} == {"variational-autoencoders-vaes"}
+    both = assistant.ask("How does a VAE differ from a GAN?")
+    cited = [c.entry_id for c in both.citations]
+    assert cited[0] == "variational-autoencoders-vaes" and len(set(cited)) == 2  # both sides, one sentence each
+    bert = assistant.ask("What is BERT?")  # a glossary term that is also a table row: the definition first, then the row
+    assert [c.entry_id for c in bert.citations][0].startswith("bidirectional-encoder") and "created by Google" in bert.text
+    assert fake.attempts == 0
+    for answer in (vae, both, bert):
+        assert all(verify_quote(c.quote, c.passage_text) for c in answer.citations)
+
+
+def test_concept_number_comes_from_the_entry(composing):
+    answer = composing.ask("Which number does AnimateDiff have in the list of concepts?")
+    assert answer.mode == "structured" and "AnimateDiff is number 20" in answer.text
+
+
+def test_composition_can_be_turned_off(indexed_dir, embed_model, fake):
+    from tests.conftest import make_settings, open_assistant
+
+    fake.set_mode("ok", reply="Whisper was created by OpenAI [1].")
+    with open_assistant(make_settings(indexed_dir, fake.url, compose_answers=False), embed_model) as a:
+        answer = a.ask("Who created Whisper?")
+    assert fake.attempts == 1 and answer.mode in ("generated", "extractive")

@@ -1,0 +1,76 @@
+"""intent.analyze: what a question asks, read before retrieval (on the real index's names and model table)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.intent import Kind, analyze, definition_term, topic_phrase
+
+
+@pytest.fixture(scope="module")
+def reader(indexed_dir, embed_model):
+    from tests.conftest import make_settings, open_assistant
+
+    a = open_assistant(make_settings(indexed_dir), embed_model)
+    yield lambda q: analyze(q, a._require_index().retriever.names, a._require_index().table)
+    a.close()
+
+
+@pytest.mark.parametrize(("question", "kind", "subject"), [
+    ("Who created Whisper?", Kind.CREATOR, "whisper"),
+    ("Which company made StyleGAN?", Kind.CREATOR, "stylegan"),
+    ("What does WaveNet generate?", Kind.OUTPUT, "wavenet"),
+    ("What is a variational autoencoder?", Kind.DEFINITION, "variational-autoencoders-vaes"),
+    ("what is lora", Kind.DEFINITION, "lora"),  # an all-lower-case question matches acronyms in any case
+    ("How does a VAE differ from a GAN?", Kind.COMPARE, "variational-autoencoders-vaes"),
+    ("Which number does AnimateDiff have in the concepts list?", Kind.NUMBER, "animatediff"),
+    ("Why do GANs need a discriminator?", Kind.EXPLAIN, None),
+])
+def test_kinds_and_subjects(reader, question, kind, subject):
+    intent = reader(question)
+    assert intent.kind is kind, intent
+    assert subject is None or subject in intent.subjects
+
+
+def test_list_questions_filter_by_creator_and_output(reader):
+    both = reader("Which image models from Google are in the table?")
+    assert both.kind is Kind.LIST and both.table is not None
+    assert both.table.creator == "Google" and {n.metadata["entry_id"] for n in both.table.nodes} == {"deepdream", "simclr"}
+    game = reader("Which lab is behind the system that plays the board game Go?")
+    assert game.table is not None and [n.metadata["entry_id"] for n in game.table.nodes] == ["alphago"]
+    mixed = reader("Which entries in the table produce both images and text?").table
+    assert mixed is not None and all("Image" in n.metadata["field_generates"] and "Text" in n.metadata["field_generates"]
+                                     for n in mixed.nodes)
+
+
+@pytest.mark.parametrize("question", [
+    "Which loss function is used when training models for self-supervised learning?",  # "learning" is an output type
+    "What do you call it when a model learns from one example?",
+    "How do diffusion models differ from adversarial training?",
+    "Can I feed an existing clip into an AI and get back a restyled clip?",  # "clip" is not CLIP
+])
+def test_not_a_list_question(reader, question):
+    intent = reader(question)
+    assert intent.kind is not Kind.LIST and "clip" not in intent.subjects
+
+
+@pytest.mark.parametrize(("question", "term"), [
+    ("What is tokenization?", "tokenization"),
+    ("What is the capital of France?", "capital of France"),
+    ("Define beam search", "beam search"),
+    ("What does SD1.5 stand for?", "SD1.5"),
+    ("x What is LoRA?", "LoRA"),
+    ("What is the technique where a small model learns from a large one?", ""),  # a description, not a term
+    ("Tell me about VAEs. How are they trained?", ""),
+])
+def test_definition_terms(question, term):
+    assert definition_term(question) == term
+
+
+@pytest.mark.parametrize(("question", "topic"), [
+    ("How does speculative decoding use a small draft model?", "speculative decoding"),
+    ("How is cosine similarity used to compare two embeddings?", "cosine similarity"),
+    ("How do diffusion models generate images?", "diffusion models"),
+])
+def test_topic_of_how_questions(question, topic):
+    assert topic_phrase(question) == topic
