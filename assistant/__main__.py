@@ -1,4 +1,4 @@
-"""Command line: python -m assistant {ingest,retrieve,ask,chat,serve-llm,ui,doctor,eval,bench}."""
+"""Command line: python -m assistant {ingest,retrieve,ask,chat,serve-llm,ui,serve,mcp,doctor,feedback,eval,bench}."""
 
 from __future__ import annotations
 
@@ -131,9 +131,10 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
-    from ui.app import main as ui_main
+    """The web UI: the same server as `serve` (the UI at /, with the APIs and MCP beside it)."""
+    from assistant.server.app import serve
 
-    return ui_main(settings)
+    return serve(settings)
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -191,9 +192,10 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_chat)
     s = sub.add_parser("serve-llm", help="serve the local GGUF model with llama.cpp's OpenAI-compatible server")
     s.set_defaults(func=cmd_serve_llm)
-    s = sub.add_parser("ui", help="run the web UI")
+    s = sub.add_parser("ui", help="run the web UI (the same server as `serve`)")
     s.set_defaults(func=cmd_ui)
-    s = sub.add_parser("serve", help="serve the UI, an OpenAI-compatible API (/v1), REST (/api) and MCP (/mcp) on UI_HOST:UI_PORT")
+    s = sub.add_parser("serve", help="serve the UI, an OpenAI-compatible API (/v1), REST (/api) and MCP (/mcp) "
+                                     "on UI_HOST:UI_PORT")
     s.set_defaults(func=cmd_serve)
     s = sub.add_parser("mcp", help="serve the MCP tools (ask, search, get_entry, list_models) over stdio")
     s.set_defaults(func=cmd_mcp)

@@ -182,10 +182,15 @@ class Assistant:
         s = self.settings
         return RetrieverQueryEngine(
             retriever=TableRetriever(pipeline.table, hybrid),
-            node_postprocessors=[AnswerabilityGate(threshold=s.refusal_threshold, vocabulary=pipeline.vocabulary)],
+            node_postprocessors=[self.answerability_gate()],
             response_synthesizer=CitedSynthesizer(self.llm, self.ranker, pipeline.retriever.names, streaming=streaming,
                                                   llm_passages=s.llm_passages, llm_sentences=s.llm_sentences,
                                                   compose_answers=s.compose_answers))
+
+    def answerability_gate(self, threshold: float | None = None) -> AnswerabilityGate:
+        """The gate the engine uses (REFUSAL_THRESHOLD unless given: the eval sweeps it)."""
+        return AnswerabilityGate(threshold=self.settings.refusal_threshold if threshold is None else threshold,
+                                 vocabulary=self._require_index().vocabulary)
 
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
         """The top-k passages for a question (every matching row for model-table lists), before the gate."""

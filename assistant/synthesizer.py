@@ -169,6 +169,14 @@ class CitedSynthesizer(BaseSynthesizer):
     def _subject_names(self, intent: Intent) -> list[str]:
         return [n for s in intent.subjects for n in self.names.names_of(s)]
 
+    def _subjects(self, intent: Intent, passages: list[Passage]) -> set[str]:
+        """The question's entries, and the passages' entries whose title holds one of their names
+        ("Transfer Learning in Generative AI" for "transfer learning"): both are on the subject."""
+        names = [normalize(n) for n in self._subject_names(intent) if len(n) > 2]
+        titled = {p.entry_id for p in passages if any(re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", normalize(p.title))
+                                                      for n in names)}
+        return set(intent.subjects) | titled
+
     def _generate(self, query: QueryBundle, intent: Intent, passages: list[Passage]) -> Iterator[str | Answer]:
         """The LLM reads the most relevant sentences; its verified sentences on the subject are kept,
         else the most relevant sentences themselves are the answer (extractive)."""
@@ -182,7 +190,7 @@ class CitedSynthesizer(BaseSynthesizer):
             yield refused
             return
         scored = list(zip(self.ranker.score(question, found, query.embedding), found, strict=True))
-        subjects, names = set(intent.subjects), self._subject_names(intent)
+        subjects, names = self._subjects(intent, passages), self._subject_names(intent)
         pool = on_subject(scored, subjects, names, limit=len(scored)) or sorted(scored, key=lambda x: x[0], reverse=True)
         prompt_sentences = sorted((c for _, c in pool[: self.llm_sentences]), key=lambda c: (c.number, c.position))
         numbers = list(dict.fromkeys(c.number for c in prompt_sentences))
@@ -204,7 +212,7 @@ class CitedSynthesizer(BaseSynthesizer):
         renumber = {old: new for new, old in enumerate(numbers, 1)}  # candidates' passage numbers -> those the model saw
         local = [(s, Candidate(renumber[c.number], c.position, c.sentence, c.entry_id, c.title)) for s, c in scored
                  if c.number in renumber]
-        allowed = on_subject(local, set(intent.subjects), self._subject_names(intent), limit=len(local))
+        allowed = on_subject(local, self._subjects(intent, sent), self._subject_names(intent), limit=len(local))
         allowed_keys = {(c.number, normalize(c.sentence)) for _, c in allowed}
         checked = verify_answer(raw, sent, query=question) if raw.strip() else None
         kept: list[Candidate] = []

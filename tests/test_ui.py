@@ -19,10 +19,11 @@ from pydantic import SecretStr
 from assistant import Answer, Assistant, Citation, Passage
 from assistant.config import PROJECT_DIR
 from assistant.errors import InputError
+from assistant.server.app import serve as main
 from assistant.store import Store
 from tests.conftest import make_settings
 from tests.gradio_session import RunningApp, free_port
-from ui.app import create_app, launch_options, main
+from ui.app import create_app, launch_options
 from ui.handlers import GENERIC_ERROR, ChatUI, RateLimiter, Session
 from ui.render import highlight, render_answer, render_draft, render_error, render_sources
 from ui.security import SameOriginGuard
@@ -380,5 +381,5 @@ def test_cli_ui_opens_the_index_and_serves_on_loopback(stack):
             out, _ = proc.communicate()
     assert "opening the index…" in out and "building the index" not in out
     assert f"connecting to the LLM at {stack.fake.url}" in out
-    assert f"serving the UI at http://127.0.0.1:{port}" in out
+    assert f"serving at http://127.0.0.1:{port}: UI /" in out
     assert "Traceback" not in out and "share=True" not in out

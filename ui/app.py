@@ -4,19 +4,18 @@ Layout: status line (LLM state, index size), chat (streamed draft replaced by th
 answer), example questions, feedback thumbs, and a source panel showing each cited passage with
 its verified quote highlighted. The jobs live apart: rendering (``ui.render``), handlers and
 session state (``ui.handlers``), web security (``ui.security``); this module builds the
-``gr.Blocks`` (``create_app``) and serves it (``main``). gradio is imported only in here.
+``gr.Blocks`` (``create_app``) with its launch options; ``assistant.server.app`` serves it beside the
+APIs (``python -m assistant ui`` / ``serve``). gradio is imported only in here.
 """
 
 # No `from __future__ import annotations` here: Gradio reads the handlers' `gr.Request` annotations at run time.
 import html
 import os
-import signal
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.config import PROJECT_DIR, Settings
-from assistant.errors import AssistantError, ConfigError
+from assistant.errors import ConfigError
 from ui.handlers import ChatUI, Session
 from ui.render import NO_SOURCES
 from ui.security import WebGuard, allowed_hosts, client_id, is_loopback, parse_auth, trust_proxies
@@ -121,46 +120,3 @@ def create_app(assistant: "Assistant", settings: Settings) -> Any:
         demo.load(ui.status, None, status, **quick)
     demo.queue(default_concurrency_limit=settings.ui_concurrency, max_size=settings.ui_max_queue, api_open=False)
     return demo
-
-
-def _say(message: str) -> None:
-    print(message, flush=True)
-
-
-def main(settings: Settings) -> int:
-    """Open the assistant (building the index and starting the LLM if needed) and serve the UI."""
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    try:
-        options = launch_options(settings)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    from assistant import Assistant
-
-    def stop(*_: object) -> None:  # SIGTERM ends the app like Ctrl-C: the LLM server is stopped on the way out
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        _say("opening the index…")
-        with Assistant.from_settings(settings) as assistant:
-            if assistant.index_size == 0:
-                _say("building the index… (first run only)")
-                _say(assistant.ingest(progress=True).summary())
-            if settings.llm_provider == "local":
-                _say(f"starting the local LLM… ({settings.llm_model_name})")
-            else:
-                _say(f"connecting to the LLM at {assistant.llm.url} ({settings.llm_model_name})…")
-            health = assistant.start_llm()  # now rather than on the first question; never raises
-            if health.llm_state != "ready":
-                print(f"warning: the LLM is {health.llm_state}: {health.llm_error} "
-                      "Answers will quote the sources until it is available.", file=sys.stderr)
-            demo = create_app(assistant, settings)
-            _say(f"serving the UI at http://{settings.ui_host}:{settings.ui_port} (Ctrl-C to stop)")
-            demo.launch(**options)
-    except AssistantError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    return 0

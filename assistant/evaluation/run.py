@@ -251,15 +251,16 @@ def by_category(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def calibrate(nodes_by_query: dict[str, list[NodeWithScore]], rows: list[dict[str, Any]]) -> list[dict[str, float]]:
+def calibrate(assistant: Assistant, nodes_by_query: dict[str, list[NodeWithScore]],
+              rows: list[dict[str, Any]]) -> list[dict[str, float]]:
     """Refusal and false-refusal rates of the gate across thresholds (for the calibration plot)."""
-    from assistant.gate import AnswerabilityGate
-
+    intents = {q: assistant.analyze(q).intent for q in {r["query"] for r in rows}}
     curve = []
     for step in range(40, 96, 2):
         t = step / 100
-        gate = AnswerabilityGate(threshold=t)
-        refused = [(r["answerable"], not gate.judge(nodes_by_query[r["query"]], r["query"]).answerable) for r in rows]
+        gate = assistant.answerability_gate(t)
+        refused = [(r["answerable"], not gate.judge(nodes_by_query[r["query"]], r["query"], intents[r["query"]]).answerable)
+                   for r in rows]
         rates = m.refusal_rates(refused)
         curve.append({"threshold": t, **{k: v or 0.0 for k, v in rates.items()}})
     return curve
@@ -355,7 +356,7 @@ def measure(assistant: Assistant, gold: GoldSet, pipelines: list[str], answers: 
             "split": label, "files": gold.files.get(label, []), "questions": len(singles),
             "conversations": sum(c.split == label for c in gold.conversations),
             "turns": sum(len(c.turns) for c in gold.conversations if c.split == label),
-            "rows": mine, "summary": summarize(mine, pipelines, answers), "calibration": calibrate(nodes, mine)}
+            "rows": mine, "summary": summarize(mine, pipelines, answers), "calibration": calibrate(assistant, nodes, mine)}
         if answers:
             section["by_category"] = by_category(_answer_records(mine))
             if baseline_n:
