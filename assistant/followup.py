@@ -38,6 +38,9 @@ _BARE = re.compile(r"\b(is|are|was|were|does|do|did|about|to|with|from|of|on|for
 _CREATOR_REF = re.compile(r"\b(that|this|the same|the|its|their)\s+"
                           r"(company|companies|organi[sz]ation|lab|laboratory|firm|maker|creator|developer|group|team|"
                           r"institute|studio)\b('s)?", re.I)
+_PEOPLE = re.compile(r"\b(they|them|their)\b", re.I)
+_MAKES = re.compile(r"\b(make|made|makes|create|created|creates|build|built|develop|developed|release|released|produce|"
+                    r"produced|design|designed|train|trained)\b", re.I)
 # Elliptical fragments: "And the creator?", "Why?", "How so?", "Examples?", "Tell me more."
 _ELLIPSIS = re.compile(r"^(and|but|so|also|ok|okay)?\W*(then\W*)?(why|how|how so|really|examples?|more|tell me more|"
                        r"go on|explain( more| further)?|what else|anything else|and then)?\W*$", re.I)
@@ -163,7 +166,17 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
             return prompts.CONDENSE_TEMPLATE.format(question=question.rstrip(" ?"), subject=subject.text) + "?"
     if _OTHER.search(question) and not (_PRONOUN.search(question) or _DEMONSTRATIVE.search(question)):
         return prompts.CONDENSE_TEMPLATE.format(question=question.rstrip(" ?"), subject=subject.text) + "?"
+    # "Who created StyleGAN?" -> "What else did they make?": "they" who make things are its creator.
+    people = _PEOPLE.search(question)
+    if creator and people and _MAKES.search(question) and _asked_for_creator(subject.asked):
+        owner = creator + ("'s" if people.group(1).lower() == "their" else "")
+        return question[:people.start()] + owner + question[people.end():]
     return _replace_reference(question, subject.text)
+
+
+def _asked_for_creator(asked: str) -> bool:
+    return bool(asked and re.search(r"\b(who|whom|whose|company|lab|organi[sz]ation|creator|maker|made by|created by)\b",
+                                    asked, re.I))
 
 
 def _swap_subject(asked: str, subject: Subject, names: NameIndex) -> str:

@@ -21,7 +21,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from assistant.intent import Intent, Kind
 from assistant.stages import Key, NodeView, intent_of
-from assistant.text import Vocabulary, content_words, is_field_word, normalize, stem
+from assistant.text import STOPWORDS, Vocabulary, content_words, is_field_word, normalize, stem
 
 MIN_COVERAGE = 0.5
 UNKNOWN_MARGIN = 0.1  # a term the material never uses is refused unless a passage is this much above the threshold
@@ -72,6 +72,20 @@ def _evidence_type_ok(question: str, texts: list[str], has_model: bool, names: l
         if not any(_NUMBER.search(t) for t in stripped):
             return False
     return not (_PERSON.search(question) and not (has_model and _MAKING.search(question)))
+
+
+_NAME = re.compile(r"(?<![\w'’-])([A-Z][A-Za-z0-9]*[A-Z0-9][A-Za-z0-9-]*|[A-Z][a-z]+(?:-[A-Za-z0-9]+)*)(?![\w'’])")
+
+
+def name_words(question: str) -> list[str]:
+    """Name-like words of a question (acronyms, mixed case, capitalised words after the first word),
+    lower-cased: "Which datasets, such as FLAN or Alpaca, ..." -> ["flan", "alpaca"]."""
+    found = []
+    for match in _NAME.finditer(question):
+        if match.start() == 0 or question[: match.start()].rstrip()[-1:] in ".?!:":
+            continue  # a sentence's first word is capitalised anyway
+        found.append(match.group(1).lower())
+    return [w for w in found if w not in STOPWORDS and len(w) > 1]
 
 
 def unknown_words(term: str, vocabulary: Vocabulary | None) -> list[str]:
@@ -134,10 +148,15 @@ class AnswerabilityGate(BaseNodePostprocessor):
                 return Verdict(True, f"entry named ({intent.kind.value})")
             if covered >= MIN_COVERAGE or (covered > 0 or not all_models) and about_best >= self.threshold + 0.1:
                 return Verdict(True, "entry named")
+            # A model row only answers who made it and what it generates ("What license is BLOOM under?": no).
             return Verdict(False, "fields-only" if all_models else "named entry does not cover the question")
         top = texts[:3]
         if not _evidence_type_ok(question, top, any(v.kind == "model" for v in views[:3])):
             return Verdict(False, "no such facts")
+        # Names the material never uses ("FLAN", "Alpaca", "GPT-5"): the question is about something else.
+        strangers = [n for n in name_words(question) if self.vocabulary is not None and not self.vocabulary.known(n)]
+        if strangers and best < self.threshold + UNKNOWN_MARGIN:
+            return Verdict(False, f"the material does not mention “{strangers[0]}”")
         focus = focus_words(question, [])
         score = best + 0.25 * coverage(focus, top, self.vocabulary)
         return Verdict(score >= self.threshold, f"evidence {score:.2f}")

@@ -25,10 +25,12 @@ if TYPE_CHECKING:
 
 LEXICAL_WEIGHT = 0.15  # weight of focus-word overlap beside cosine similarity (tuned on the dev split)
 MARGIN = 0.15  # a sentence of the answer's entries is kept this close to the best sentence
-CUE_WEIGHT = 0.1  # a question asking for an analogy or an example prefers sentences that give one
+CUE_WEIGHT = 0.3  # a question asking for an analogy or an example prefers sentences that give one
+RANK_WEIGHT = 0.1  # per place a sentence's passage is below the first in the retrieval (tuned on the dev split)
 # (what the question asks for, what a sentence that gives it looks like)
 _CUES = [(re.compile(r"\b(analog\w*|metaphor\w*|compare\w* (it )?to|likened)\b", re.I),
-          re.compile(r"\b(analog\w*|imagine|think of|just as|just like|is like|are like|like having)\b", re.I)),
+          re.compile(r"\b(analog\w*|imagine|think of|just as|just like|is like|are like|like having|like an?)\b"
+                     r"|['’]s like\b", re.I)),
          (re.compile(r"\bexamples?\b", re.I), re.compile(r"\b(example|e\.g\.|for instance|such as)\b", re.I))]
 
 
@@ -94,7 +96,9 @@ class SentenceRanker:
                    for c in found]
         cue = next((pattern for asks, pattern in _CUES if asks.search(question)), None)
         bonus = [CUE_WEIGHT if cue and cue.search(f"{c.title} {c.sentence}") else 0.0 for c in found]
-        return [float(c) + LEXICAL_WEIGHT * x + b for c, x, b in zip(cosine, lexical, bonus, strict=True)]
+        # The retrieval's own order (hybrid vector + BM25 + names) is better evidence than one sentence's cosine.
+        prior = [-RANK_WEIGHT * (c.number - 1) for c in found]
+        return [float(c) + LEXICAL_WEIGHT * x + b + p for c, x, b, p in zip(cosine, lexical, bonus, prior, strict=True)]
 
 
 def about(candidate: Candidate, subjects: set[str], names: Iterable[str]) -> bool:

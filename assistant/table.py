@@ -14,7 +14,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from assistant.stages import Key, NodeView, intent_of, with_metadata
 from assistant.text import content_words, is_field_word, normalize, singular
 
-_LIST_NOUN = r"(models?|systems?|tools?|ais|ones|entries|networks|generators|frameworks|technologies|products)"
+_LIST_NOUN = r"(models?|systems?|tools?|ais|ones|entry|entries|networks|generators|frameworks|technologies|products)"
 # A question asks for rows when it says "list", asks which/what <...> models, "how many models",
 # "models made by ...", "what else did X make", or "all/other models".
 _LIST_INTENT = re.compile(

@@ -105,3 +105,9 @@ def test_latest_user_turn_wins_over_assistant_turns():
 def test_assistant_turn_used_when_user_turns_name_nothing():
     history = [("user", "Name a speech model."), ("assistant", "Whisper is one.")]
     assert ask("Who created it?", history) == "Who created Whisper?"
+
+
+def test_they_who_make_things_are_the_creator_of_a_model_asked_about():
+    history = [("user", "Who created StyleGAN?"), ("assistant", "StyleGAN was created by NVIDIA; it generates image [1].")]
+    assert ask("What else did they create?", history) == "What else did NVIDIA create?"
+    assert ask("What does it generate?", history) == "What does StyleGAN generate?"

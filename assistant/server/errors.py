@@ -8,6 +8,7 @@ import logging
 import traceback
 from dataclasses import dataclass
 
+from assistant.conversations.errors import ConversationNotFoundError, ConversationStoreError
 from assistant.errors import (
     AssistantError,
     ConfigError,
@@ -62,6 +63,8 @@ _STATUS: list[tuple[type[AssistantError], int, str, str]] = [
     (RateLimitedError, 429, "rate_limit_error", "rate_limit_exceeded"),
     (InputError, 400, "invalid_request_error", "invalid_input"),
     (NotFoundError, 404, "invalid_request_error", "not_found"),
+    (ConversationNotFoundError, 404, "invalid_request_error", "conversation_not_found"),
+    (ConversationStoreError, 503, "server_error", "conversation_store_unavailable"),
     (IndexMissingError, 503, "server_error", "index_missing"),
     (IndexMismatchError, 503, "server_error", "index_mismatch"),
     (StoreError, 503, "server_error", "store_unavailable"),

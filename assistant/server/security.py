@@ -8,6 +8,7 @@ host and origin rules; the API checks apply to the API paths only (the UI keeps 
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 
 from starlette.datastructures import Headers
@@ -41,6 +42,16 @@ def secrets_of(settings: Settings) -> tuple[str, ...]:
     except ConfigError:
         passwords = ()
     return (settings.llm_api_key.get_secret_value(), *api_keys(settings), *passwords)
+
+
+def api_owner(headers: Headers, settings: Settings) -> str:
+    """Whose chats an API request reaches: "key:" and 16 hex digits of the SHA-256 of its API key (stable
+    across restarts and key reordering; the key itself is never stored), or "local" when no keys are
+    set (loopback only, S7). ApiChecks has already refused a missing or wrong key."""
+    if not api_keys(settings):
+        return "local"
+    _, _, token = headers.get("authorization", "").partition(" ")
+    return "key:" + hashlib.sha256(token.strip().encode("utf-8", "replace")).hexdigest()[:16]
 
 
 def check_exposure(settings: Settings) -> None:
