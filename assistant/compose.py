@@ -95,7 +95,7 @@ def model_sentence(view: NodeView, kind: Kind) -> str:
     name, creator, output = view.title, view.field("creator"), view.field("generates")
     generates = f"generates {lowercase_output(output)}" if output else ""
     if not creator:
-        made = f"the article's model table lists no creator for {name}"
+        made = f"the article's model table leaves the creator of {name} blank"
     elif _UNNAMED_CREATORS.match(creator):
         made = f"the article's model table lists the creator of {name} as “{creator}”"
     else:

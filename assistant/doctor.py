@@ -125,13 +125,14 @@ def check_store(settings: Settings) -> tuple[Check, Check]:
 
 
 def check_llm(settings: Settings) -> Check:
-    """A real chat completion (16 tokens) through the configured LLM, with tokens per second."""
+    """A real chat completion (up to 64 tokens) through the configured LLM, with tokens per second
+    (completion tokens over the whole request, prompt reading included: what a user waits for)."""
     from assistant.llm import LLMService
 
     service = LLMService(settings)
     try:
         service.start()
-        speed = service.check(max_tokens=16) if service.state == "ready" else None
+        speed = service.check(max_tokens=64) if service.state == "ready" else None
         if speed is None:
             fix = ("run `python -m assistant serve-llm` to see the server's own error, or check "
                    f"{settings.data_dir / 'llm-server.log'}." if settings.llm_provider == "local"

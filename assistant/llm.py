@@ -356,8 +356,9 @@ class LLMService:
         start = time.perf_counter()
         try:
             with call_errors(self.url):
+                prompt = "Say OK." if max_tokens == 1 else "Explain in a few sentences what a generative model is."
                 reply = client.chat.completions.create(model=getattr(llm, "model", self.settings.llm_model_name),
-                                                       messages=[{"role": "user", "content": "Say OK."}],
+                                                       messages=[{"role": "user", "content": prompt}],
                                                        max_tokens=max_tokens, temperature=0)
                 tokens = reply.usage.completion_tokens if reply.usage else max_tokens
         except LLMError as exc:

@@ -4,6 +4,7 @@ import math
 
 import pytest
 
+from assistant.evaluation import metrics
 from assistant.evaluation.metrics import (
     CONTRADICTION,
     FALSE_REFUSAL,
@@ -416,3 +417,15 @@ def test_condensation_of_follow_ups_and_switches():
     # a topic switch must be left alone (whitespace and case aside)
     assert condensation_correct("Who created AlphaFold?", "who  created alphafold?", False)
     assert not condensation_correct("Who created AlphaFold?", "Who created AlphaFold DeepMind?", False)
+
+
+def test_a_sentence_verbatim_in_its_source_is_not_a_contradiction():
+    quote = "The ability of a model to recognize inputs that resemble the data it was trained on"
+    source = ("Out-of-Distribution Detection: The ability of a model to recognize inputs that do not resemble the data it "
+              "was trained on, crucial for robustness.")
+    answer = ("Out-of-Distribution Detection: The ability of a model to recognize inputs that do not resemble the data it "
+              "was trained on, crucial for robustness. [1]")
+    assert metrics.contradiction(answer, [quote], []) is not None  # against the gold quote alone it reads as a negation
+    assert metrics.contradiction(answer, [quote], [], [source]) is None  # but it is the material's own sentence
+    assert metrics.contradiction("It does not recognize inputs that resemble the data it was trained on [1].", [quote], [],
+                           [source]) is not None  # a model's own negation still counts

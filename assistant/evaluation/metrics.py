@@ -275,14 +275,19 @@ def negates_quote(sentence: str, quote: str, share: float = CONTRADICTION_SHARE)
     return bool(_negations(tokens) - _negations(words(quote)))
 
 
-def contradiction(answer: str, quotes: Sequence[str], wrong_any: Sequence[str]) -> str | None:
+def contradiction(answer: str, quotes: Sequence[str], wrong_any: Sequence[str], sources: Sequence[str] = ()) -> str | None:
     """Return why the answer contradicts the gold, or None: a `wrong_any` string present (whole
-    words, any case), or a sentence that negates most of a gold quote."""
+    words, any case), or a sentence that negates most of a gold quote. A sentence found verbatim in
+    one of the `sources` (the passages the answer cites) is the material's own wording, not a
+    contradiction of it, whatever negation it holds."""
     text = strip_markers(answer)
     for wrong in wrong_any:
         if mentions(text, [wrong]):
             return f"says {wrong!r}"
+    material = [normalize(s) for s in sources]
     for sentence in sentences(answer):
+        if material and any(normalize(strip_markers(sentence)).rstrip(" .") in m for m in material):
+            continue
         for quote in quotes:
             if negates_quote(sentence, quote):
                 return f"negates {quote!r}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,7 +52,8 @@ def retrieval_scores(texts: list[str], question: GoldQuestion) -> dict[str, Any]
             "first_rank": m.first_relevant_rank(labels, relevant), "context_chars": sum(len(t) for t in texts[:K])}
 
 
-def text_scores(text: str, question: GoldQuestion, refused: bool, cited: list[str]) -> dict[str, Any]:
+def text_scores(text: str, question: GoldQuestion, refused: bool, cited: list[str],
+                sources: Sequence[str] = ()) -> dict[str, Any]:
     """What a reader sees in one answer (ours or a baseline's): alias, first sentence, contradiction,
     off-topic citations and the clean verdict with its failure classes."""
     out: dict[str, Any] = {}
@@ -60,7 +62,7 @@ def text_scores(text: str, question: GoldQuestion, refused: bool, cited: list[st
         alias = m.alias_hit(m.strip_markers(text), question.answer_any) if question.answer_any else None
         out["alias_hit"] = alias
         out["first_sentence_answer"] = m.first_sentence_answer(text, question.answer_any) if question.answer_any else None
-        contradicts = m.contradiction(text, [g.quote for g in question.relevant], question.wrong_any)
+        contradicts = m.contradiction(text, [g.quote for g in question.relevant], question.wrong_any, sources)
         out["contradiction"], out["contradiction_detail"] = float(contradicts is not None), contradicts
     off_topic = m.off_topic_citations(cited, question.citable) if not refused else 0
     if cited and not refused:
@@ -75,7 +77,7 @@ def answer_scores(answer: Answer, question: GoldQuestion, similarity: Any) -> di
     """Tier-0/1 answer, citation and clean-answer metrics of one Answer."""
     cited = [c.entry_id for c in answer.citations]
     out: dict[str, Any] = {"refused": answer.refused, "mode": answer.mode,
-                           **text_scores(answer.text, question, answer.refused, cited)}
+                           **text_scores(answer.text, question, answer.refused, cited, [p.text for p in answer.passages])}
     if answer.refused:
         return out
     text = m.strip_markers(answer.text)

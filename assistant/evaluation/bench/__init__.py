@@ -35,6 +35,7 @@ from assistant.evaluation.bench.stats import (
     free_port,
     load_questions,
     machine_facts,
+    open_assistant,
     percentile,
     summarize,
 )
@@ -56,7 +57,7 @@ def main(args: Any, settings: Settings) -> int:
     with tempfile.TemporaryDirectory(prefix="assistant-bench-") as tmp:
         base = settings.model_copy(update={"data_dir": Path(tmp), "chroma_url": "", "llm_provider": "local", "llm_base_url": "",
                                            "llm_model": "", "local_llm_port": free_port()})
-        run_stages(result, base, quick)
+        run_stages(result, base, quick, out)
     result["machine"]["loadavg_end"] = list(os.getloadavg())
     result["seconds"] = time.perf_counter() - started
     write_report(result, out)
@@ -71,7 +72,7 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def run_stages(result: dict[str, Any], base: Settings, quick: bool) -> None:
+def run_stages(result: dict[str, Any], base: Settings, quick: bool, out: Path | None = None) -> None:
     """The measurements, one after another; fills `result`."""
     from assistant.embeddings import build_embed_model
     from assistant.store import Store
@@ -125,6 +126,13 @@ def run_stages(result: dict[str, Any], base: Settings, quick: bool) -> None:
     stage("answers (ours, LlamaIndex defaults)")
     material = base.model_copy(update={"data_dir": material_dir})
     result["answers"], result["baseline"]["answers"] = bench_llm(material, embed_model, questions, plan["answers"], index)
+
+    if out is not None:
+        stage("API over the Python API (the served /api beside Assistant.ask)")
+        from assistant.server.bench import bench_api
+
+        with open_assistant(material, embed_model) as assistant:
+            result["api"] = bench_api(assistant, material, out / "api", repeats=2 if quick else 5)
 
     stage("app")
     result["app"] = bench_app(base, material_dir)

@@ -179,6 +179,10 @@ def render_markdown(result: dict[str, Any], images: list[str]) -> str:
     if result.get("baseline"):
         lines += ["", "## Against LlamaIndex defaults", "", result["baseline"]["note"], ""]
         lines += _table(["figure", "ours", "LlamaIndex defaults", "ours ÷ defaults"], [list(r) for r in comparison(result)])
+    if result.get("api"):
+        from assistant.server.bench import render_markdown as api_markdown
+
+        lines += ["", *api_markdown(result["api"]).splitlines(), "", "![API latency and throughput](api/api_bench.png)"]
     app = result.get("app")
     if app:
         lines += ["", "## App start and memory", "", app["note"], ""]
