@@ -108,10 +108,6 @@ class Settings(BaseSettings):
         return self.data_dir / "chroma"
 
     @property
-    def feedback_path(self) -> Path:
-        return self.data_dir / "feedback.jsonl"
-
-    @property
     def embed_model_name(self) -> str:
         if self.embed_model:
             return self.embed_model

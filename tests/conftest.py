@@ -399,13 +399,15 @@ CASES = {
     "S14": "Removed text never shows the system prompt; hidden HTML not indexed", "S15": "Gradio side routes need the login",
     # Stored conversations (docs/conversations.md):
     "F17": "Two processes write one conversation database (SQLite, PostgreSQL): nothing lost",
-    "F18": "Conversation database locked, unwritable or unreachable: one clear error",
-    "F19": "Corrupt conversation database: clear error with the fix, file untouched",
+    "F18": "Conversation database locked, unwritable or unreachable: one clear error; the UI and API go on answering, "
+           "with a visible warning",
+    "F19": "Corrupt conversation database: clear error with the fix, file untouched; the chat goes on with a warning",
     "F20": "kill -9 while an exchange is stored: no earlier message lost, no half exchange",
     "F21": "Conversation database from a newer version: clear version error",
-    "L8": "Scale-out: a chat continues in another process on one PostgreSQL",
-    "S16": "One owner can never list, open, change or export another's chat",
-    # HTTP API and MCP (docs/serving.md):
+    "F23": "kill -9 of `serve` in the middle of an answer: after a restart every earlier message is there",
+    "L8": "Scale-out: a chat continues in another process (two `serve` on one PostgreSQL and one Chroma server)",
+    "S16": "One owner can never list, open, change, export or rate another's chat (store, UI handlers, page, HTTP API)",
+    # HTTP API and MCP (README "Use it from other clients"):
     "B11": "Malformed API bodies (invalid JSON, wrong types, no user message): OpenAI-style 400",
     "F22": "Index missing: the APIs answer 503, health still answers",
     "L9": "More API answers than API_MAX_CONCURRENT: 429 with Retry-After",

@@ -40,12 +40,13 @@ def free_port() -> int:
 
 
 class RunningApp:
-    """The real app (ui.app.create_app + launch_options, as `main` uses them) served from a thread."""
+    """The real app (ui.app.create_app + launch_options, as `main` uses them) served from a thread.
+    ``port``: serve on this one (a restart keeps the page's origin, and so its localStorage)."""
 
-    def __init__(self, assistant: Assistant, settings: Settings):
+    def __init__(self, assistant: Assistant, settings: Settings, port: int = 0):
         from ui.app import create_app, launch_options
 
-        self.settings = settings.model_copy(update={"ui_port": free_port()})
+        self.settings = settings.model_copy(update={"ui_port": port or free_port()})
         self.demo = create_app(assistant, self.settings)
         options = launch_options(self.settings)
         self.demo.launch(**{**options, "prevent_thread_lock": True})
@@ -68,18 +69,23 @@ class GradioSession:
     (``POST /gradio_api/queue/join``) and read their result from the SSE stream
     (``GET /gradio_api/queue/data``). Events are named by their ``api_name`` in ``/config``
     (private endpoints included), so ``ask`` replays exactly what the Send button does.
+    ``browser`` is the owner id this tab's localStorage holds (``gr.BrowserState``): the page sends it
+    with every event that takes it; two sessions with the same one are two tabs of one browser.
     """
 
-    def __init__(self, base_url: str, config: dict | None = None, headers: dict | None = None, timeout: float = 30):
+    def __init__(self, base_url: str, config: dict | None = None, headers: dict | None = None, timeout: float = 30,
+                 browser: str | None = None):
         import httpx
 
         self.base = base_url.rstrip("/")
         self.api = self.base + "/gradio_api"
         self.hash = uuid.uuid4().hex[:12]
+        self.browser = browser if browser is not None else uuid.uuid4().hex
         self.timeout = timeout
         self.http = httpx.Client(timeout=timeout, headers=headers or {})
         self.config = config if config is not None else self.http.get(self.base + "/config").json()
         self.deps = {d["api_name"]: d for d in self.config["dependencies"]}
+        self.kinds = {c["id"]: c.get("type") for c in self.config["components"]}
 
     def close(self) -> None:
         self.http.close()
@@ -90,30 +96,58 @@ class GradioSession:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def body(self, api_name: str, data: list) -> dict:
+    def body(self, api_name: str, data: list, event_data: dict | None = None) -> dict:
+        """The request body of an event; `data` gives the inputs other than the browser's owner id,
+        which is filled in where the event takes it (as the page does from localStorage)."""
         dep = self.deps[api_name]
         trigger = (dep.get("targets") or [[None]])[0][0]
-        return {"data": data, "fn_index": dep["id"], "session_hash": self.hash, "trigger_id": trigger, "event_data": None}
+        inputs = dep.get("inputs") or []
+        kept = [i for i in inputs if self.kinds.get(i) == "browserstate"]
+        if kept and len(data) == len(inputs) - len(kept):  # other lengths are sent as they are (malformed on purpose)
+            given = iter(data)
+            data = [self.browser if self.kinds.get(i) == "browserstate" else next(given, None) for i in inputs]
+        return {"data": data, "fn_index": dep["id"], "session_hash": self.hash, "trigger_id": trigger,
+                "event_data": event_data}
 
-    def submit(self, api_name: str, data: list) -> Pending:
+    def submit(self, api_name: str, data: list, event_data: dict | None = None) -> Pending:
         """Start one event: join the queue (queued events) or run it at once (non-queued ones)."""
         dep, started = self.deps[api_name], time.monotonic()
         if not dep.get("queue"):
-            reply = self.http.post(self.api + "/run/predict", **_json_body(self.body(api_name, data)))
+            reply = self.http.post(self.api + "/run/predict", **_json_body(self.body(api_name, data, event_data)))
             payload = _json(reply)
             done = Event(reply.status_code, reply.status_code == 200, payload.get("data"),
                          str(payload.get("error") or ""), time.monotonic() - started)
             return Pending(self, None, started, done)
-        join = self.http.post(self.api + "/queue/join", **_json_body(self.body(api_name, data)))
+        join = self.http.post(self.api + "/queue/join", **_json_body(self.body(api_name, data, event_data)))
         if join.status_code != 200:
             detail = _json(join).get("detail")
             done = Event(join.status_code, False, None, str(detail or join.text), time.monotonic() - started)
             return Pending(self, None, started, done)
         return Pending(self, join.json()["event_id"], started)
 
-    def call(self, api_name: str, data: list, on_event: Callable[[dict], None] | None = None) -> Event:
+    def call(self, api_name: str, data: list, on_event: Callable[[dict], None] | None = None,
+             event_data: dict | None = None) -> Event:
         """Run one event to completion (bounded by ``timeout``); never raises for HTTP errors."""
-        return self.submit(api_name, data).wait(on_event)
+        return self.submit(api_name, data, event_data).wait(on_event)
+
+    # --- the conversation list and feedback, as the page's controls send them ---------------------------
+    def chats(self) -> list[tuple[str, str]]:
+        """(title, chat id) of this browser's stored chats, newest first: what the page lists on load."""
+        event = self.call("start", [None])
+        assert event.ok, event.error
+        return choices(event.data[0])
+
+    def open_chat(self, chat_id: str) -> Event:
+        """Click a chat in the list; outputs: chat, sources, note, list, title, warning, exports."""
+        return self.call("open_chat", [chat_id, None])
+
+    def vote(self, index: int, liked: bool) -> Event:
+        """Click 👍 (liked) or 👎 under the message at `index` of the chat."""
+        return self.call("vote", [None], event_data={"index": index, "value": None, "liked": liked})
+
+    def feedback(self, reason: str | None, text: str = "") -> Event:
+        """Choose a reason, write a comment and send them (about the answer rated last)."""
+        return self.call("feedback", [reason, text, None])
 
     def ask(self, question: str = "", on_event: Callable[[dict], None] | None = None, via: str = "send") -> Event:
         """Ask as the page does (see ``send``) and wait for the answer."""
@@ -193,8 +227,9 @@ class Event:
 
     @property
     def chat(self) -> list[dict]:
-        """The chat messages (first output of `respond`)."""
-        return (self.data or [[]])[0] or []
+        """The chat messages (first output of `respond` and of the chat list's handlers)."""
+        value = (self.data or [[]])[0] or []
+        return value.get("value") or [] if isinstance(value, dict) else value
 
     @property
     def last(self) -> str:
@@ -205,6 +240,11 @@ class Event:
     def sources(self) -> str:
         """The source panel's HTML (second output of `respond`)."""
         return str((self.data or [None, ""])[1] or "")
+
+
+def choices(update: dict | None) -> list[tuple[str, str]]:
+    """The (label, value) choices of a Radio update as Gradio sends it."""
+    return [(str(label), str(value)) for label, value in (update or {}).get("choices") or []]
 
 
 def _text(content) -> str:

@@ -420,7 +420,9 @@ def test_threshold_files_hold_the_targets():
         "condensation_accuracy": {"min": 0.95}, "citation_validity": {"min": 1.0}, "quote_verified": {"min": 1.0},
         "ttft_p95_s": {"max": 1.2}}
     retrieval = json.loads((PROJECT_DIR / "evals" / "thresholds.json").read_text())
-    assert set(retrieval["ours"]) == {"hit@1", "mrr", "recall@5", "context_chars", "refusal_rate", "false_refusal_rate"}
+    assert retrieval["split"] == "test"
+    assert set(retrieval["ours"]) == {"hit@1", "mrr", "recall@5", "context_chars", "refusal_rate", "false_refusal_rate",
+                                      "condensation_accuracy"}
 
 
 def test_eval_command_line():

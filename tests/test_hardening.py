@@ -97,19 +97,29 @@ def test_S12_failed_logins_are_throttled_per_client_and_user(stack):
 
 
 # --- S13 feedback writes ----------------------------------------------------------------------------------
-def test_S13_votes_are_rate_limited_and_records_are_bounded_and_one_line_each(stack, tmp_path):
-    settings = stack.settings.model_copy(update={"data_dir": tmp_path, "ui_feedback_rate": 4})
+OWNER = "browser:" + "5" * 32
+
+
+def test_S13_votes_are_rate_limited_and_stored_text_is_bounded_and_normalised(stack, tmp_path):
+    settings = stack.settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'chats.db'}", "ui_feedback_rate": 4,
+                                                  "feedback_max_chars": 500})
     ui = ChatUI(stack.assistant, settings)
     session = Session()
     padded = "What is a variational autoencoder?\u2028" + "\u200b" * 200_000 + " And\u2029 a GAN?\u0085"
-    list(ui.respond(padded, session, "voter"))
-    notes = [ui.vote("up" if n % 2 else "down", session, "voter") for n in range(10)]
+    list(ui.respond(padded, session, "voter", owner=OWNER))
+    notes = [ui.vote("up" if n % 2 else "down", session, "voter", OWNER) for n in range(10)]
     assert sum(note.startswith("Thanks — feedback saved") for note in notes) == 4
     assert "Too many votes in the last minute; please wait a moment." in notes
-    raw = settings.feedback_path.read_text(encoding="utf-8")
-    assert len(raw.encode()) < 4 * 20_000 and "\u200b" not in raw
-    lines = raw.splitlines()  # splits on U+2028/U+2029/U+0085 too: none may be inside a record
-    assert len(lines) == 4 and all(json.loads(line)["vote"] in ("up", "down") for line in lines)
+    ui.votes = type(ui.votes)(4)  # a minute later
+    comment = "Line\u2028break\u2029and\u0085more \u200b" + "x" * 1_000_000
+    assert ui.feedback(session, "voter", OWNER, "wrong fact", comment) == "Thanks — your feedback was saved."
+    chat = ui.conversations.get().get(OWNER, session.conversation_id)
+    question, answer = chat.messages
+    for text in (question.text, answer.feedback.text):
+        assert not any(c in text for c in "\u2028\u2029\u0085\u200b")
+    assert len(question.text) < 200 and len(answer.feedback.text) <= 500 and answer.feedback.reason == "wrong_fact"
+    exported = ui.conversations.get().export_json(OWNER, session.conversation_id)
+    assert len(exported.encode()) < 60_000 and exported.splitlines() == exported.rstrip("\n").split("\n")
 
 
 # --- S14 text that is not the answer ---------------------------------------------------------------------------
@@ -148,8 +158,12 @@ def test_B7_lone_surrogates_through_the_http_route_and_a_vote(stack):
         with GradioSession(app.url, config, timeout=60) as tab:
             broken = tab.ask("What is a \ud800variational autoencoder?\udfff")
             assert broken.ok and "ga-error" not in broken.last and "Variational" in broken.last
-            vote = tab.call("vote_up", [None])
-            assert vote.status == 200 and vote.ok
+            vote = tab.vote(1, False)
+            assert vote.status == 200 and vote.ok and "feedback saved" in vote.data[0]
+            feedback = tab.feedback("wrong_fact", "bad \ud800 text\udfff")
+            assert feedback.status == 200 and feedback.ok and feedback.data[0] == "Thanks — your feedback was saved."
+            chat_id = tab.chats()[0][1]
+            assert "Variational" in tab.open_chat(chat_id).last  # the stored chat holds the cleaned question
             assert "ga-answer" in tab.ask(QUESTION).last  # the session keeps working
 
 

@@ -1,4 +1,4 @@
-"""Every example of docs/serving.md ("Use it from other clients") run against a live server: the curl
+"""Every example of the README's "Use it from other clients" section run against a live server: the curl
 lines (sent with httpx exactly as curl would send them), the reply shown, the Python snippets (executed
 as written), the MCP client configurations (stdio and HTTP) and the Open WebUI settings."""
 
@@ -19,7 +19,9 @@ from assistant.config import PROJECT_DIR, markdown_table
 from tests.test_server import api_settings, healthy, open_api_stack, served
 from tests.test_server_cli import command_env
 
-DOC = (PROJECT_DIR / "docs" / "serving.md").read_text()
+# The README's "Use it from other clients" section, up to the next top-level section.
+DOC = "## Use it from other clients" + (PROJECT_DIR / "README.md").read_text().split("## Use it from other clients", 1)[1].split(
+    "\n## Conversations", 1)[0]
 BASE = "http://127.0.0.1:7860"
 KEY = "doc-key-93c1f0"
 
@@ -113,7 +115,7 @@ def test_the_reply_shown_is_what_the_server_answers(server):
 def _run_python(code: str) -> str:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(compile(code, "docs/serving.md", "exec"), {"__name__": "__docs__"})  # noqa: S102 - the docs' own example
+        exec(compile(code, "README.md", "exec"), {"__name__": "__docs__"})  # noqa: S102 - the docs' own example
     return out.getvalue()
 
 
@@ -196,4 +198,5 @@ def test_open_webui_settings(keyed, backend):
 
 def test_docs_list_every_api_setting():
     rows = [r for r in markdown_table().splitlines() if r.startswith(("| `API_", "| `ALLOWED_HOSTS`"))]
-    assert len(rows) == 8 and all(row in DOC for row in rows)
+    assert len(rows) == 8 and all(row in (PROJECT_DIR / "README.md").read_text() for row in rows)
+    assert all(row.split("|")[1].strip() in DOC for row in rows)  # and the section names each setting

@@ -6,7 +6,6 @@ FakeLLM over HTTP; the served-app checks use the real app on a loopback port.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -33,9 +32,9 @@ PAYLOADS = ('<script>window.__xss=1</script>', '<img src=x onerror="window.__xss
 ALLOWED_TAGS = {"div", "sup", "ul", "li", "mark", "span", "b", "h3", "details", "summary", "p"}
 
 
-def ask(ui: ChatUI, question: str, session: Session | None = None, client: str = "test") -> list[tuple]:
-    """All updates of one streamed answer."""
-    return list(ui.respond(question, session if session is not None else Session(), client))
+def ask(ui: ChatUI, question: str, session: Session | None = None, client: str = "test", owner: str | None = None) -> list[tuple]:
+    """All updates of one streamed answer (stored in `owner`'s chat when given)."""
+    return list(ui.respond(question, session if session is not None else Session(), client, owner=owner))
 
 
 def last_message(updates: list[tuple]) -> str:
@@ -154,22 +153,21 @@ def test_highlight_tolerates_whitespace_and_case_and_ignores_missing_quotes():
     assert highlight("One. Two.", ["absent"]) == "One. Two."
 
 
-# --- feedback ----------------------------------------------------------------------------------
-def test_feedback_is_appended_as_jsonl(stack, tmp_path):
-    settings = stack.settings.model_copy(update={"data_dir": tmp_path / "nested" / "data"})
+# --- feedback (stored on every answer; tests/test_conversations_ui.py has the rest) ----------------
+def test_feedback_goes_to_the_conversation_store(stack, tmp_path):
+    settings = stack.settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'chats.db'}"})
     ui = ChatUI(stack.assistant, settings)
     session = Session()
-    assert "Ask a question first" in ui.vote("up", session)
-    ask(ui, "What is a variational autoencoder?", session)
-    assert "saved" in ui.vote("up", session)
-    assert "already" in ui.vote("up", session)
-    assert "saved" in ui.vote("down", session)
-    lines = [json.loads(line) for line in settings.feedback_path.read_text(encoding="utf-8").splitlines()]
-    assert [r["vote"] for r in lines] == ["up", "down"]
-    record = lines[0]
-    assert record["question"] == "What is a variational autoencoder?" and "[1]" in record["answer"]
-    assert record["citations"][0]["number"] == 1 and record["citations"][0]["title"] == "Variational Autoencoders (VAEs)"
-    assert record["citations"][0]["quote"] and re.match(r"\d{4}-\d\d-\d\dT", record["time"])
+    assert "Ask a question first" in ui.vote("up", session, owner="browser:" + "a" * 32)
+    ask(ui, "What is a variational autoencoder?", session, owner="browser:" + "a" * 32)
+    assert "saved" in ui.vote("up", session, owner="browser:" + "a" * 32)
+    assert "already" in ui.vote("up", session, owner="browser:" + "a" * 32)
+    assert "saved" in ui.vote("down", session, owner="browser:" + "a" * 32)
+    stored = ui.conversations.get().get("browser:" + "a" * 32, session.conversation_id).messages
+    assert [m.role for m in stored] == ["user", "assistant"] and stored[1].feedback.vote == "down"
+    assert stored[0].text == "What is a variational autoencoder?" and "[1]" in stored[1].text
+    assert stored[1].answer.citations[0].title == "Variational Autoencoders (VAEs)" and stored[1].answer.citations[0].quote
+    assert not (settings.data_dir / "feedback.jsonl").exists()
 
 
 # --- errors (B1, B2, F1, S4) ---------------------------------------------------------------------

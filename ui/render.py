@@ -108,6 +108,11 @@ def render_error(message: str) -> str:
     return f'<div class="ga-answer ga-error">⚠ {inert(message)}</div>'
 
 
+def render_warning(message: str) -> str:
+    """Why chats are not being saved (above the conversation list); nothing when they are."""
+    return f'<div class="ga-warning" role="alert">⚠ {inert(message)}</div>' if message else ""
+
+
 def plain(text: str) -> str:
     """Escaped text that no Markdown renderer turns into structure (B8): headings, emphasis, tables,
     rules, quotes, lists and code blocks stay characters; line breaks stay line breaks."""

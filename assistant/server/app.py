@@ -23,8 +23,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from assistant.config import Settings
+from assistant.conversations import ConversationStore, ConversationStoreError, StoreAccess
 from assistant.errors import AssistantError, ConfigError
-from assistant.server import openai_compat, rest
+from assistant.server import chats, openai_compat, rest
 from assistant.server.mcp_server import build_mcp
 from assistant.server.routing import error_response, http_error
 from assistant.server.security import ServeGuard, check_exposure, is_api, split_list
@@ -37,9 +38,11 @@ DESCRIPTION = ("Answers about 'Generative AI – All you need to know' with cita
                "verbatim in the article. `/v1`: OpenAI-compatible; `/api`: REST; `/mcp`: MCP (streamable HTTP).")
 
 
-def build_app(assistant: Assistant, settings: Settings, ui: bool = True) -> FastAPI:
-    """The FastAPI app over an opened Assistant; ``ui=False`` leaves the Gradio UI out."""
-    service = ApiService(assistant, settings)
+def build_app(assistant: Assistant, settings: Settings, ui: bool = True, conversations: StoreAccess | None = None) -> FastAPI:
+    """The FastAPI app over an opened Assistant; ``ui=False`` leaves the Gradio UI out. The UI and the APIs
+    keep chats in one store (`conversations`; default: the one DATABASE_URL names, opened on first use)."""
+    conversations = conversations or StoreAccess(settings)
+    service = ApiService(assistant, settings, conversations)
     mcp = build_mcp(service)
     # Stateless JSON: no per-client session kept in memory; ServeGuard already checks host, origin and size.
     mcp_http = mcp.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, json_response=True,
@@ -53,7 +56,7 @@ def build_app(assistant: Assistant, settings: Settings, ui: bool = True) -> Fast
 
     app = FastAPI(title="Generative AI assistant API", description=DESCRIPTION, version="1", lifespan=lifespan,
                   docs_url="/docs", redoc_url=None, openapi_url="/api/openapi.json", swagger_ui_oauth2_redirect_url=None)
-    routers = [openai_compat.router(service), rest.router(service)]
+    routers = [openai_compat.router(service), rest.router(service), chats.router(service)]
     for router in routers:
         app.include_router(router)
     api_routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
@@ -75,12 +78,12 @@ def build_app(assistant: Assistant, settings: Settings, ui: bool = True) -> Fast
         return Response(str(exc.detail), status_code=exc.status_code, headers=exc.headers)
 
     if ui:
-        _mount_ui(app, assistant, settings)
+        _mount_ui(app, assistant, settings, conversations)
     app.add_middleware(ServeGuard, settings=settings)
     return app
 
 
-def _mount_ui(app: FastAPI, assistant: Assistant, settings: Settings) -> None:
+def _mount_ui(app: FastAPI, assistant: Assistant, settings: Settings, conversations: StoreAccess) -> None:
     """The Gradio UI at "/", with the options `python -m assistant ui` launches it with (login, no share,
     blocked paths, same-origin guard) where mounting takes them."""
     import gradio as gr
@@ -89,7 +92,7 @@ def _mount_ui(app: FastAPI, assistant: Assistant, settings: Settings) -> None:
 
     options = launch_options(settings)
     accepted = inspect.signature(gr.mount_gradio_app).parameters
-    gr.mount_gradio_app(app, create_app(assistant, settings), path="/",
+    gr.mount_gradio_app(app, create_app(assistant, settings, conversations), path="/",
                         **{k: v for k, v in options.items() if k in accepted and k not in ("app", "blocks", "path")})
 
 
@@ -147,13 +150,16 @@ def serve(settings: Settings) -> int:
     """Open the assistant (building the index and starting the LLM if needed) and serve the UI, the
     APIs and MCP on UI_HOST:UI_PORT until SIGINT/SIGTERM; the LLM server is stopped on every way out."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    try:
-        from ui.app import launch_options
+    from ui.app import launch_options
 
-        launch_options(settings)  # refuses a non-loopback UI without UI_AUTH
-        check_exposure(settings)  # ... and the APIs without API_KEYS
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    problems = []
+    for check in (launch_options, check_exposure):  # a non-loopback UI needs UI_AUTH, and the APIs need API_KEYS
+        try:
+            check(settings)
+        except ConfigError as exc:
+            problems.append(str(exc))
+    if problems:
+        print(f"error: {' '.join(problems)}", file=sys.stderr)
         return 2
     import uvicorn
 
@@ -163,6 +169,15 @@ def serve(settings: Settings) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    try:  # a bad DATABASE_URL stops here; a failing database is only a warning: answers go on, chats go unsaved
+        store: ConversationStore | None = ConversationStore.from_settings(settings)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ConversationStoreError as exc:
+        store = None
+        print(f"warning: {exc}", file=sys.stderr)
+    conversations = StoreAccess(settings, store)  # tried again on use while it fails
     try:
         _say("opening the index…")
         with Assistant.from_settings(settings) as assistant:
@@ -175,7 +190,7 @@ def serve(settings: Settings) -> int:
             if health.llm_state != "ready":
                 print(f"warning: the LLM is {health.llm_state}: {health.llm_error} "
                       "Answers will quote the sources until it is available.", file=sys.stderr)
-            app = build_app(assistant, settings)
+            app = build_app(assistant, settings, conversations=conversations)
             base = f"http://{settings.ui_host}:{settings.ui_port}"
             _say(f"serving at {base}: UI /, OpenAI-compatible {base}/v1, REST {base}/api, MCP {base}/mcp, docs {base}/docs "
                  "(Ctrl-C to stop)")
@@ -190,5 +205,7 @@ def serve(settings: Settings) -> int:
         return 1
     except KeyboardInterrupt:
         pass
+    finally:
+        conversations.close()
     _say("stopped")
     return 0

@@ -9,6 +9,11 @@ Streaming never sends unverified text as ``content``: the role chunk comes with 
 the model's draft streams in the non-standard ``delta.draft`` field, then the verified answer is
 one ``content`` delta, and the final chunk carries the citations, annotations and
 ``finish_reason``; ``data: [DONE]`` ends the stream.
+
+With a ``conversation_id`` (a body field, or ``metadata.conversation_id``) naming one of the caller's
+stored chats, the exchange is stored there and the message (or the final chunk's delta) carries
+``conversation``: the chat id, the answer's ``message_id`` and whether it was ``stored``. When the
+messages hold no earlier turns, the chat's own history is used for follow-ups.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Generator, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from contextlib import suppress
 from typing import Any
 
@@ -29,6 +34,7 @@ from assistant.citations import MARKER
 from assistant.errors import InputError
 from assistant.server.errors import NotFoundError, from_exception
 from assistant.server.routing import SafeJSONResponse, api_route_class, base_url
+from assistant.server.security import api_owner
 from assistant.server.service import HISTORY_MESSAGES, ApiService, citation_dict, entry_url
 from assistant.types import Answer, Citation
 
@@ -56,6 +62,16 @@ class ChatCompletionRequest(BaseModel):
     model: str | None = Field(None, description="Ignored: there is one model (see GET /v1/models).")
     messages: list[ChatMessage] = Field(min_length=1, description="The conversation; the last user message is the question.")
     stream: bool | None = Field(False, description="Server-sent events: draft deltas, then the verified answer and citations.")
+    conversation_id: str | None = Field(None, max_length=64, description="Optional: store the exchange in this chat of yours "
+                                        "(POST /api/conversations makes one); also read from metadata.conversation_id.")
+    metadata: dict[str, Any] | None = Field(None, description="OpenAI's metadata; only conversation_id is read.")
+
+    def chat_id(self) -> str | None:
+        """The stored chat this exchange goes to, if any."""
+        found = self.conversation_id or (self.metadata or {}).get("conversation_id")
+        if found is not None and not isinstance(found, str):
+            raise InputError("conversation_id must be a string: the id of a chat from POST /api/conversations.")
+        return found or None
 
 
 def message_text(message: ChatMessage) -> str:
@@ -118,8 +134,10 @@ class Completions:
                 "citations": [citation_dict(c, self.base) for c in answer.citations],
                 "refused": answer.refused, "notice": answer.notice, "incomplete": answer.incomplete, "mode": answer.mode}
 
-    def completion(self, answer: Answer) -> dict[str, Any]:
+    def completion(self, answer: Answer, conversation: dict[str, Any] | None = None) -> dict[str, Any]:
         message = {"role": "assistant", "content": self.content(answer), "refusal": None, **self.extras(answer)}
+        if conversation is not None:
+            message["conversation"] = conversation
         return {"id": self.id, "object": "chat.completion", "created": self.created, "model": self.model,
                 "choices": [{"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}]}
 
@@ -128,10 +146,11 @@ class Completions:
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}]}
         return sse(body)
 
-    def chunks(self, answer: Answer) -> Iterator[bytes]:
+    def chunks(self, answer: Answer, conversation: dict[str, Any] | None = None) -> Iterator[bytes]:
         """The verified answer, then the final chunk with everything beside it."""
         yield self.chunk({"content": self.content(answer)})
-        yield self.chunk(self.extras(answer), finish_reason="stop")
+        extras = self.extras(answer) | ({"conversation": conversation} if conversation is not None else {})
+        yield self.chunk(extras, finish_reason="stop")
 
 
 def sse(body: dict[str, Any]) -> bytes:
@@ -163,31 +182,45 @@ def router(service: ApiService) -> APIRouter:
     @api.post("/chat/completions", summary="Answer the last user message with verified citations")
     async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
         question, history = split_messages(body.messages)
+        chat_id, owner = body.chat_id(), api_owner(request.headers, settings)
+        save: Callable[[Answer], dict[str, Any]] | None = None
+        if chat_id:  # the chat is read first: an unknown chat is 404 and a failing database 503, before any answer
+            kept = await run_in_threadpool(service.chat_history, owner, chat_id)
+            history = history or kept
+
+            def store(answer: Answer) -> dict[str, Any]:
+                return service.save_exchange(owner, chat_id, question, answer)
+
+            save = store
+
         build = Completions(settings.api_model_id, base_url(request), settings.api_sources_block)
         if not body.stream:
             answer = await run_in_threadpool(service.ask, question, history)
-            return SafeJSONResponse(build.completion(answer))
+            stored = await run_in_threadpool(save, answer) if save else None
+            return SafeJSONResponse(build.completion(answer, stored))
         events = service.stream(question, history)
         try:  # the first event before the headers: bad input, a missing index or a full server still get their status
             first = await run_in_threadpool(next, events, None)
         except BaseException:
             events.close()
             raise
-        return StreamingResponse(_stream(build, first, events, service.secrets), media_type="text/event-stream",
+        return StreamingResponse(_stream(build, first, events, service.secrets, save), media_type="text/event-stream",
                                  headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
 
     return api
 
 
 async def _stream(build: Completions, first: str | Answer | None, events: Generator[str | Answer, None, None],
-                  secrets: tuple[str, ...]) -> AsyncIterator[bytes]:
-    """SSE chunks: role, draft deltas (``delta.draft``), the verified content, the final chunk, [DONE]."""
+                  secrets: tuple[str, ...], save: Callable[[Answer], dict[str, Any]] | None = None) -> AsyncIterator[bytes]:
+    """SSE chunks: role, draft deltas (``delta.draft``), the verified content, the final chunk, [DONE].
+    ``save`` stores the verified answer (never the draft) before it is sent."""
     try:
         yield build.chunk({"role": "assistant", "content": ""})
         event = first
         while event is not None:
             if isinstance(event, Answer):
-                for chunk in build.chunks(event):
+                stored = await run_in_threadpool(save, event) if save else None
+                for chunk in build.chunks(event, stored):
                     yield chunk
                 break
             if event:

@@ -9,9 +9,10 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from assistant.api import final_answer
+from assistant.conversations import ConversationNotFoundError, ConversationStoreError, StoreAccess
 from assistant.errors import AssistantError, InputError
 from assistant.knowledge import load_entries
-from assistant.server.errors import BusyError, NotFoundError
+from assistant.server.errors import BusyError, NotFoundError, safe
 from assistant.server.security import secrets_of
 from assistant.stages import NodeView
 from assistant.types import Answer, Citation, Health, Passage
@@ -19,6 +20,7 @@ from assistant.types import Answer, Citation, Health, Passage
 if TYPE_CHECKING:
     from assistant.api import Assistant
     from assistant.config import Settings
+    from assistant.conversations import ConversationStore
     from assistant.knowledge import Entry
     from assistant.retrieval import IndexSnapshot
 
@@ -44,8 +46,9 @@ def entry_url(base_url: str, entry_id: str) -> str:
 class ApiService:
     """The assistant as the servers use it; thread-safe, shared by every request."""
 
-    def __init__(self, assistant: Assistant, settings: Settings):
+    def __init__(self, assistant: Assistant, settings: Settings, conversations: StoreAccess | None = None):
         self.assistant, self.settings = assistant, settings
+        self.conversations = conversations or StoreAccess(settings)  # opened on first use
         self.secrets = secrets_of(settings)
         self._slots = threading.BoundedSemaphore(settings.api_max_concurrent)
         self._entries: tuple[IndexSnapshot, dict[str, Entry]] | None = None
@@ -71,6 +74,30 @@ class ApiService:
     def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Answer:
         """The verified Answer: the end of :meth:`stream`."""
         return final_answer(self.stream(question, history))
+
+    # --- stored chats (docs/conversations.md) ---------------------------------------------------------
+    def chats(self) -> ConversationStore:
+        """The conversation store; ConversationStoreError (503) while it cannot be opened."""
+        return self.conversations.get()
+
+    def chat_history(self, owner: str, chat_id: str) -> list[tuple[str, str]]:
+        """The last exchanges of the owner's chat, for follow-ups (ConversationNotFoundError: 404)."""
+        return self.chats().history(owner, chat_id, turns=HISTORY_MESSAGES // 2)
+
+    def save_exchange(self, owner: str, chat_id: str, question: str, answer: Answer) -> dict[str, Any]:
+        """Store a question and its verified answer in the owner's chat. The answer is returned to the
+        client whatever happens here; the result says whether it was stored (and if not, why)."""
+        try:
+            _, answered = self.chats().append_exchange(owner, chat_id, question, answer)
+        except (ConversationStoreError, ConversationNotFoundError, InputError) as exc:
+            return {"id": chat_id, "message_id": None, "stored": False, "warning": safe(str(exc), self.secrets)}
+        return {"id": chat_id, "message_id": answered.id, "stored": True}
+
+    def continue_chat(self, owner: str, chat_id: str, question: str) -> tuple[Answer, dict[str, Any]]:
+        """Answer a question in a stored chat (its history read for follow-ups) and store the exchange."""
+        history = self.chat_history(owner, chat_id)
+        answer = self.ask(question, history)
+        return answer, self.save_exchange(owner, chat_id, question, answer)
 
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
         with self.slot():
