@@ -39,6 +39,10 @@ class Kind(StrEnum):
     OTHER = "other"  #: anything else
 
 
+# Kinds answered from the entries themselves when COMPOSE_ANSWERS is on (no LLM call).
+COMPOSED = frozenset({Kind.LIST, Kind.DEFINITION, Kind.CREATOR, Kind.OUTPUT, Kind.COMPARE, Kind.NUMBER})
+
+
 @dataclass(frozen=True)
 class Intent:
     """The reading of one (standalone) question."""

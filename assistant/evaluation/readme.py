@@ -62,6 +62,7 @@ def bench_block(bench_dir: Path = BENCH_DIR) -> str:
     rel = bench_dir.relative_to(PROJECT_DIR)
     body = text.split("\n## Details", 1)[0]
     body = re.sub(r"^# .*\n", "", body)
+    body = re.sub(r"^## ", "### ", body, flags=re.M)  # sections of the README's Benchmarks section
     body = re.sub(r"\]\((?!http)([^)]+\.png)\)", rf"]({rel}/\1)", body)
     return body.strip() + f"\n\nFull report: [{rel}/bench.md]({rel}/bench.md)."
 

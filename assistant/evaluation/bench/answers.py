@@ -87,10 +87,15 @@ class PromptCounter:
 
 
 def answer_questions(assistant: Assistant, questions: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
-    """Answerable standalone questions that reach the LLM (not a table list, not refused by the gate)."""
+    """Answerable standalone questions that reach the LLM (not a table list, not refused by the gate, not
+    answered from the entries themselves)."""
+    from assistant.intent import COMPOSED
+
     traces = {q["question"]: assistant.trace(q["question"]) for q in questions if q["answerable"]}
+    composed = COMPOSED if assistant.settings.compose_answers else frozenset()
     chosen = [q for q in questions if q["answerable"] and traces[q["question"]].route == "search"
-              and traces[q["question"]].answerable]
+              and traces[q["question"]].answerable
+              and getattr(assistant.analyze(traces[q["question"]].query).intent, "kind", None) not in composed]
     return chosen[:: max(1, len(chosen) // count)][:count]
 
 
@@ -192,7 +197,8 @@ def bench_llm(settings: Settings, embed_model: BaseEmbedding, questions: list[di
         server.stop()
     matched = assign_server_records(requests, records)
     note = " ".join([
-        f"{len(chosen)} answerable gold questions that reach the LLM (no model-table list, not refused by the gate),",
+        f"{len(chosen)} answerable gold questions that reach the LLM (no model-table list, not refused by the gate, not "
+        "answered from the entries themselves),",
         "streamed through ours as one block, then through the defaults' query engine as a second block, each block after",
         "its own warm-up question. Blocks, not alternating questions: consecutive requests of one pipeline share its system",
         "prompt, so llama.cpp's prompt-prefix cache serves that prefix, as it does for a user asking one assistant several",
