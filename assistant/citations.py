@@ -25,13 +25,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from assistant.text import STOPWORDS, content_words, is_field_word, normalize, stem, words
+from assistant.text import content_words, is_field_word, name_words, normalize, stem, words
 from assistant.types import Citation, Passage
 
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"'“‘(\[]?[A-Z0-9])|\n+")
 _LIST_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
-_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
 _PROMPT_STEMS = {"passa", "quest", "answe", "data"}  # words of our prompt a model may echo
 MIN_WORDS = 4  # shorter "sentences" are headings or fragments, not claims
 # A leading "Answer:" / "Passage 2:" / ": " echoed from our prompt's layout.
@@ -114,23 +113,11 @@ def _is_claim(body: str, claim: set[str]) -> bool:
     return not body.rstrip().endswith(":") and len(claim) >= 2 and (len(body.split()) >= MIN_WORDS or len(claim) >= 3)
 
 
-def _names(sentence: str) -> set[str]:
-    """Name-like words of a sentence: acronyms, mixed case or digits ("XAI", "StyleGAN", "GPT-3"),
-    and capitalised words after the first ("... by OpenAI", "(Explainable ...")."""
-    found: set[str] = set()
-    for position, token in enumerate(_TOKEN.findall(sentence)):
-        capitals = sum(c.isupper() for c in token)
-        if capitals >= 2 or (any(c.isdigit() for c in token) and any(c.isalpha() for c in token)) or (
-                position > 0 and capitals):
-            found.update(w for w in words(token) if w not in STOPWORDS)
-    return found
-
-
 def _names_in(sentence: str, passage: Passage) -> bool:
     """True when every name the sentence uses occurs in the passage (or its title): a small model's
     typical error keeps a passage's wording but swaps its subject ("XAI is a field ... that creates content")."""
     known = {stem(w) for w in words(f"{passage.title} {passage.text}")}
-    return all(stem(name) in known for name in _names(sentence))
+    return all(stem(name) in known for name in name_words(sentence))
 
 
 def negations(text: str) -> int:
@@ -154,7 +141,7 @@ def contradiction(sentence: str, quote: str, title: str) -> str:
     if numbers(sentence) - numbers(quote) - numbers(title):
         return "number"
     known = {stem(w) for w in words(f"{title} {quote}")}
-    if not all(stem(name) in known for name in _names(sentence)):
+    if not all(stem(name) in known for name in name_words(sentence)):
         return "name"
     label = _LEAD_LABEL.match(sentence)
     if label and not _LEAD_LABEL.match(quote):

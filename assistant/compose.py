@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from assistant import prompts
 from assistant.citations import is_heading, split_sentences, verify_quote
-from assistant.intent import Intent, Kind
+from assistant.intent import ABOUT_NAMED, Intent, Kind
 from assistant.stages import NodeView
 from assistant.text import normalize
 from assistant.types import Answer, Citation, Passage
@@ -144,7 +144,7 @@ def compose(query: str, intent: Intent, nodes: list[NodeWithScore], passages: li
         return table_answer(query, intent, nodes, passages)
     if intent.kind is Kind.NUMBER:
         return number_answer(query, intent, nodes, passages)
-    if intent.kind not in (Kind.DEFINITION, Kind.CREATOR, Kind.OUTPUT, Kind.COMPARE) or not intent.subjects:
+    if intent.kind not in ABOUT_NAMED or not intent.subjects:
         return None
     first_of: dict[str, int] = {}
     for number, node in enumerate(nodes, 1):

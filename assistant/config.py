@@ -22,7 +22,7 @@ class Settings(BaseSettings):
 
     # --- knowledge and storage -------------------------------------------------
     knowledge_dir: Path = Field(PROJECT_DIR / "knowledge", description="Folder of structured entries to index.")
-    data_dir: Path = Field(PROJECT_DIR / ".data", description="Where the Chroma store, BM25 index and feedback live.")
+    data_dir: Path = Field(PROJECT_DIR / ".data", description="Where the Chroma store, the BM25 index and the conversation database (chats, feedback) live.")
     chroma_url: str = Field("", description="Chroma server URL (e.g. http://127.0.0.1:8000). Empty: embedded store in DATA_DIR/chroma.")
     chroma_collection: str = Field("knowledge", description="Chroma collection name.")
 

@@ -19,9 +19,9 @@ from typing import Any
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
-from assistant.intent import Intent, Kind
+from assistant.intent import ABOUT_NAMED, Intent, Kind
 from assistant.stages import Key, NodeView, intent_of
-from assistant.text import STOPWORDS, Vocabulary, content_words, is_field_word, normalize, stem
+from assistant.text import Vocabulary, content_words, is_field_word, name_words, normalize, stem
 
 MIN_COVERAGE = 0.5
 UNKNOWN_MARGIN = 0.1  # a term the material never uses is refused unless a passage is this much above the threshold
@@ -74,20 +74,6 @@ def _evidence_type_ok(question: str, texts: list[str], has_model: bool, names: l
     return not (_PERSON.search(question) and not (has_model and _MAKING.search(question)))
 
 
-_NAME = re.compile(r"(?<![\w'’-])([A-Z][A-Za-z0-9]*[A-Z0-9][A-Za-z0-9-]*|[A-Z][a-z]+(?:-[A-Za-z0-9]+)*)(?![\w'’])")
-
-
-def name_words(question: str) -> list[str]:
-    """Name-like words of a question (acronyms, mixed case, capitalised words after the first word),
-    lower-cased: "Which datasets, such as FLAN or Alpaca, ..." -> ["flan", "alpaca"]."""
-    found = []
-    for match in _NAME.finditer(question):
-        if match.start() == 0 or question[: match.start()].rstrip()[-1:] in ".?!:":
-            continue  # a sentence's first word is capitalised anyway
-        found.append(match.group(1).lower())
-    return [w for w in found if w not in STOPWORDS and len(w) > 1]
-
-
 def unknown_words(term: str, vocabulary: Vocabulary | None) -> list[str]:
     """Topic words of `term` the material never uses: "tokenization", "capital of France", "mode
     collapse" have one; "ethical concerns of generative AI" has none."""
@@ -138,7 +124,7 @@ class AnswerabilityGate(BaseNodePostprocessor):
             if intent is not None and intent.kind is Kind.NUMBER:
                 numbered = any(v.field("number") for v in named)
                 return Verdict(numbered, "entry named (number)" if numbered else "the entry has no number in the article")
-            if intent is not None and intent.kind in (Kind.DEFINITION, Kind.CREATOR, Kind.OUTPUT, Kind.COMPARE):
+            if intent is not None and intent.kind in ABOUT_NAMED:
                 # "Who owns the copyright to images made with Midjourney?" names a model and asks who, but about
                 # something the material never mentions.
                 strange = [w for w in focus if self.vocabulary is not None and not self.vocabulary.known(w)

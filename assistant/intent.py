@@ -39,8 +39,10 @@ class Kind(StrEnum):
     OTHER = "other"  #: anything else
 
 
-# Kinds answered from the entries themselves when COMPOSE_ANSWERS is on (no LLM call).
-COMPOSED = frozenset({Kind.LIST, Kind.DEFINITION, Kind.CREATOR, Kind.OUTPUT, Kind.COMPARE, Kind.NUMBER})
+# Kinds answered from a named entry's own definition or fields; with lists and concept numbers, what is
+# answered from the entries themselves when COMPOSE_ANSWERS is on (no LLM call).
+ABOUT_NAMED = frozenset({Kind.DEFINITION, Kind.CREATOR, Kind.OUTPUT, Kind.COMPARE})
+COMPOSED = ABOUT_NAMED | {Kind.LIST, Kind.NUMBER}
 
 
 @dataclass(frozen=True)

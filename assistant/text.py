@@ -87,6 +87,24 @@ def singular(word: str) -> str:
     return word
 
 
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
+_SENTENCE_START = re.compile(r"(?:^|[.?!:]\s+)$")
+
+
+def name_words(text: str) -> list[str]:
+    """Name-like words, lower-cased and in order: acronyms, mixed case or digits ("XAI", "StyleGAN",
+    "GPT-3") anywhere, and capitalised words that do not start a sentence ("... by OpenAI",
+    "such as FLAN or Alpaca"). Stopwords never count."""
+    found: list[str] = []
+    for match in _TOKEN.finditer(text):
+        token = match.group(0)
+        capitals = sum(c.isupper() for c in token)
+        telling = capitals >= 2 or (any(c.isdigit() for c in token) and any(c.isalpha() for c in token))
+        if telling or (capitals and not _SENTENCE_START.search(text[: match.start()])):
+            found += [w for w in words(token) if w not in STOPWORDS and w not in found]
+    return found
+
+
 def unify(text: str) -> str:
     """Whitespace collapsed and typographic quotes/dashes made plain, case kept (for case-sensitive names)."""
     return " ".join(text.split()).translate(_QUOTES)

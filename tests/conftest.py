@@ -48,6 +48,51 @@ def make_settings(data_dir: Path, llm_url: str = "http://127.0.0.1:9/v1", **over
     return Settings(_env_file=None, **values)
 
 
+def wait_until(condition, seconds: float, every: float = 0.2) -> bool:
+    """Whether `condition()` became true within `seconds` (polled)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(every)
+    return condition()
+
+
+def _healthy(stack: Stack):
+    """A stack with a healthy FakeLLM at the start and the end of a test."""
+    stack.reset_llm()
+    yield stack
+    stack.reset_llm()
+
+
+def kill_during_embedding(args: list[str], cwd: Path, env: dict[str, str], total: int) -> None:
+    """Run `python -m assistant <args>` and SIGKILL it once tqdm shows a stored batch of the `total` chunks
+    ("Embedding: ...| 64/256"): more batches are still to come (F8, F14)."""
+    import re
+    import signal
+    import threading
+
+    proc = subprocess.Popen([sys.executable, "-m", "assistant", *args], cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    seen = bytearray()
+    killed = threading.Event()
+
+    def watch() -> None:
+        while chunk := proc.stderr.read1(4096):  # type: ignore[union-attr]
+            seen.extend(chunk)
+            if re.search(rb"Embedding:[^\r\n]*\| *([1-9]\d+)/" + str(total).encode(), seen):
+                proc.send_signal(signal.SIGKILL)
+                killed.set()
+                return
+
+    threading.Thread(target=watch, daemon=True).start()
+    try:
+        proc.wait(timeout=240)
+    finally:
+        proc.kill()
+    assert killed.is_set() and proc.returncode == -signal.SIGKILL, seen.decode(errors="replace")[-2000:]
+
+
 @pytest.fixture(scope="session")
 def embed_model():
     """The bundled all-MiniLM-L6-v2, loaded once for the whole run."""
@@ -153,9 +198,26 @@ def ui_stack(indexed_dir, embed_model, tmp_path_factory):
 @pytest.fixture
 def stack(ui_stack):
     """The UI stack with a healthy FakeLLM at the start and the end of each test."""
-    ui_stack.reset_llm()
-    yield ui_stack
-    ui_stack.reset_llm()
+    yield from _healthy(ui_stack)
+
+
+@pytest.fixture(scope="module")
+def api_stack(indexed_dir, embed_model):
+    """What `serve` runs, over the shared index (read-only): an Assistant with the production defaults and its
+    own FakeLLM (which cites passage [1]); one per test module of the served app."""
+    fake = FakeLLM().start()
+    settings = make_settings(indexed_dir, fake.url, llm_model="fake")
+    stack = Stack(open_assistant(settings, embed_model), fake, settings, embed_model)
+    stack.reset_llm()
+    yield stack
+    stack.assistant.close()
+    fake.stop()
+
+
+@pytest.fixture
+def backend(api_stack):
+    """The API stack with a healthy FakeLLM at the start and the end of each test."""
+    yield from _healthy(api_stack)
 
 
 @pytest.fixture(scope="module")

@@ -29,22 +29,10 @@ from assistant.server.security import api_owner
 from tests.conftest import free_port, make_settings, open_assistant
 from tests.gradio_session import GradioSession, cite_first_passage
 from tests.test_ingest import TINY, write_knowledge
-from tests.test_server import api_settings, healthy, open_api_stack
+from tests.test_server import api_settings
 
 WHISPER, FOLLOW_UP = "What is Whisper?", "Who made it?"
 ALICE_KEY, BOB_KEY = "key-alice-0001", "key-bob-0002"
-
-
-@pytest.fixture(scope="module")
-def api_stack(indexed_dir, embed_model):
-    with open_api_stack(indexed_dir, embed_model) as stack:
-        yield stack
-
-
-@pytest.fixture
-def backend(api_stack):
-    with healthy(api_stack) as stack:
-        yield stack
 
 
 @contextlib.contextmanager

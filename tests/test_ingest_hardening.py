@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import random
 import re
-import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,7 @@ import pytest
 from assistant.errors import InputError
 from assistant.ingest import Ingestor
 from assistant.store import OLD, REBUILD, Store
-from tests.conftest import make_settings, open_assistant
+from tests.conftest import kill_during_embedding, make_settings, open_assistant
 from tests.test_files import ESCAPED, binary_bytes, link_farm
 from tests.test_ingest import TINY, cli_env, stored, write_knowledge
 
@@ -257,27 +255,7 @@ def test_F14_kill_during_rebuild_leaves_the_old_index(tmp_path, embed_model):
     first = subprocess.run([sys.executable, "-m", "assistant", "ingest", "mine.md"], cwd=tmp_path, env=env,
                            capture_output=True, text=True, timeout=240)
     assert first.returncode == 0 and "257 chunks in the index" in first.stdout, first.stderr[-2000:]
-    proc = subprocess.Popen([sys.executable, "-m", "assistant", "ingest", "--rebuild"], cwd=tmp_path, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    seen = bytearray()
-    killed = threading.Event()
-
-    def watch() -> None:
-        while chunk := proc.stderr.read1(4096):  # type: ignore[union-attr]
-            seen.extend(chunk)
-            # tqdm counts a batch once it is stored in the new collection: "Embedding: ...| 32/257".
-            if re.search(rb"Embedding:[^\r\n]*\| *([1-9]\d+)/257", seen):
-                proc.send_signal(signal.SIGKILL)
-                killed.set()
-                return
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    try:
-        proc.wait(timeout=240)
-    finally:
-        proc.kill()
-    assert killed.is_set() and proc.returncode == -signal.SIGKILL, seen.decode(errors="replace")[-2000:]
+    kill_during_embedding(["ingest", "--rebuild"], tmp_path, env, 257)
     settings = make_settings(tmp_path / "data", knowledge_dir=knowledge)
     store = Store(settings.chroma_path)
     assert 0 < store.client.get_collection("knowledge" + REBUILD).count() < 257  # killed mid-rebuild

@@ -16,7 +16,7 @@ import pytest
 from assistant.citations import verify_quote
 from assistant.llm import endpoint_alive
 from assistant.types import Answer
-from tests.conftest import free_port, make_settings, open_assistant
+from tests.conftest import free_port, make_settings, open_assistant, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -28,14 +28,6 @@ def port_open(port: int) -> bool:
         s.settimeout(1)
         return s.connect_ex(("127.0.0.1", port)) == 0
 
-
-def wait_until(condition, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.25)
-    return condition()
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -16,8 +15,7 @@ import openai
 import pytest
 
 from assistant.server.app import ServerThread, build_app
-from tests.conftest import Stack, make_settings, open_assistant
-from tests.fakellm import FakeLLM
+from tests.conftest import make_settings, open_assistant
 
 DIFFUSION = "How do diffusion models generate images?"  # written by the (fake) LLM
 WHISPER = "Who created Whisper?"  # answered from the model table
@@ -34,43 +32,6 @@ def api_settings(stack, **overrides):
 def served(assistant, settings, ui=False):
     with ServerThread(build_app(assistant, settings, ui=ui)) as server:
         yield server
-
-
-@contextmanager
-def open_api_stack(indexed_dir, embed_model) -> Iterator[Stack]:
-    """What `serve` runs, over the shared index (read-only): an Assistant with the production defaults and
-    its own FakeLLM (which cites passage [1]). Each test module opens one (its `api_stack` fixture)."""
-    fake = FakeLLM().start()
-    settings = make_settings(indexed_dir, fake.url, llm_model="fake")
-    stack = Stack(open_assistant(settings, embed_model), fake, settings, embed_model)
-    stack.reset_llm()
-    try:
-        yield stack
-    finally:
-        stack.assistant.close()
-        fake.stop()
-
-
-@contextmanager
-def healthy(stack: Stack) -> Iterator[Stack]:
-    """The stack with a healthy FakeLLM at the start and the end of a test."""
-    stack.reset_llm()
-    try:
-        yield stack
-    finally:
-        stack.reset_llm()
-
-
-@pytest.fixture(scope="module")
-def api_stack(indexed_dir, embed_model):
-    with open_api_stack(indexed_dir, embed_model) as stack:
-        yield stack
-
-
-@pytest.fixture
-def backend(api_stack):
-    with healthy(api_stack) as stack:
-        yield stack
 
 
 @pytest.fixture(scope="module")

@@ -15,19 +15,6 @@ import openai
 import pytest
 
 from tests.conftest import free_port
-from tests.test_server import healthy, open_api_stack
-
-
-@pytest.fixture(scope="module")
-def api_stack(indexed_dir, embed_model):
-    with open_api_stack(indexed_dir, embed_model) as stack:
-        yield stack
-
-
-@pytest.fixture
-def backend(api_stack):
-    with healthy(api_stack) as stack:
-        yield stack
 
 
 def wait_for(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from assistant.config import PROJECT_DIR, markdown_table
-from tests.test_server import api_settings, healthy, open_api_stack, served
+from tests.test_server import api_settings, served
 from tests.test_server_cli import command_env
 
 # The README's "Use it from other clients" section, up to the next top-level section.
@@ -54,18 +54,6 @@ def curl(line: str, base: str, key: str = "") -> httpx.Response:
         else:
             raise AssertionError(f"the docs use a curl option this test does not know: {arg}")
     return httpx.request(method, url, headers=headers, content=data, timeout=60)
-
-
-@pytest.fixture(scope="module")
-def api_stack(indexed_dir, embed_model):
-    with open_api_stack(indexed_dir, embed_model) as stack:
-        yield stack
-
-
-@pytest.fixture
-def backend(api_stack):
-    with healthy(api_stack) as stack:
-        yield stack
 
 
 @pytest.fixture(scope="module")

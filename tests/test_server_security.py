@@ -18,21 +18,9 @@ from assistant.errors import ConfigError
 from assistant.server.app import serve
 from assistant.server.security import check_exposure
 from tests.conftest import make_settings, open_assistant
-from tests.test_server import DIFFUSION, WHISPER, api_settings, healthy, open_api_stack, served
+from tests.test_server import DIFFUSION, WHISPER, api_settings, served
 
 KEYS = "key-one-4f9a2c,key-two-7b1e3d"
-
-@pytest.fixture(scope="module")
-def api_stack(indexed_dir, embed_model):
-    with open_api_stack(indexed_dir, embed_model) as stack:
-        yield stack
-
-
-@pytest.fixture
-def backend(api_stack):
-    with healthy(api_stack) as stack:
-        yield stack
-
 
 def chat(url: str, key: str | None = None, question: str = WHISPER, **headers: str) -> httpx.Response:
     if key:

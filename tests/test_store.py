@@ -8,10 +8,8 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -20,7 +18,7 @@ import pytest
 from assistant.api import Assistant
 from assistant.errors import IndexMismatchError, StoreError
 from assistant.store import STAMP, Store
-from tests.conftest import make_settings, open_assistant
+from tests.conftest import kill_during_embedding, make_settings, open_assistant
 from tests.test_ingest import TINY, cli_env, expected_count, write_knowledge
 
 pytestmark = pytest.mark.slow
@@ -214,27 +212,7 @@ def test_F8_kill_during_ingest_recovers(tmp_path, embed_model):
                 "text": f"Definition {i} of a generative AI term."} for i in range(256)]
     knowledge = write_knowledge(tmp_path / "knowledge", entries)
     data = tmp_path / "data"
-    proc = subprocess.Popen([sys.executable, "-m", "assistant", "ingest"], cwd=tmp_path,
-                            env=cli_env(data, KNOWLEDGE_DIR=str(knowledge)), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    seen = bytearray()
-    killed = threading.Event()
-
-    def watch() -> None:
-        while chunk := proc.stderr.read1(4096):  # type: ignore[union-attr]
-            seen.extend(chunk)
-            # tqdm shows "Embedding:  25%|...| 64/256": the first batch is stored, more are coming.
-            if re.search(rb"Embedding:[^\r\n]*\| *([1-9]\d+)/256", seen):
-                proc.send_signal(signal.SIGKILL)
-                killed.set()
-                return
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    try:
-        proc.wait(timeout=240)
-    finally:
-        proc.kill()
-    assert killed.is_set() and proc.returncode == -signal.SIGKILL, seen.decode(errors="replace")[-2000:]
+    kill_during_embedding(["ingest"], tmp_path, cli_env(data, KNOWLEDGE_DIR=str(knowledge)), 256)
     settings = make_settings(data, knowledge_dir=knowledge)
     try:
         assistant = open_assistant(settings, embed_model)

@@ -13,7 +13,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import pytest
 from assistant.api import Assistant
 from assistant.doctor import check_llama_build
 from assistant.llm import LLMService, LocalLLMServer
-from tests.conftest import PROJECT_DIR, free_port, make_settings, open_assistant
+from tests.conftest import PROJECT_DIR, free_port, make_settings, open_assistant, wait_until
 
 CRASHING = Path(__file__).with_name("crashing_llm.py")
 
@@ -42,14 +41,6 @@ def servers_on(port: int) -> list[int]:
             found.append(int(proc.name))
     return found
 
-
-def wait_until(condition, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return condition()
 
 
 def kill_all(port: int) -> None:

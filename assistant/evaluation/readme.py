@@ -47,7 +47,7 @@ def eval_block(results_dir: Path = EVAL_DIR) -> str:
                              ("metrics.png", "retrieval per pipeline")):
             if (results_dir / label / image).exists():
                 lines.append(f"![{label}: {title}]({rel}{label}/{image})")
-    lines += ["", "`make test` gates retrieval and refusal on the test split without answers "
+    lines += ["", "`make test` gates retrieval, refusal and follow-up condensation on the test split without answers "
               "(`python -m assistant eval --split test --no-answers --gate`, `evals/thresholds.json`); `make eval` gates "
               "answers on the test split against the answer-quality targets in `evals/thresholds-answers.json`."]
     return "\n".join(lines)
