@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -127,17 +128,29 @@ def _sqlite_events(engine: Engine, timeout: float) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def use_wal(engine: Engine) -> None:
-    """Switch a SQLite database to WAL mode (persistent in the file; a no-op when it already is)."""
+def use_wal(engine: Engine, timeout: float = 30.0) -> None:
+    """Switch a SQLite database to WAL mode (persistent in the file; a no-op when it already is).
+
+    The switch needs the file to itself and SQLite answers "database is locked" at once, without its
+    busy handler, while another process holds a lock (two processes opening a new file together): it
+    is retried with back-off for up to `timeout` seconds, since it is idempotent."""
     if engine.dialect.name != "sqlite":
         return
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        cursor.close()
-    finally:
-        raw.close()
+    deadline, pause = time.monotonic() + timeout, 0.05
+    while True:
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            cursor.close()
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+        finally:
+            raw.close()
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
     if str(mode).lower() != "wal":
         log.warning("the conversation database could not switch to WAL mode (journal_mode=%s)", mode)
 
