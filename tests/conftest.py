@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -56,6 +57,20 @@ def wait_until(condition, seconds: float, every: float = 0.2) -> bool:
             return True
         time.sleep(every)
     return condition()
+
+
+def wait_for_http(url: str, proc: subprocess.Popen, seconds: float, output=lambda: "") -> None:
+    """Poll `url` until it answers 200. Fails at once, with `output()`, if `proc` exits first."""
+
+    def answers() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"the process exited early (code {proc.returncode}):\n{output()}")
+        with contextlib.suppress(httpx.HTTPError):
+            return httpx.get(url, timeout=2).status_code == 200
+        return False
+
+    if not wait_until(answers, seconds, every=0.3):
+        raise AssertionError(f"{url} did not answer within {seconds:.0f} s")
 
 
 def _healthy(stack: Stack):
@@ -267,20 +282,13 @@ def chroma_server(tmp_path):
     proc = subprocess.Popen([str(chroma), "run", "--path", str(tmp_path / "server-store"), "--host", "127.0.0.1",
                              "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    import urllib.request
-
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError((tmp_path / "chroma.log").read_text()) from None
-            time.sleep(0.3)
-    else:
+    try:
+        wait_for_http(f"{url}/api/v2/heartbeat", proc, 60, output=(tmp_path / "chroma.log").read_text)
+    except AssertionError:
         proc.kill()
-        raise RuntimeError("chroma server did not start within 60 s")
+        proc.wait()
+        log.close()
+        raise
     yield url
     proc.terminate()
     proc.wait(timeout=20)

@@ -14,7 +14,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from starlette.datastructures import Headers
 from assistant.conversations import ConversationStore
 from assistant.server.app import ServerThread, build_app
 from assistant.server.security import api_owner
-from tests.conftest import free_port, make_settings, open_assistant
+from tests.conftest import free_port, make_settings, open_assistant, wait_for_http
 from tests.gradio_session import GradioSession, cite_first_passage
 from tests.test_ingest import TINY, write_knowledge
 from tests.test_server import api_settings
@@ -247,16 +246,9 @@ def served_process(env: dict[str, str], cwd: Path) -> Iterator[subprocess.Popen]
         log.close()
 
 
-def wait_up(base: str, proc: subprocess.Popen, cwd: Path, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError("serve exited:\n" + "".join(p.read_text()[-3000:] for p in cwd.glob("serve-*.log")))
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(base + "/api/health", timeout=2).status_code == 200:
-                return
-        time.sleep(0.3)
-    raise AssertionError("serve did not answer in time")
+def wait_up(base: str, proc: subprocess.Popen, cwd: Path) -> None:
+    wait_for_http(base + "/api/health", proc, 120,
+                  output=lambda: "".join(p.read_text()[-3000:] for p in cwd.glob("serve-*.log")))
 
 
 @pytest.mark.slow

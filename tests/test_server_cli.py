@@ -8,27 +8,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import httpx
 import openai
 import pytest
 
-from tests.conftest import free_port
-
-
-def wait_for(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"the server exited early:\n{proc.communicate()[0]}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError("the server did not answer in time")
+from tests.conftest import free_port, wait_for_http
 
 
 def command_env(data_dir, fake, **extra: str) -> dict[str, str]:
@@ -47,7 +32,7 @@ def test_S7_serve_command_answers_every_client_and_stops_on_sigterm(index_copy, 
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(base + "/api/health", proc)
+        wait_for_http(base + "/api/health", proc, 120, output=lambda: proc.communicate()[0])
         client = openai.OpenAI(base_url=base + "/v1", api_key="none", max_retries=0, timeout=60)
         question = [{"role": "user", "content": "Who created Whisper?"}]
         message = client.chat.completions.create(model="genai-assistant", messages=question).choices[0].message

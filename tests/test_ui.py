@@ -20,7 +20,7 @@ from assistant.config import PROJECT_DIR
 from assistant.errors import InputError
 from assistant.server.app import serve as main
 from assistant.store import Store
-from tests.conftest import make_settings
+from tests.conftest import make_settings, wait_for_http
 from tests.gradio_session import RunningApp, free_port
 from ui.app import create_app, launch_options
 from ui.handlers import GENERIC_ERROR, ChatUI, RateLimiter, Session
@@ -352,8 +352,6 @@ def test_cli_ui_opens_the_index_and_serves_on_loopback(stack):
     """`python -m assistant ui` (ui.app.main) prints its progress and serves the app; Ctrl-C stops it."""
     import signal
     import subprocess
-    import time
-
 
     port = free_port()
     env = {**os.environ, "DATA_DIR": str(stack.settings.data_dir), "LLM_PROVIDER": "openai_compatible",
@@ -362,14 +360,7 @@ def test_cli_ui_opens_the_index_and_serves_on_loopback(stack):
     proc = subprocess.Popen([sys.executable, "-m", "assistant", "ui"], cwd=PROJECT_DIR, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        deadline, status = time.monotonic() + 90, None
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                status = httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code
-                break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        assert status == 200, f"the UI did not come up (exit code {proc.poll()})"
+        wait_for_http(f"http://127.0.0.1:{port}/", proc, 90)
     finally:
         proc.send_signal(signal.SIGINT)
         try:
