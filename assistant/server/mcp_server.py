@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from assistant.errors import AssistantError
 from assistant.server.errors import GENERIC_ERROR, log_unexpected, safe
 from assistant.server.service import HISTORY_MESSAGES, ApiService, citation_dict
+from assistant.types import Passage
 
 if TYPE_CHECKING:
     from assistant.config import Settings
@@ -53,19 +54,8 @@ class AskResult(BaseModel):
     mode: str
 
 
-class PassageOut(BaseModel):
-    entry_id: str
-    title: str
-    kind: str
-    text: str
-    score: float
-    source: str
-    section: str
-    node_id: str
-
-
 class SearchResult(BaseModel):
-    passages: list[PassageOut]
+    passages: list[Passage]  # the Python API's dataclass: one definition of a passage's fields
 
 
 class EntryPassage(BaseModel):
@@ -155,7 +145,7 @@ def build_mcp(service: ApiService) -> MCPServer:
                ) -> Annotated[CallToolResult, SearchResult]:
         """Search the article: the best-matching passages with their entry ids and scores (no answer)."""
         passages = _call(secrets, lambda: service.retrieve(question, k))
-        result = SearchResult(passages=[PassageOut(**p.to_dict()) for p in passages])
+        result = SearchResult(passages=passages)
         text = "\n".join(f"[{n}] {p.title} ({p.kind}, {p.entry_id}, score {p.score:.3f}): {' '.join(p.text.split())}"
                          for n, p in enumerate(passages, 1)) or "No passages found."
         return _result(text, result)
