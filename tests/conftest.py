@@ -442,6 +442,17 @@ def postgres(postgres_cluster) -> str:
     return postgres_cluster.create_database("assistant")
 
 
+def pytest_configure(config):
+    """A SIGTERM (CI's time limit, `kill`) ends the run as Ctrl-C does: pytest then tears the fixtures
+    down, so the servers they started (PostgreSQL, Chroma, LLM servers) are stopped, not left running."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"stopped by signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 # --- reliability table -------------------------------------------------------------------
 # Tests named test_<ID>_... (B1..B6, F1..F12, L1..L5, S1..S8 of RELIABILITY.md) are collected
 # into a Markdown table after the run, when RELIABILITY_TABLE names the file to write.
