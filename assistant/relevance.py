@@ -26,12 +26,16 @@ if TYPE_CHECKING:
 LEXICAL_WEIGHT = 0.15  # weight of focus-word overlap beside cosine similarity (tuned on the dev split)
 MARGIN = 0.15  # a sentence of the answer's entries is kept this close to the best sentence
 CUE_WEIGHT = 0.3  # a question asking for an analogy or an example prefers sentences that give one
+ASIDE_WEIGHT = 0.15  # an analogy or scene-setting sentence is only an answer when the question asks for one
 RANK_WEIGHT = 0.1  # per place a sentence's passage is below the first in the retrieval (tuned on the dev split)
 # (what the question asks for, what a sentence that gives it looks like)
-_CUES = [(re.compile(r"\b(analog\w*|metaphor\w*|compare\w* (it )?to|likened)\b", re.I),
-          re.compile(r"\b(analog\w*|imagine|think of|just as|just like|is like|are like|like having|like an?)\b"
+_CUES = [(re.compile(r"\b(analog\w*|metaphor\w*|compar\w*|likened)\b", re.I),
+          re.compile(r"\b(analog\w*|imagine|think of|just as|just like|is like|are like|like having|like an?|akin to|"
+                     r"similar to|much like)\b"
                      r"|['’]s like\b", re.I)),
          (re.compile(r"\bexamples?\b", re.I), re.compile(r"\b(example|e\.g\.|for instance|such as)\b", re.I))]
+# A sentence that sets up an analogy or a scene instead of stating a fact: "Analogy: ...", "Imagine you ...".
+_ASIDE = re.compile(r"^(analogy|example)\s*:|^(imagine|think of|just like|picture)\b|\banalogy\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,18 @@ def candidates(passages: list[Passage]) -> list[Candidate]:
             if len(sentence.split()) >= MIN_WORDS and not is_heading(sentence, passage.title):
                 out.append(Candidate(number, position, sentence.strip(), passage.entry_id, passage.title))
     return out
+
+
+def aspect(question: str, names: Iterable[str]) -> str:
+    """What the question asks about its subject: the question without the subject's names ("Why can
+    diffusion models produce such realistic results?" -> "Why can produce such realistic results?").
+    Every sentence of the subject's entry is about the subject; which one answers depends on the rest.
+    The question itself when nothing but field words would remain ("What is generative AI?")."""
+    rest = question
+    for name in sorted((n for n in names if len(n) > 2), key=len, reverse=True):
+        rest = re.sub(rf"(?i)(?<![\w-]){re.escape(name)}(e?s)?(?![\w-])", " ", rest)
+    rest = " ".join(rest.split())
+    return rest if rest != question and focus(rest) else question
 
 
 def focus(question: str) -> set[str]:
@@ -81,12 +97,17 @@ class SentenceRanker:
         with self._lock:
             return [self._cache[t] for t in texts]
 
-    def score(self, question: str, found: list[Candidate], query_embedding: list[float] | None = None) -> list[float]:
-        """One relevance score per candidate: cosine similarity plus LEXICAL_WEIGHT x focus-word overlap."""
+    def score(self, question: str, found: list[Candidate], query_embedding: list[float] | None = None,
+              names: Iterable[str] = ()) -> list[float]:
+        """One relevance score per candidate: cosine similarity plus LEXICAL_WEIGHT x focus-word overlap,
+        against the question's :func:`aspect` when it names its subject (`names`)."""
         if not found:
             return []
         import numpy as np
 
+        asked = aspect(question, names)
+        if asked != question:
+            question, query_embedding = asked, None
         query = np.asarray(query_embedding if query_embedding is not None
                            else self.embed_model.get_query_embedding(question), dtype=np.float32)
         matrix = np.asarray(self._vectors([c.sentence for c in found]), dtype=np.float32)
@@ -95,9 +116,14 @@ class SentenceRanker:
         lexical = [len(wanted & {stem(w) for w in content_words(f"{c.title} {c.sentence}")}) / len(wanted) if wanted else 0.0
                    for c in found]
         cue = next((pattern for asks, pattern in _CUES if asks.search(question)), None)
-        bonus = [CUE_WEIGHT if cue and cue.search(f"{c.title} {c.sentence}") else 0.0 for c in found]
-        # The retrieval's own order (hybrid vector + BM25 + names) is better evidence than one sentence's cosine.
-        prior = [-RANK_WEIGHT * (c.number - 1) for c in found]
+        bonus = [CUE_WEIGHT if cue and cue.search(f"{c.title} {c.sentence}") else
+                 -ASIDE_WEIGHT if cue is None and _ASIDE.search(c.sentence) else 0.0 for c in found]
+        # The retrieval's own order (hybrid vector + BM25 + names) is better evidence than one sentence's cosine;
+        # by entry, so the chunks of one long section share its best place.
+        place: dict[str, int] = {}
+        for entry_id in (c.entry_id for c in sorted(found, key=lambda c: c.number)):
+            place.setdefault(entry_id, len(place))
+        prior = [-RANK_WEIGHT * place[c.entry_id] for c in found]
         return [float(c) + LEXICAL_WEIGHT * x + b + p for c, x, b, p in zip(cosine, lexical, bonus, prior, strict=True)]
 
 

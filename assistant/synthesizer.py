@@ -96,10 +96,13 @@ def _cite(number: int, passage: Passage, quote: str) -> Citation:
                     passage_text=passage.text, source=passage.source, section=passage.section)
 
 
-def _assemble(chosen: list[Candidate], passages: list[Passage]) -> tuple[str, list[Citation]]:
+def _assemble(chosen: list[Candidate], passages: list[Passage],
+              opening: frozenset[str] = frozenset()) -> tuple[str, list[Citation]]:
     """Answer text from source sentences, in passage order; a sentence that opens by pointing back
     ("It is used ...", "This technique ...") without the sentence it points to before it is led by
-    its entry's name (glossary, concepts, model rows) or preceded by that sentence (prose)."""
+    its entry's name (glossary, concepts, model rows, and a section's first sentence, whose "These"
+    is the heading: `opening` holds the node ids of entries' first chunks) or preceded by that
+    sentence (prose)."""
     parts: list[str] = []
     citations: list[Citation] = []
     previous: Candidate | None = None
@@ -108,10 +111,11 @@ def _assemble(chosen: list[Candidate], passages: list[Passage]) -> tuple[str, li
         follows = previous is not None and previous.number == c.number and previous.position == c.position - 1
         shown = c.sentence
         if _POINTING.match(c.sentence) and not follows:
-            if passage.kind in ("glossary", "concept", "model"):
+            before = [x for x in candidates([passage]) if x.position < c.position]
+            if passage.kind in ("glossary", "concept", "model") or (not before and passage.node_id in opening):
                 shown = lead(passage.title, c.sentence)
             else:
-                before = [x for x in candidates([passage]) if x.position == c.position - 1]
+                before = [x for x in before if x.position == c.position - 1]
                 if not before:
                     continue  # nothing says what "it" is: the sentence cannot stand alone
                 parts.append(f"{before[0].sentence} [{c.number}]")
@@ -161,7 +165,8 @@ class CitedSynthesizer(BaseSynthesizer):
         elif intent.kind is Kind.LIST or self.compose_answers or first.table_field:
             answer = compose(question, intent, nodes, passages)
         if answer is None:
-            yield from self._generate(query, intent, passages[: self.llm_passages])
+            opening = frozenset(n.node.node_id for n in nodes if NodeView.of(n).chunk == 0)
+            yield from self._generate(query, intent, passages[: self.llm_passages], opening)
             return
         yield answer.text
         yield answer
@@ -177,9 +182,11 @@ class CitedSynthesizer(BaseSynthesizer):
                                                       for n in names)}
         return set(intent.subjects) | titled
 
-    def _generate(self, query: QueryBundle, intent: Intent, passages: list[Passage]) -> Iterator[str | Answer]:
+    def _generate(self, query: QueryBundle, intent: Intent, passages: list[Passage],
+                  opening: frozenset[str] = frozenset()) -> Iterator[str | Answer]:
         """The LLM reads the most relevant sentences; its verified sentences on the subject are kept,
-        else the most relevant sentences themselves are the answer (extractive)."""
+        else the most relevant sentences themselves are the answer (extractive). `opening`: node ids
+        of entries' first chunks (see :func:`_assemble`)."""
         question = query.query_str
         # A model row ("X — creator: Y — generates: Z") answers only questions about that model.
         found = [c for c in candidates(passages)
@@ -189,8 +196,8 @@ class CitedSynthesizer(BaseSynthesizer):
             yield refused.text
             yield refused
             return
-        scored = list(zip(self.ranker.score(question, found, query.embedding), found, strict=True))
         subjects, names = self._subjects(intent, passages), self._subject_names(intent)
+        scored = list(zip(self.ranker.score(question, found, query.embedding, names), found, strict=True))
         pool = on_subject(scored, subjects, names, limit=len(scored)) or sorted(scored, key=lambda x: x[0], reverse=True)
         prompt_sentences = sorted((c for _, c in pool[: self.llm_sentences]), key=lambda c: (c.number, c.position))
         numbers = list(dict.fromkeys(c.number for c in prompt_sentences))
@@ -204,10 +211,10 @@ class CitedSynthesizer(BaseSynthesizer):
                     yield delta
         except LLMError as exc:
             notice, incomplete = str(exc), bool(raw)
-        yield self._finish(question, intent, sent, raw, scored, numbers, notice, incomplete)
+        yield self._finish(question, intent, sent, raw, scored, numbers, notice, incomplete, opening)
 
     def _finish(self, question: str, intent: Intent, sent: list[Passage], raw: str, scored: list[tuple[float, Candidate]],
-                numbers: list[int], notice: str, incomplete: bool) -> Answer:
+                numbers: list[int], notice: str, incomplete: bool, opening: frozenset[str] = frozenset()) -> Answer:
         """Verify the model's answer against the passages it was given and keep what is on the subject."""
         renumber = {old: new for new, old in enumerate(numbers, 1)}  # candidates' passage numbers -> those the model saw
         local = [(s, Candidate(renumber[c.number], c.position, c.sentence, c.entry_id, c.title)) for s, c in scored
@@ -222,13 +229,15 @@ class CitedSynthesizer(BaseSynthesizer):
             if match is not None and key in allowed_keys and match not in kept:
                 kept.append(match)
         unsupported = checked.unsupported if checked else []
+        if kept and allowed and allowed[0][1] not in kept:
+            kept.insert(0, allowed[0][1])  # the model passed over the sentence most relevant to the question
         if kept:
-            text, citations = _assemble(kept, sent)
+            text, citations = _assemble(kept, sent, opening)
             note = prompts.UNSUPPORTED_NOTICE if unsupported else ""
             return Answer(text=text, citations=citations, passages=sent, query=question, mode="generated",
                           unsupported=unsupported, incomplete=incomplete, notice=" ".join(filter(None, [notice, note])))
         chosen = [c for _, c in allowed[:3]] or [c for _, c in sorted(local, key=lambda x: x[0], reverse=True)[:1]]
-        text, citations = _assemble(chosen, sent)
+        text, citations = _assemble(chosen, sent, opening)
         if not text:
             refused = refusal(question, sent, "no sentence answers")
             refused.notice = notice

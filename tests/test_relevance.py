@@ -1,0 +1,86 @@
+"""Which source sentences answer a question: the question's aspect, the retrieval's order by entry,
+a section's opening sentence, and the most relevant sentence kept when the model passes it over."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from assistant.relevance import Candidate, SentenceRanker, aspect
+from assistant.synthesizer import _assemble
+from assistant.types import Passage
+
+DIFFUSION = [  # sentences of the article's "Diffusion models" section
+    "Diffusion models are a powerful type of generative model that work in a very unique and almost counterintuitive way.",
+    "Some of the most powerful generative models like Latent Diffusion and Stable Diffusion are based on this diffusion "
+    "approach.",
+    "The generated results can be stunningly realistic because the model deeply understands all the steps required to "
+    "construct complex data from scratch.",
+]
+
+
+def test_aspect_is_the_question_without_its_subject():
+    assert aspect("Why can diffusion models produce such realistic results?", ["diffusion models", "Diffusion model"]) \
+        == "Why can produce such realistic results?"
+    assert aspect("How do Transformers handle images?", ["transformer"]) == "How do handle images?"  # plural of the name
+    # nothing but field words would remain: the question itself
+    assert aspect("What is generative AI?", ["generative ai"]) == "What is generative AI?"
+    assert aspect("What is LoRA?", []) == "What is LoRA?"
+
+
+def test_the_sentence_answering_the_aspect_ranks_first(embed_model):
+    """Every sentence of the entry is about the subject; the name in the question must not pull the
+    sentence that merely repeats it ahead of the one that says why."""
+    found = [Candidate(1, i, s, "diffusion-models", "Diffusion models") for i, s in enumerate(DIFFUSION)]
+    ranker = SentenceRanker(embed_model)
+    question = "Why can diffusion models produce such realistic results?"
+    scores = ranker.score(question, found, names=["diffusion models", "diffusion model"])
+    assert max(zip(scores, DIFFUSION, strict=True))[1].startswith("The generated results can be stunningly realistic")
+
+
+def test_chunks_of_one_entry_share_its_place_in_the_retrieval(embed_model):
+    """The retrieval's order counts by entry: a long section's third chunk is not pushed below a
+    neighbouring entry's passage because its own first chunk came first."""
+    ranker = SentenceRanker(embed_model)
+    same = [Candidate(n, 0, "Transformers use self-attention to relate all positions at once.", "transformers", "Transformers")
+            for n in (1, 3)]
+    other = Candidate(2, 0, "Transformers use self-attention to relate all positions at once.", "attention", "Attention")
+    first, second, third = ranker.score("How do transformers relate positions?", [same[0], other, same[1]])
+    assert first == pytest.approx(third) and third > second + 0.05
+
+
+def _passage(title: str, text: str, node_id: str, kind: str = "section") -> Passage:
+    return Passage(entry_id=title.lower().replace(" ", "-"), title=title, kind=kind, text=text, score=1.0, source="s",
+                   node_id=node_id)
+
+
+def test_a_section_opening_that_points_at_its_heading_is_led_by_the_title():
+    text = "LoRA and Prompt Tuning\n\nThese are efficient methods to adapt large pre-trained models to new tasks."
+    passage = _passage("LoRA and Prompt Tuning", text, "n0")
+    chosen = [Candidate(1, 1, "These are efficient methods to adapt large pre-trained models to new tasks.",
+                        passage.entry_id, passage.title)]
+    answer, citations = _assemble(chosen, [passage], opening=frozenset({"n0"}))
+    assert answer.startswith("LoRA and Prompt Tuning are efficient methods")
+    assert citations[0].quote == chosen[0].sentence  # the quote stays verbatim
+    # In a later chunk "These" points at a sentence that is not there: the sentence cannot stand alone.
+    assert _assemble(chosen, [passage], opening=frozenset())[0] == ""
+
+
+def _copy_last_sentence(body: dict) -> str:
+    """A 'model' that repeats only the last sentence it was given, cited."""
+    prompt = body["messages"][-1]["content"]
+    number, text = re.findall(r"^\[(\d+)\] (.+)$", prompt, flags=re.M)[-1]
+    last = re.split(r"(?<=[.!?])\s+", text)[-1]
+    return f"{last.rstrip('.')} [{number}]."
+
+
+def test_the_most_relevant_sentence_is_kept_when_the_model_passes_it_over(assistant, fake):
+    """The model copies one of the weaker sentences it was given; the answer still holds the one that answers."""
+    fake.set_mode("ok", reply_fn=_copy_last_sentence)
+    answer = assistant.ask("How do transformers handle image data rather than text?")
+    copied = _copy_last_sentence(fake.requests[-1])[:-5]
+    assert "pixels" not in copied
+    assert answer.mode == "generated" and copied in answer.text
+    assert "how individual pixels relate to other pixels" in answer.text
+    assert all(c.entry_id == "transformers" for c in answer.citations)
