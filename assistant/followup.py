@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from assistant import prompts
 from assistant.intent import definition_term, topic_phrase
 from assistant.retrieval import NameIndex
-from assistant.text import content_words, unify
+from assistant.text import content_words, unify, words
 
 History = list[tuple[str, str]]
 
@@ -32,6 +32,9 @@ _NOUNS = (r"(one|ones|model|models|technique|techniques|method|methods|approach|
 _DEMONSTRATIVE = re.compile(rf"\b(this|that|these|those|said)\s+{_NOUNS}\b", re.I)
 _OTHER = re.compile(rf"\bthe (other|same|second|first|latter|former)\s+{_NOUNS}\b|\bthe (\S+ )?(version|variant|phase|"
                     r"stage|step|part|half|network|one)\b", re.I)
+_FIELDS_ASKED = re.compile(r"\b(who|whom|whose|creat\w*|made|maker|developed|generates?|produces?|outputs?|table)\b", re.I)
+# "the IO version", "the XL variant": another entry named after the subject.
+_VARIANT = re.compile(r"\bthe (?P<q>[\w.-]+) (version|variant|edition|release)\b", re.I)
 # A bare "this"/"that" used as a pronoun: after a verb or preposition ("compare to that", "who made that").
 _BARE = re.compile(r"\b(is|are|was|were|does|do|did|about|to|with|from|of|on|for|use|uses|made|make|create|created|"
                    r"than|like)\s+(this|that|these|those)\b(?!\s+\w+\s+(is|are|was|were)\b)(?=\s*[?.!,]|\s*$|\s+\w+)", re.I)
@@ -70,7 +73,9 @@ def last_subject(history: History, names: NameIndex, titles: dict[str, str],
     answers = [text for role, text in reversed(history) if role == "assistant"]
 
     def entry(found: list[str], asked: str = "") -> Subject:
-        ordered = sorted(found, key=lambda e: (kinds or {}).get(e) == "model")
+        # A question about who made it or what it generates is about the model row; any other, about the prose.
+        rows_first = bool(_FIELDS_ASKED.search(asked))
+        ordered = sorted(found, key=lambda e: ((kinds or {}).get(e) == "model") != rows_first)
         return Subject(titles.get(ordered[0], ordered[0]), ordered[0], asked)
 
     for text in users:
@@ -164,6 +169,11 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
             return _CREATOR_REF.sub(lambda m: creator + ("'s" if m.group(3) else ""), question, count=1)
         if not (_PRONOUN.search(question) or _DEMONSTRATIVE.search(question) or _BARE.search(question)):
             return prompts.CONDENSE_TEMPLATE.format(question=question.rstrip(" ?"), subject=subject.text) + "?"
+    variant = _VARIANT.search(question)
+    if variant and subject.entry_id:
+        named_variant = _variant_of(subject, variant.group("q"), names)
+        if named_variant:  # "the IO version" of Perceiver is the entry "Perceiver IO"
+            return question[:variant.start()] + named_variant + question[variant.end():]
     if _OTHER.search(question) and not (_PRONOUN.search(question) or _DEMONSTRATIVE.search(question)):
         return prompts.CONDENSE_TEMPLATE.format(question=question.rstrip(" ?"), subject=subject.text) + "?"
     # "Who created StyleGAN?" -> "What else did they make?": "they" who make things are its creator.
@@ -172,6 +182,16 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
         owner = creator + ("'s" if people.group(1).lower() == "their" else "")
         return question[:people.start()] + owner + question[people.end():]
     return _replace_reference(question, subject.text)
+
+
+def _variant_of(subject: Subject, qualifier: str, names: NameIndex) -> str:
+    """The title of the entry that is `subject` with `qualifier` ("Perceiver" + "IO" -> "Perceiver IO"),
+    or '' when the material has no such entry."""
+    wanted = set(words(subject.text)) | set(words(qualifier))
+    for entry_id, title in names.titles_by_entry.items():
+        if entry_id != subject.entry_id and any(set(words(name)) == wanted for name in names.names_of(entry_id)):
+            return title
+    return ""
 
 
 def _asked_for_creator(asked: str) -> bool:

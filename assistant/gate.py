@@ -19,7 +19,7 @@ from typing import Any
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
-from assistant.intent import ABOUT_NAMED, Intent, Kind
+from assistant.intent import ABOUT_NAMED, Intent, Kind, topic_phrase
 from assistant.stages import Key, NodeView, intent_of
 from assistant.text import Vocabulary, content_words, is_field_word, name_words, normalize, stem
 
@@ -56,20 +56,22 @@ def coverage(focus: set[str], texts: list[str], vocabulary: Vocabulary | None = 
 # "M2M-100" do not count); questions about a person or organisation are answered only by a
 # model row's creator field, so they need a model row and a verb of making.
 _QUANTITY = re.compile(r"\b(how (many|much|long|old|big|large|fast)|formula|equation"
-                       r"|what (year|date|day|month|time|size|price|percentage)"
-                       r"|when (was|were|did|is|will))\b", re.I)
-_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|ten|hundred|thousand|million|billion)\b", re.I)
+                       r"|what (size|price|percentage))\b", re.I)
+_DATE = re.compile(r"\b(what (year|date|day|month|time)|when (was|were|did|is|will))\b|\bin which year\b", re.I)
+# A number standing on its own: the "3" of "GPT-3" is part of a name.
+_NUMBER = re.compile(r"(?<![\w-])\d|\b(one|two|three|four|five|ten|hundred|thousand|million|billion)\b", re.I)
+_YEAR = re.compile(r"(?<![\w-])(1[89]|20)\d\d(?![\w-])")
 _PERSON = re.compile(r"\bwho(m|se)?\b|\bwhich (person|people|researcher|scientist|company|organi[sz]ation|lab)\b", re.I)
 _MAKING = re.compile(r"\b(creat|made|make|develop|buil|behind|credit|responsib|author|produc|design|releas|own|came up)", re.I)
 
 
 def _evidence_type_ok(question: str, texts: list[str], has_model: bool, names: list[str] = ()) -> bool:  # type: ignore[assignment]
     """False when the question asks for a kind of fact the evidence cannot hold."""
-    if _QUANTITY.search(question):
+    if _QUANTITY.search(question) or _DATE.search(question):
         stripped = texts
         for name in sorted(names, key=len, reverse=True):
             stripped = [t.replace(name, " ") for t in stripped]
-        if not any(_NUMBER.search(t) for t in stripped):
+        if not any((_YEAR if _DATE.search(question) else _NUMBER).search(t) for t in stripped):
             return False
     return not (_PERSON.search(question) and not (has_model and _MAKING.search(question)))
 
@@ -135,7 +137,19 @@ class AnswerabilityGate(BaseNodePostprocessor):
             if covered >= MIN_COVERAGE or (covered > 0 or not all_models) and about_best >= self.threshold + 0.1:
                 return Verdict(True, "entry named")
             # A model row only answers who made it and what it generates ("What license is BLOOM under?": no).
-            return Verdict(False, "fields-only" if all_models else "named entry does not cover the question")
+            if all_models:
+                return Verdict(False, "fields-only")
+            # A term named in passing ("learning embeddings so that ...") may not be what is asked about: the
+            # evidence of the passages decides, as for a question naming nothing.
+            topic = topic_phrase(question)
+            if topic and best < self.threshold + UNKNOWN_MARGIN and unknown_words(topic, self.vocabulary):
+                return Verdict(False, f"the material does not mention “{topic}”")
+            evidence = self._evidence(question, texts, views, best)
+            return evidence if evidence.answerable else Verdict(False, "named entry does not cover the question")
+        return self._evidence(question, texts, views, best)
+
+    def _evidence(self, question: str, texts: list[str], views: list[NodeView], best: float) -> Verdict:
+        """The verdict from the passages alone: the best similarity plus the top passages' coverage."""
         top = texts[:3]
         if not _evidence_type_ok(question, top, any(v.kind == "model" for v in views[:3])):
             return Verdict(False, "no such facts")

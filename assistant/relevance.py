@@ -128,11 +128,12 @@ class SentenceRanker:
 
 
 def about(candidate: Candidate, subjects: set[str], names: Iterable[str]) -> bool:
-    """Whether a sentence is about one of the question's named entries (its own passage, or it names one)."""
+    """Whether a sentence is about one of the question's named entries (its own passage, or it names
+    one, in the singular or plural: "storing checkpoints" is about Checkpoint)."""
     if candidate.entry_id in subjects:
         return True
-    text = f" {normalize(candidate.sentence)} "
-    return any(f" {normalize(n)} " in text for n in names if len(n) > 2)
+    text = normalize(candidate.sentence)
+    return any(re.search(rf"(?<![\w-]){re.escape(normalize(n))}(e?s)?(?![\w-])", text) for n in names if len(n) > 2)
 
 
 def on_subject(scored: list[tuple[float, Candidate]], subjects: set[str], names: Iterable[str],

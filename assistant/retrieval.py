@@ -28,7 +28,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from assistant.stages import Key, NodeView, with_metadata
-from assistant.text import normalize, unify, words
+from assistant.text import normalize, singular, unify, words
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -73,7 +73,7 @@ class NameIndex:
         self.entries_by_name: dict[str, list[str]] = {}
         self.caseless: dict[str, list[str]] = {}  # lower-case forms of acronym names, for all-lower/upper questions
         for entry_id, names in names_by_entry.items():
-            for name in names:
+            for name in names + ([] if self.kinds.get(entry_id, "model") == "model" else self._numbers(names)):
                 key = self._key(name)
                 if len(key) >= 2 and entry_id not in self.entries_by_name.setdefault(key, []):
                     self.entries_by_name[key].append(entry_id)
@@ -89,6 +89,20 @@ class NameIndex:
                 for name in set(self._matches(text)):
                     df[name] = df.get(name, 0) + 1
             self.generic = {name for name, count in df.items() if count > self.GENERIC_DF}
+
+    @staticmethod
+    def _numbers(names: list[str]) -> list[str]:
+        """The other grammatical number of a term's names, so "the transformer" names the section
+        "Transformers" and "skip connection" the entry "Skip Connections" (model names are names, not
+        nouns, and acronyms keep their case: neither gets one)."""
+        out = []
+        for name in names:
+            head, _, last = name.rpartition(" ")
+            if not last.isalpha() or len(last) < 4 or any(c.isupper() for c in last[1:]):
+                continue
+            other = singular(last) if singular(last) != last else last + ("es" if last.endswith(("s", "x", "ch", "sh")) else "s")
+            out.append(f"{head} {other}".strip())
+        return [n for n in out if n not in names]
 
     @staticmethod
     def _key(name: str) -> str:

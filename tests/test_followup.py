@@ -111,3 +111,29 @@ def test_they_who_make_things_are_the_creator_of_a_model_asked_about():
     history = [("user", "Who created StyleGAN?"), ("assistant", "StyleGAN was created by NVIDIA; it generates image [1].")]
     assert ask("What else did they create?", history) == "What else did NVIDIA create?"
     assert ask("What does it generate?", history) == "What does StyleGAN generate?"
+
+
+def test_the_named_version_of_the_subject_is_that_entry():
+    """"The IO version" of Perceiver is the entry Perceiver IO; a version the material has no entry for
+    keeps the subject attached."""
+    names = NameIndex({"perceiver": ["Perceiver"], "perceiver-io": ["Perceiver IO"]})
+    titles = {"perceiver": "Perceiver", "perceiver-io": "Perceiver IO"}
+    history = [("user", "Who created Perceiver?"), ("assistant", "Perceiver was created by DeepMind [1].")]
+    assert condense("What does the IO version generate?", history, names, titles) == "What does Perceiver IO generate?"
+    assert condense("What does the new version generate?", history, names, titles) == \
+        "What does the new version generate (about Perceiver)?"
+
+
+def test_a_name_shared_by_a_model_row_and_prose_follows_what_was_asked():
+    """"Transformer" names the model row and the section "Transformers": after "who made it" the subject
+    is the row (its creator answers "that group"), after "what is it" the section."""
+    names = NameIndex({"transformer": ["Transformer"], "transformers": ["Transformers"]},
+                      kinds={"transformer": "model", "transformers": "section"})
+    titles = {"transformer": "Transformer", "transformers": "Transformers"}
+    creators = {"transformer": "Google Brain"}
+    asked_row = [("user", "Who created the Transformer?"), ("assistant", "Google Brain [1].")]
+    assert condense("Which other models come from that group?", asked_row, names, titles, creators) == \
+        "Which other models come from Google Brain?"
+    asked_prose = [("user", "What is a transformer?"), ("assistant", "A neural network architecture [1].")]
+    assert condense("Why has it become so central?", asked_prose, names, titles, creators) == \
+        "Why has Transformers become so central?"

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from assistant.relevance import Candidate, SentenceRanker, aspect
+from assistant.relevance import Candidate, SentenceRanker, about, aspect
 from assistant.synthesizer import _assemble
 from assistant.types import Passage
 
@@ -84,3 +84,10 @@ def test_the_most_relevant_sentence_is_kept_when_the_model_passes_it_over(assist
     assert answer.mode == "generated" and copied in answer.text
     assert "how individual pixels relate to other pixels" in answer.text
     assert all(c.entry_id == "transformers" for c in answer.citations)
+
+
+def test_a_sentence_naming_the_subject_in_the_plural_is_about_it():
+    ckpt = Candidate(1, 0, "A file format commonly used for storing checkpoints or trained parameters of AI models.",
+                     "ckpt", "CKPT")
+    assert about(ckpt, {"checkpoint"}, ["Checkpoint"])
+    assert not about(ckpt, {"checkpoint"}, ["Check"])

@@ -70,3 +70,25 @@ def test_retrieve_cli_on_empty_index_is_a_clear_error(tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 1
     assert "index is empty" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_a_terms_other_number_names_it_but_a_models_does_not():
+    names = NameIndex({"transformer": ["Transformer"], "transformers": ["Transformers"], "skip": ["Skip Connections"],
+                       "lora": ["LoRA"], "gan": ["GANs"]},
+                      kinds={"transformer": "model", "transformers": "section", "skip": "glossary", "lora": "glossary",
+                             "gan": "glossary"})
+    assert names.find("What is a skip connection?") == ["skip"]
+    assert names.find("Why did the transformer take over?") == ["transformer", "transformers"]
+    assert names.find("Name the transformers") == ["transformers"]  # the model row "Transformer" gets no plural
+    assert names.find("What are LoRAs?") == [] and names.find("What is a GAN?") == []  # acronyms keep their form
+
+
+def test_gate_a_term_named_in_passing_does_not_decide_alone(assistant):
+    """"embeddings" names the Embedding entry, but the question asks for a loss: the passages' evidence
+    decides. A topic the material never mentions is still refused, and a year needs a year in the
+    evidence (the "3" of GPT-3 is not one)."""
+    assert assistant.trace("Which loss is used when learning embeddings so that matching pairs end up closer "
+                           "together than mismatched ones?").answerable
+    refused = assistant.trace("How is cosine similarity used to compare two embeddings?")
+    assert not refused.answerable and "cosine similarity" in refused.reason
+    assert not assistant.trace("In what year was the Transformer architecture introduced?").answerable
