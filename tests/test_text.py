@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from assistant.text import QUOTE_VARIANTS, clean_text, content_words, is_field_word, normalize, singular, stem, unify, words
@@ -72,11 +74,42 @@ def test_field_words_are_shared():
     ("**What** is `SDXL`?", "What is SDXL?"),
     ("How is SDXL different from SD1.5?", "How is SDXL different from SD1.5?"),
     ("Tell me about VAEs. How are they trained?", "Tell me about VAEs. How are they trained?"),
+    ("hey!! quick question - what's a VAE??? thanks a lot", "What's a VAE?"),
+    ("ok so like... what does stable diffusion even generate lol", "Like... what does stable diffusion even generate"),
+    ("Explain overfitting to me like I'm five.", "Explain overfitting."),
+    ("Can you tell me, in simple words, what a latent space is?", "What a latent space is?"),
+    ("So I was reading about image models and I wondered: who made Midjourney?",
+     "I was reading about image models and I wondered: who made Midjourney?"),
 ])
 def test_focus_question_keeps_the_question_and_drops_the_noise(message, question):
     from assistant.text import focus_question
 
     assert focus_question(message) == question
+
+
+def _names_entry(sentence: str) -> bool:
+    return bool(re.search(r"\b(GANs?|LoRA|VAEs?|Midjourney)\b", sentence))
+
+
+def _on_topic(sentence: str) -> bool:
+    return _names_entry(sentence) or "diffusion" in sentence.lower()
+
+
+@pytest.mark.parametrize(("message", "question"), [
+    # sentences that ask nothing and name nothing are context about the asker, not the question
+    ("I'm a beginner. What is LoRA? Keep it short please.", "What is LoRA?"),
+    ("So I was reading about image models and I wondered: who made Midjourney?", "Who made Midjourney?"),
+    ("I'm confused. How does diffusion work?", "How does diffusion work?"),
+    # ... but a sentence naming an entry is what a pronoun refers to
+    ("I read about GANs. How are they trained?", "I read about GANs. How are they trained?"),
+    # of several questions, the one on no topic of the material is dropped while another remains
+    ("What is LoRA? Also, what's your favourite colour?", "What is LoRA?"),
+    ("What's your favourite colour?", "What's your favourite colour?"),
+])
+def test_focus_question_keeps_what_the_material_can_answer(message, question):
+    from assistant.text import focus_question
+
+    assert focus_question(message, _names_entry, _on_topic) == question
 
 
 def test_vocabulary_knows_rarity_and_corrects_one_edit_typos():
@@ -90,3 +123,7 @@ def test_vocabulary_knows_rarity_and_corrects_one_edit_typos():
     assert vocabulary.correct("how do difusion models work") == "how do diffusion models work"
     assert vocabulary.correct("how does rope work") == "how does rope work"  # four letters: only swapped letters are fixed
     assert vocabulary.correct("What is Difusion") == "What is Difusion"  # capitalised words are names: left alone
+    # an English word the material does not use is no typo of one it does ("simple" is not "sample")
+    sampled = Vocabulary(["A sample of the data.", "Another sample drawn."])
+    assert sampled.correct("explain it in simple words") == "explain it in simple words"
+    assert sampled.correct("what is a smaple") == "what is a sample"
