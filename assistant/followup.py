@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from assistant import prompts
 from assistant.intent import definition_term, topic_phrase
 from assistant.retrieval import NameIndex
+from assistant.table import is_list_question
 from assistant.text import content_words, unify, words
 
 History = list[tuple[str, str]]
@@ -30,8 +31,8 @@ _NOUNS = (r"(one|ones|model|models|technique|techniques|method|methods|approach|
           r"term|terms|architecture|architectures|network|networks|algorithm|algorithms|process|entry|system|systems|"
           r"tool|tools|framework|field|area|type|kind|thing|component|part|step|problem|issue|dataset|task)")
 _DEMONSTRATIVE = re.compile(rf"\b(this|that|these|those|said)\s+{_NOUNS}\b", re.I)
-_OTHER = re.compile(rf"\bthe (other|same|second|first|latter|former)\s+{_NOUNS}\b|\bthe (\S+ )?(version|variant|phase|"
-                    r"stage|step|part|half|network|one)\b", re.I)
+_OTHER = re.compile(rf"\bthe (other|same|second|first|latter|former)\s+{_NOUNS}\b|\bthe (\S+ )?(versions?|variants?|phases?|"
+                    r"stages?|steps?|parts?|half|halves|networks?|one|ones|components?|layers?)\b", re.I)
 _FIELDS_ASKED = re.compile(r"\b(who|whom|whose|creat\w*|made|maker|developed|generates?|produces?|outputs?|table)\b", re.I)
 # "the IO version", "the XL variant": another entry named after the subject.
 _VARIANT = re.compile(r"\bthe (?P<q>[\w.-]+) (version|variant|edition|release)\b", re.I)
@@ -49,6 +50,13 @@ _ELLIPSIS = re.compile(r"^(and|but|so|also|ok|okay)?\W*(then\W*)?(why|how|how so
                        r"go on|explain( more| further)?|what else|anything else|and then)?\W*$", re.I)
 _FIELD_ELLIPSIS = re.compile(r"^(and|but|so|also)?\W*(what about |how about )?(the |its )?(?P<field>creator|maker|developer|"
                              r"company|author|output|outputs|definition|meaning|examples?|purpose|use|uses)\W*$", re.I)
+# A request that continues the last answer: "Can you give an example?", "Could you elaborate?"
+_POLITE = r"^(and\W+)?((can|could|would) you (please )?)?"
+_REQUEST = re.compile(_POLITE + r"(give|show|provide|share|tell)( me| us)? (an? |some |another |more )?(examples?|analog(y|ies)|"
+                      r"details?|more)\W*$|" + _POLITE + r"(elaborate|expand|go into more detail|say more|"
+                      r"explain (that |this )?(more|further|again))\W*$|^any (examples?|analog(y|ies))\W*$", re.I)
+# "Which of those generate images?" after a list question: the list's question, narrowed.
+_AMONG = re.compile(r"^(and\W+)?(which|what) (ones )?(of (those|them|these)|among (those|them|these)) (?P<rest>.+?)\W*$", re.I)
 # A short fragment that continues the last question: "And for images?", "And the second phase?"
 _FRAGMENT = re.compile(r"^(and|but|also|or|what about|how about)\b[^?]{0,40}\??$", re.I)
 _SWITCH = re.compile(r"^(and|but|so)?\W*(what|how) about\s+(?P<x>.+?)\W*$|^(and|but|so)\s+(?P<y>.+?)\W*$", re.I)
@@ -151,8 +159,14 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
             previous = _swap_subject(subject.asked, subject, names)
             if previous:
                 return previous.replace("\x00", unify(target))
+    among = _AMONG.match(stripped)
+    previous = next((text for role, text in reversed(history) if role == "user"), "")
+    if among and is_list_question(previous):
+        return f"{previous.rstrip(' ?.')} that {among.group('rest')}?"
     if not named:
         field = _FIELD_ELLIPSIS.match(stripped)
+        if _REQUEST.match(stripped):
+            return prompts.CONDENSE_TEMPLATE.format(question=stripped.rstrip(" ?"), subject=subject.text) + "?"
         if field:
             return _field_question(field.group("field"), subject.text)
         if (_ELLIPSIS.match(stripped) or _FRAGMENT.match(stripped)) and not _PRONOUN.search(stripped):
@@ -162,6 +176,8 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
     if named and _refers_to_named(question, names) and not (_DEMONSTRATIVE.search(question) or _BARE.search(question)
                                                              or _CREATOR_REF.search(question)):
         return question  # "What does DiffusionBee generate, and who made it?": "it" is the entry just named
+    if _asks_about_its_own_topic(question):
+        return question  # "What are deepfakes and why are they a concern?": "they" are the deepfakes
     creator = (creators or {}).get(subject.entry_id)
     company = _CREATOR_REF.search(question)
     if company:
@@ -206,6 +222,16 @@ def _swap_subject(asked: str, subject: Subject, names: NameIndex) -> str:
         if found:
             return asked[:found.start()] + "\x00" + asked[found.end():]
     return ""
+
+
+def _asks_about_its_own_topic(question: str) -> bool:
+    """Whether the question's first pronoun follows a clause that asks about a topic of its own
+    ("What are deepfakes and why are they ...", "How does pruning work, and why is it ...")."""
+    pronoun = _PRONOUN.search(question)
+    if pronoun is None:
+        return False
+    clause = re.split(r"\s*(?:,|;|\band\b|\bbut\b)\s*", question[: pronoun.start()])[0]
+    return clause != question[: pronoun.start()] and bool(definition_term(clause + "?") or topic_phrase(clause + "?"))
 
 
 def _refers_to_named(question: str, names: NameIndex) -> bool:

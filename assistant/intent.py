@@ -129,15 +129,17 @@ def analyze(question: str, names: NameIndex, table: ModelTable | None = None) ->
         return Intent(Kind.CREATOR, subjects)
     if models and _OUTPUT.search(text):
         return Intent(Kind.OUTPUT, subjects)
-    term = definition_term(question)
+    # A condensed follow-up carries its subject as "(about X)": the question proper is what precedes it.
+    about = re.search(r"\s*\(about [^()]*(\([^()]*\)[^()]*)*\)\s*\??$", question)
+    term = definition_term(question[:about.start()] + "?" if about else question)
     head = re.split(r"\s+(?:in|of|for|within|inside|from|on|at)\s+", term, maxsplit=1)[0]
-    if term and head != term and names.find(term) and not names.find(head):
+    if term and (head != term or about) and (names.find(term) or about) and not names.find(head):
         # Something unnamed in the context of a named entry is not a definition of that entry:
         # "What is a discriminator in a GAN?" is about the discriminator, wherever the material explains it;
         # "What is the role of attention in transformers?" explains a side of Transformers.
-        if any(not is_field_word(w) for w in content_words(head)):
+        if not about and any(not is_field_word(w) for w in content_words(head)):
             return Intent(Kind.OTHER, (), term=head)
-        return Intent(Kind.EXPLAIN, subjects)
+        return Intent(Kind.EXPLAIN, subjects)  # "What are the two phases (about Diffusion models)?" too
     if term:
         named_term = set(names.find(term))
         if named_term and set(subjects) >= named_term:

@@ -70,7 +70,7 @@ def aspect(question: str, names: Iterable[str]) -> str:
     rest = question
     for name in sorted((n for n in names if len(n) > 2), key=len, reverse=True):
         rest = re.sub(rf"(?i)(?<![\w-]){re.escape(name)}(e?s)?(?![\w-])", " ", rest)
-    rest = " ".join(rest.split())
+    rest = " ".join(re.sub(r"\(\s*(about\s*)?\)", " ", rest).split())  # what is left of a condensed "(about X)"
     return rest if rest != question and focus(rest) else question
 
 

@@ -23,6 +23,13 @@ _LIST_INTENT = re.compile(
     rf"|\bhow many\b(?:\s+[\w&'-]+){{0,3}}?\s+{_LIST_NOUN}\b"
     rf"|\b{_LIST_NOUN}\s+(made|created|developed|built|released|trained|by|from|that|which)\b"
     r"|\bwhat else\b|\b(all|any|other|some)\s+(?:[\w&'-]+\s+)?(models|systems|tools)\b")
+
+
+def is_list_question(question: str) -> bool:
+    """Whether a question asks for a list ("Which models did NVIDIA create?"), whatever it lists."""
+    return bool(_LIST_INTENT.search(normalize(question)))
+
+
 # Words that never identify a creator (or an output type) on their own.
 _WEAK = {"creator": frozenset({"ai", "now", "open", "source", "research", "model", "various", "multiple", "contributor"}),
          "generates": frozenset({"model", "various", "general", "purpose", "multi-modal", "unified", "multitask"})}

@@ -137,3 +137,27 @@ def test_a_name_shared_by_a_model_row_and_prose_follows_what_was_asked():
     asked_prose = [("user", "What is a transformer?"), ("assistant", "A neural network architecture [1].")]
     assert condense("Why has it become so central?", asked_prose, names, titles, creators) == \
         "Why has Transformers become so central?"
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("What are the two phases?", "What are the two phases (about Whisper)?"),  # a definite plural that refers back
+    ("Can you give an example?", "Can you give an example (about Whisper)?"),  # a request with no object
+    ("Could you elaborate?", "Could you elaborate (about Whisper)?"),
+])
+def test_references_without_a_pronoun_are_follow_ups(question, expected):
+    assert ask(question) == expected
+
+
+def test_which_of_those_narrows_the_previous_list():
+    history = [("user", "Which models did NVIDIA create?"), ("assistant", "StyleGAN [1], ...")]
+    assert ask("Which of those generate images?", history) == "Which models did NVIDIA create that generate images?"
+    # after a question that listed nothing, "those" is the subject as usual
+    assert ask("Which of those generate images?") != "Tell me about Whisper that generate images?"
+
+
+@pytest.mark.parametrize("question", [
+    "What are deepfakes and why are they a concern?",
+    "How does pruning work, and why is it useful?",
+])
+def test_a_pronoun_after_the_questions_own_topic_refers_to_it(question):
+    assert ask(question) == question
