@@ -429,3 +429,16 @@ def test_a_sentence_verbatim_in_its_source_is_not_a_contradiction():
     assert metrics.contradiction(answer, [quote], [], [source]) is None  # but it is the material's own sentence
     assert metrics.contradiction("It does not recognize inputs that resemble the data it was trained on [1].", [quote], [],
                            [source]) is not None  # a model's own negation still counts
+
+
+def test_a_negation_the_cited_source_holds_is_not_a_contradiction():
+    """A sentence composed from a definition ("X is a training approach ...") keeps the definition's own
+    "without"; a negation the answer adds still counts."""
+    quote = "models learn patterns from unlabeled data"
+    source = ("Unsupervised Learning: A type of machine learning where models learn patterns from unlabeled data, without "
+              "explicit instructions on what to predict.")
+    composed = ("Unsupervised Learning is a type of machine learning where models learn patterns from unlabeled data, "
+                "without explicit instructions on what to predict [1].")
+    assert metrics.contradiction(composed, [quote], [], [source]) is None
+    added = "Unsupervised Learning is a type of machine learning where models never learn patterns from unlabeled data [1]."
+    assert metrics.contradiction(added, [quote], [], [source]) is not None

@@ -263,16 +263,21 @@ def _negations(tokens: Iterable[str]) -> set[str]:
     return out
 
 
-def negates_quote(sentence: str, quote: str, share: float = CONTRADICTION_SHARE) -> bool:
+def negates_quote(sentence: str, quote: str, share: float = CONTRADICTION_SHARE, material: Sequence[str] = ()) -> bool:
     """Return True if the sentence holds at least `share` of the quote's content words (stems)
-    together with a negation word the quote lacks."""
+    together with a negation word the quote lacks. A negation that the `material` (the cited
+    passages) holds with the same words around it is the material's own ("... without explicitly
+    labeled data" in a sentence built from a definition), not one the answer added."""
     quote_stems = {stem(w) for w in content_words(quote)}
     if not quote_stems:
         return False
     tokens = words(sentence)
     if len(quote_stems & {stem(w) for w in tokens}) / len(quote_stems) < share:
         return False
-    return bool(_negations(tokens) - _negations(words(quote)))
+    sources = [f" {' '.join(words(m))} " for m in material]
+    added = {w for i, w in enumerate(tokens) if _negations([w])
+             and not any(f" {' '.join(tokens[max(0, i - 2):i + 3])} " in m for m in sources)}
+    return bool(_negations(added) - _negations(words(quote)))
 
 
 def contradiction(answer: str, quotes: Sequence[str], wrong_any: Sequence[str], sources: Sequence[str] = ()) -> str | None:
@@ -289,7 +294,7 @@ def contradiction(answer: str, quotes: Sequence[str], wrong_any: Sequence[str], 
         if material and any(normalize(strip_markers(sentence)).rstrip(" .") in m for m in material):
             continue
         for quote in quotes:
-            if negates_quote(sentence, quote):
+            if negates_quote(sentence, quote, material=sources):
                 return f"negates {quote!r}"
     return None
 
