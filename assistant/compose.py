@@ -186,13 +186,13 @@ def table_answer(query: str, intent: Intent, nodes: list[NodeWithScore], passage
     rows = [(n, node, p) for n, (node, p) in enumerate(zip(nodes, passages, strict=True), 1) if NodeView.of(node).table_field]
     if match is None or not rows:
         return None
-    noun = "model" if len(rows) == 1 else "models"
-    what = []
+    one = len(rows) == 1
+    noun = "model" if one else "models"
+    what = f"created by {match.creator}" if match.creator else ""
     if match.output:
-        what.append(f"that generate{'s' if len(rows) == 1 else ''} {match.output}")
-    if match.creator:
-        what.append(f"created by {match.creator}")
-    lines = [prompts.TABLE_INTRO.format(count=len(rows), noun=noun, what=" and ".join(what))]
+        made = f" and {'was' if one else 'were'} {what}" if what else ""
+        what = f"that generate{'s' if one else ''} {match.output}{made}"
+    lines = [prompts.TABLE_INTRO.format(count=len(rows), noun=noun, what=what)]
     citations = []
     for number, _, passage in rows:
         lines.append(f"- {passage.text} [{number}]")

@@ -118,7 +118,8 @@ class ModelTable:
         text = normalize(question)
         if not _LIST_INTENT.search(text):
             return None
-        asked = [singular(re.sub(r"'s$", "", w)) for w in content_words(text)]
+        # "text-to-speech models" asks for what they generate: speech
+        asked = [singular(re.sub(r"'s$", "", re.sub(r"^[a-z]+-to-([a-z]+)$", r"\1", w))) for w in content_words(text)]
         creator_hit = {w for w in asked if w in self.creator_vocab}
         # A category of two or more words named whole ("image classification") is asked for as a whole.
         whole = {" ".join(p) for r in self.rows for p in _parts(NodeView.of(r).field("generates"))

@@ -74,3 +74,10 @@ def test_composition_can_be_turned_off(indexed_dir, embed_model, fake):
     with open_assistant(make_settings(indexed_dir, fake.url, compose_answers=False), embed_model) as a:
         answer = a.ask("Who created Whisper?")
     assert fake.attempts == 1 and answer.mode in ("generated", "extractive")
+
+
+def test_a_list_by_creator_and_output_reads_as_a_sentence(composing, fake):
+    answer = composing.ask("Which models from DeepMind generate text?")
+    assert answer.text.startswith("The article's model table lists 1 model that generates text and was created by DeepMind:")
+    several = composing.ask("Which image models from Google are in the table?")
+    assert several.text.startswith("The article's model table lists 2 models that generate image and were created by Google:")

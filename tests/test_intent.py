@@ -43,6 +43,8 @@ def test_list_questions_filter_by_creator_and_output(reader):
     assert both.table.creator == "Google" and {n.metadata["entry_id"] for n in both.table.nodes} == {"deepdream", "simclr"}
     game = reader("Which lab is behind the system that plays the board game Go?")
     assert game.table is not None and [n.metadata["entry_id"] for n in game.table.nodes] == ["alphago"]
+    speech = reader("Which text-to-speech models are there?").table  # "X-to-Y" asks for what they generate: Y
+    assert speech is not None and {n.metadata["field_generates"] for n in speech.nodes} == {"Speech"}
     mixed = reader("Which entries in the table produce both images and text?").table
     assert mixed is not None and all("Image" in n.metadata["field_generates"] and "Text" in n.metadata["field_generates"]
                                      for n in mixed.nodes)
