@@ -21,7 +21,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from assistant.intent import ABOUT_NAMED, Intent, Kind, topic_phrase
 from assistant.stages import Key, NodeView, intent_of
-from assistant.text import Vocabulary, content_words, is_field_word, name_words, normalize, stem
+from assistant.text import STOPWORDS, Vocabulary, content_words, is_field_word, name_words, normalize, stem
 
 MIN_COVERAGE = 0.5
 UNKNOWN_MARGIN = 0.1  # a term the material never uses is refused unless a passage is this much above the threshold
@@ -49,7 +49,12 @@ def coverage(focus: set[str], texts: list[str], vocabulary: Vocabulary | None = 
     stems = {stem(w) for text in texts for w in content_words(text)}
     weight = vocabulary.idf if vocabulary is not None else (lambda w: 1.0)
     total = sum(weight(w) for w in focus)
-    return sum(weight(w) for w in focus if stem(w) in stems) / total
+
+    def found(word: str) -> bool:  # a compound ("mentor-and-student") is found when each of its words is
+        parts = [p for p in word.split("-") if p and p not in STOPWORDS] if "-" in word else []
+        return stem(word) in stems or bool(parts) and all(stem(p) in stems for p in parts)
+
+    return sum(weight(w) for w in focus if found(w)) / total
 
 
 # Questions that ask for a number or a date need one in the evidence (names such as

@@ -202,7 +202,8 @@ class Vocabulary:
 
     def known(self, word: str) -> bool:
         """Whether the material uses the word (a hyphenated one: or each of its parts, "AI-made")."""
-        return stem(word) in self.df or ("-" in word and all(stem(p) in self.df for p in word.split("-") if p))
+        return stem(word) in self.df or ("-" in word and all(stem(p) in self.df for p in word.split("-")
+                                                             if p and p not in STOPWORDS))  # "mentor-and-student"
 
     def idf(self, word: str) -> float:
         """log((N + 1) / (df + 1)) + 1: ~1 for a word every document uses, largest for an unknown word."""

@@ -92,3 +92,12 @@ def test_gate_a_term_named_in_passing_does_not_decide_alone(assistant):
     refused = assistant.trace("How is cosine similarity used to compare two embeddings?")
     assert not refused.answerable and "cosine similarity" in refused.reason
     assert not assistant.trace("In what year was the Transformer architecture introduced?").answerable
+
+
+def test_gate_a_compound_is_evidence_when_its_words_are(assistant):
+    """"mentor-and-student" is one token of the question; the passage has "a mentor and student artist"."""
+    from assistant.gate import coverage
+
+    assert coverage({"mentor-and-student"}, ["a feedback loop between a mentor and student artist"]) == 1.0
+    assert coverage({"mentor-and-teacher"}, ["a feedback loop between a mentor and student artist"]) == 0.0
+    assert assistant.trace("What does the mentor-and-student comparison in the article describe?").answerable

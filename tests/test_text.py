@@ -118,6 +118,7 @@ def test_vocabulary_knows_rarity_and_corrects_one_edit_typos():
     vocabulary = Vocabulary(["ERNIE 3.0 Titan was made by Baidu.", "Diffusion models made images.", "Diffusion again",
                              "A variational method"])
     assert vocabulary.known("diffusion") and not vocabulary.known("tokenization")
+    assert vocabulary.known("variational-and-diffusion")  # a compound is known when its words are ("and" aside)
     assert vocabulary.idf("tokenization") > vocabulary.idf("made")
     assert vocabulary.correct("who maed ernie 3.0 titan??") == "who made ernie 3.0 titan??"
     assert vocabulary.correct("how do difusion models work") == "how do diffusion models work"
