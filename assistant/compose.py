@@ -27,6 +27,12 @@ _GENERIC_SUBJECT = (r"(technique|techniques|model|models|method|methods|approach
                     r"tool|tools|system|systems|field|dataset|format|file format|metric|strategy|component|library)")
 # A sentence that opens by pointing at its entry: "This technique leverages ...", "It is ...", "These models ..."
 _POINTING_LEAD = re.compile(rf"^(This|These|That|Those|It|They|Such)(\s+{_GENERIC_SUBJECT})?\b(?!\s*,)")
+_DETERMINERS = frozenset({"This", "These", "That", "Those", "Such"})
+_VERB_NEXT = re.compile(r"^\s*(is|are|was|were|has|have|had|can|could|will|would|may|might|should|must|does|do|did|"
+                        r"allows?|enables?|means|involves|helps?|makes?|gives?|lets?|uses?|works?|['’]s)\b")
+# A sentence that sets up an analogy or an example rather than saying what the entry is.
+_ASIDE_LEAD = re.compile(r"^(analogy|example)\s*:|^(imagine|think of|picture)\b", re.I)
+_CONTINUES = re.compile(r"^((and|but|or|so|also),? )?(it|they|this|these|that|those|its|their)\b|^(and|but|or|also)\b", re.I)
 _ARTICLE_LEAD = re.compile(r"^(A|An|The|One)\s+\S")
 _VERB_LEAD = re.compile(r"^(Refers|Involves|Describes|Represents|Uses|Allows|Enables|Means|Denotes|Provides|Combines|"
                         r"Generates|Creates|Produces|Helps|Leverages|Aims|Focuses|Consists|Converts|Transforms|Learns|"
@@ -62,6 +68,9 @@ def lead(title: str, sentence: str) -> str:
     if not title or normalize(sentence).startswith((normalize(title), normalize(plain_title))):
         return sentence
     pointing = _POINTING_LEAD.match(sentence)
+    if pointing and pointing.group(2) is None and pointing.group(1) in _DETERMINERS \
+            and not _VERB_NEXT.match(sentence[pointing.end():]):
+        return f"{title}: {sentence}"  # "These learning paradigms enable ...": the noun phrase stays, led by the title
     if pointing:
         rest = sentence[pointing.end():]
         if re.match(r"^['’]s\b", rest):  # "It’s a fascinating application" -> "X is a fascinating application"
@@ -112,11 +121,21 @@ def model_sentence(view: NodeView, kind: Kind) -> str:
 
 
 def definition(view: NodeView, text: str) -> list[tuple[str, str]]:
-    """(shown sentence, verbatim quote) pairs that define an entry: its first two sentences, led by its name."""
+    """(shown sentence, verbatim quote) pairs that define an entry: its first two sentences, led by its
+    name; a sentence that states something before one that sets up an analogy or an example ("Analogy:
+    Think of ..."), and of those one that names the entry first."""
     pairs: list[tuple[str, str]] = []
-    for sentence in split_sentences(text):
-        if is_heading(sentence, view.title) or len(sentence.split()) < 4:
-            continue
+    found = [x for x in split_sentences(text) if not is_heading(x, view.title) and len(x.split()) >= 4]
+    plain = re.sub(r"\s*\(.*?\)", "", view.title).strip()
+
+    def order(sentence: str) -> tuple[bool, bool, bool]:
+        body = sentence[len(view.title) + 1:].strip() if normalize(sentence).startswith(normalize(f"{view.title}:")) else sentence
+        continues = bool(_CONTINUES.match(body))  # "Or it generates ...": only the sentence before says what "it" is
+        return continues, bool(_ASIDE_LEAD.match(body)), normalize(plain) not in normalize(sentence)
+
+    if view.kind not in ("glossary", "concept", "model"):
+        found = sorted(found, key=order)  # a stable sort: the material's order otherwise
+    for sentence in found:
         body = sentence
         label = f"{view.title}:"
         if normalize(body).startswith(normalize(label)):  # glossary and concept nodes read "Title: definition"

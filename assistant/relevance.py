@@ -35,7 +35,7 @@ _CUES = [(re.compile(r"\b(analog\w*|metaphor\w*|compar\w*|likened)\b", re.I),
                      r"|['’]s like\b", re.I)),
          (re.compile(r"\bexamples?\b", re.I), re.compile(r"\b(example|e\.g\.|for instance|such as)\b", re.I))]
 # A sentence that opens by pointing back ("That’s basically what self-attention provides.") says little alone.
-_POINTING = re.compile(r"^(This|These|That|Those|It|They|Its|Their|Such)\b|^(That|It)['’]s\b")
+_POINTING = re.compile(r"^((and|but|so),? )?(this|these|that|those|it|they|its|their|such)\b|^(that|it)['’]s\b", re.I)
 POINTING_WEIGHT = 0.1
 # A sentence that sets up an analogy or a scene instead of stating a fact: "Analogy: ...", "Imagine you ...".
 _ASIDE = re.compile(r"^(analogy|example)\s*:|^(imagine|think of|just like|picture)\b|\banalogy\b", re.I)

@@ -88,7 +88,7 @@ def build_messages(query: str, passages: list[Passage], texts: list[str] | None 
             ChatMessage(role=MessageRole.USER, content=question)]
 
 
-_POINTING = re.compile(r"^(This|These|That|Those|It|They|Its|Their|Such)\b")
+_POINTING = re.compile(r"^((and|but|so),? )?(this|these|that|those|it|they|its|their|such)\b", re.I)
 
 
 def _cite(number: int, passage: Passage, quote: str) -> Citation:

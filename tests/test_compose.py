@@ -22,6 +22,9 @@ from assistant.compose import lead, lowercase_output
     ("SD1.5", "Refers to Stable Diffusion version 1.5.", "SD1.5 refers to Stable Diffusion version 1.5."),
     ("Diffusion models", "Diffusion models are a powerful type.", "Diffusion models are a powerful type."),
     ("Latent Space", "You can think of latent space as an engine.", "Latent Space: You can think of latent space as an engine."),
+    # "These" + a noun phrase: the phrase stays, led by the title (not "X learning paradigms enable")
+    ("Zero-Shot and Few-Shot Learning", "These learning paradigms enable models to act.",
+     "Zero-Shot and Few-Shot Learning: These learning paradigms enable models to act."),
 ])
 def test_lead_names_the_entry(title, sentence, expected):
     assert lead(title, sentence) == expected
@@ -81,3 +84,19 @@ def test_a_list_by_creator_and_output_reads_as_a_sentence(composing, fake):
     assert answer.text.startswith("The article's model table lists 1 model that generates text and was created by DeepMind:")
     several = composing.ask("Which image models from Google are in the table?")
     assert several.text.startswith("The article's model table lists 2 models that generate image and were created by Google:")
+
+
+def test_a_section_is_defined_by_a_statement_before_its_analogy():
+    """A section that opens with "Analogy: Think of ..." is defined by the sentence that says what the
+    entry does (one that continues another, "Or it ...", comes last)."""
+    from llama_index.core.schema import TextNode
+
+    from assistant.compose import definition
+    from assistant.stages import NodeView
+
+    view = NodeView.of(TextNode(text="", metadata={"entry_id": "controlled-generation", "title": "Controlled Generation",
+                                                   "kind": "section"}))
+    text = ("Controlled Generation\n\nAnalogy: Think of the generative AI model as an extremely skilled artist. "
+            "Controlled generation techniques are like giving the artist more specific directions. Or it paints rivers.")
+    assert [q for _, q in definition(view, text)] == ["Controlled generation techniques are like giving the artist more "
+                                                      "specific directions."]
