@@ -22,7 +22,13 @@ _LIST_INTENT = re.compile(
     rf"|\b(which|what)\b(?:\s+[\w&'-]+){{0,4}}?\s+{_LIST_NOUN}\b"
     rf"|\bhow many\b(?:\s+[\w&'-]+){{0,3}}?\s+{_LIST_NOUN}\b"
     rf"|\b{_LIST_NOUN}\s+(made|created|developed|built|released|trained|by|from|that|which)\b"
-    r"|\bwhat else\b|\b(all|any|other|some)\s+(?:[\w&'-]+\s+)?(models|systems|tools)\b")
+    r"|\bwhat else\b|\b(all|any|other|some)\s+(?:[\w&'-]+\s+)?(models|systems|tools)\b"
+    # "Name the speech models", "Give me all the image classification models", "Show me every NVIDIA model"
+    rf"|\b(name|give me|show me|tell me|find)\b(?:\s+[\w&'-]+){{0,4}}?\s+{_LIST_NOUN}\b"
+    # "What has NVIDIA built?", "What did Meta release?", "EleutherAI's models"
+    r"|\bwhat (has|have|did|does|do) [\w&'-]+( [\w&'-]+)? (build|built|make|made|create|created|develop|developed|"
+    r"release|released|produce|produced)\b"
+    r"|\b[\w-]+['’]s (models|systems|tools|entries)\b")
 
 
 def is_list_question(question: str) -> bool:

@@ -43,6 +43,13 @@ def test_list_questions_filter_by_creator_and_output(reader):
     assert both.table.creator == "Google" and {n.metadata["entry_id"] for n in both.table.nodes} == {"deepdream", "simclr"}
     game = reader("Which lab is behind the system that plays the board game Go?")
     assert game.table is not None and [n.metadata["entry_id"] for n in game.table.nodes] == ["alphago"]
+    for asked in ("Name the speech models in the article's table.", "Give me all the speech models."):
+        named = reader(asked).table
+        assert named is not None and {n.metadata["field_generates"] for n in named.nodes} == {"Speech"}, asked
+    built = reader("What has NVIDIA built according to the table?").table
+    assert built is not None and built.creator == "NVIDIA" and len(built.nodes) >= 2
+    owned = reader("What does the table say about EleutherAI's models?").table
+    assert owned is not None and {n.metadata["field_creator"] for n in owned.nodes} == {"EleutherAI"}
     speech = reader("Which text-to-speech models are there?").table  # "X-to-Y" asks for what they generate: Y
     assert speech is not None and {n.metadata["field_generates"] for n in speech.nodes} == {"Speech"}
     mixed = reader("Which entries in the table produce both images and text?").table
