@@ -104,7 +104,7 @@ def model_sentence(view: NodeView, kind: Kind) -> str:
     name, creator, output = view.title, view.field("creator"), view.field("generates")
     generates = f"generates {lowercase_output(output)}" if output else ""
     if not creator:
-        made = f"the article's model table leaves the creator of {name} blank"
+        made = f"the article's model table lists no creator for {name}"
     elif _UNNAMED_CREATORS.match(creator):
         made = f"the article's model table lists the creator of {name} as “{creator}”"
     else:

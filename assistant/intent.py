@@ -157,8 +157,11 @@ def analyze(question: str, names: NameIndex, table: ModelTable | None = None) ->
 def topic_phrase(question: str) -> str:
     """What a how/why question is about: "How does speculative decoding use ..." -> "speculative decoding"."""
     found = _TOPIC.match(unify(question).rstrip(" ?.!"))
-    if not found or re.match(r"(you|i|we|one|they|people|someone|it|this|that)\b", found.group("x"), re.I):
-        return ""  # "How do you ...", "How can it ...": about the asker or something said before, not a topic
+    if not found or re.match(r"(you|i|we|one|they|people|someone|it|this|that|article|author|text|material)\b",
+                             found.group("x"), re.I):
+        # "How do you ...", "How can it ...": about the asker or something said before; "How does the article
+        # suggest ...": about what the article says, whose topic comes later
+        return ""
     words: list[str] = []
     for word in found.group("x").split():
         if _TOPIC_END.fullmatch(word.strip(",;:")) or len(words) == MAX_TERM_WORDS:

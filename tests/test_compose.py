@@ -39,7 +39,7 @@ def test_table_cells_read_naturally_inside_a_sentence():
 @pytest.mark.parametrize(("question", "expected", "cited"), [
     ("Who created Whisper?", "Whisper was created by OpenAI; it generates transcribed text [1].", {"whisper"}),
     ("What does WaveNet generate?", "WaveNet generates audio; it was created by DeepMind [1].", {"wavenet"}),
-    ("Who created LangChain?", "The article's model table leaves the creator of LangChain blank", {"langchain"}),
+    ("Who created LangChain?", "The article's model table lists no creator for LangChain", {"langchain"}),
     ("Who created MAUVE?", "lists the creator of MAUVE as “Various”", {"mauve"}),
 ])
 def test_creator_and_output_are_one_natural_sentence(composing, fake, question, expected, cited):

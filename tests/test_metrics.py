@@ -442,3 +442,10 @@ def test_a_negation_the_cited_source_holds_is_not_a_contradiction():
     assert metrics.contradiction(composed, [quote], [], [source]) is None
     added = "Unsupervised Learning is a type of machine learning where models never learn patterns from unlabeled data [1]."
     assert metrics.contradiction(added, [quote], [], [source]) is not None
+
+
+def test_a_negation_in_another_clause_is_not_a_contradiction():
+    quote = "Text, Data Analysis"
+    assert metrics.contradiction("The table lists no creator for LangChain; it generates text, data analysis [1].",
+                                 [quote], []) is None
+    assert metrics.contradiction("LangChain does not generate text, data analysis [1].", [quote], []) is not None

@@ -293,9 +293,11 @@ def contradiction(answer: str, quotes: Sequence[str], wrong_any: Sequence[str], 
     for sentence in sentences(answer):
         if material and any(normalize(strip_markers(sentence)).rstrip(" .") in m for m in material):
             continue
-        for quote in quotes:
-            if negates_quote(sentence, quote, material=sources):
-                return f"negates {quote!r}"
+        # clause by clause: in "X has no creator listed; it generates text" the "no" is not about the text
+        for clause in re.split(r"\s*;\s*", sentence):
+            for quote in quotes:
+                if negates_quote(clause, quote, material=sources):
+                    return f"negates {quote!r}"
     return None
 
 
