@@ -55,6 +55,10 @@ _POLITE = r"^(and\W+)?((can|could|would) you (please )?)?"
 _REQUEST = re.compile(_POLITE + r"(give|show|provide|share|tell)( me| us)? (an? |some |another |more )?(examples?|analog(y|ies)|"
                       r"details?|more)\W*$|" + _POLITE + r"(elaborate|expand|go into more detail|say more|"
                       r"explain (that |this )?(more|further|again))\W*$|^any (examples?|analog(y|ies))\W*$", re.I)
+_QUESTION_LEAD = re.compile(r"^(what|what's|whats|who|which|how|why|when|where|is|are|does|do|can)\b", re.I)
+# A comparison that names one side only: "the difference from X", "compared with X", "how does X differ".
+_ONE_SIDED = re.compile(r"\b(difference|differences|differ|differs|different|compare[sd]?|comparison|better|worse|similar)"
+                        r" (from|to|with|than)\b|\b(versus|vs\.?)\s", re.I)
 # "Which of those generate images?" after a list question: the list's question, narrowed.
 _AMONG = re.compile(r"^(and\W+)?(which|what) (ones )?(of (those|them|these)|among (those|them|these)) (?P<rest>.+?)\W*$", re.I)
 # A short fragment that continues the last question: "And for images?", "And the second phase?"
@@ -125,7 +129,7 @@ def _replace_reference(question: str, subject: str) -> str:
             word = found.group(1)
         replacement = f"{subject}'s" if word.lower() in ("its", "their", "theirs") else subject
         return question[:start] + replacement + question[end:]
-    return prompts.CONDENSE_TEMPLATE.format(question=question.rstrip(" ?"), subject=subject) + "?"
+    return prompts.CONDENSE_TEMPLATE.format(question=question.rstrip(" ?.!"), subject=subject) + "?"
 
 
 def _field_question(field: str, subject: str) -> str:
@@ -155,7 +159,9 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
     switch = _SWITCH.match(stripped)
     if named and switch and subject.asked and subject.entry_id and subject.entry_id not in named:
         target = (switch.group("x") or switch.group("y") or "").strip()
-        if target and set(names.find(target)) == set(named) and len(content_words(target)) <= 4:
+        # the target is a name ("And GPT-3?"), not a question of its own ("So what's the difference from a GAN?")
+        if target and set(names.find(target)) == set(named) and len(content_words(target)) <= 4 \
+                and not _QUESTION_LEAD.match(target):
             previous = _swap_subject(subject.asked, subject, names)
             if previous:
                 return previous.replace("\x00", unify(target))
@@ -166,11 +172,16 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
     if not named:
         field = _FIELD_ELLIPSIS.match(stripped)
         if _REQUEST.match(stripped):
-            return prompts.CONDENSE_TEMPLATE.format(question=stripped.rstrip(" ?"), subject=subject.text) + "?"
+            return prompts.CONDENSE_TEMPLATE.format(question=stripped.rstrip(" ?.!"), subject=subject.text) + "?"
         if field:
             return _field_question(field.group("field"), subject.text)
-        if (_ELLIPSIS.match(stripped) or _FRAGMENT.match(stripped)) and not _PRONOUN.search(stripped):
-            return prompts.CONDENSE_TEMPLATE.format(question=stripped.rstrip(" ?"), subject=subject.text) + "?"
+        if (_ELLIPSIS.match(stripped) or _FRAGMENT.match(stripped) and not is_list_question(stripped)) \
+                and not _PRONOUN.search(stripped):  # "What about image classification models?" is a new list
+            return prompts.CONDENSE_TEMPLATE.format(question=stripped.rstrip(" ?.!"), subject=subject.text) + "?"
+    if named and subject.entry_id and subject.entry_id not in named and _ONE_SIDED.search(question) \
+            and len({names.titles_by_entry.get(e, e) for e in named}) == 1 and not points_back(question):
+        # "So what's the difference from a GAN?": the other side of the comparison is the subject
+        return prompts.CONDENSE_TEMPLATE.format(question=question.rstrip(" ?.!"), subject=subject.text) + "?"
     if not points_back(question) or (subject.entry_id and subject.entry_id in named):
         return question
     if named and _refers_to_named(question, names) and not (_DEMONSTRATIVE.search(question) or _BARE.search(question)
@@ -184,14 +195,14 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
         if creator:
             return _CREATOR_REF.sub(lambda m: creator + ("'s" if m.group(3) else ""), question, count=1)
         if not (_PRONOUN.search(question) or _DEMONSTRATIVE.search(question) or _BARE.search(question)):
-            return prompts.CONDENSE_TEMPLATE.format(question=question.rstrip(" ?"), subject=subject.text) + "?"
+            return prompts.CONDENSE_TEMPLATE.format(question=question.rstrip(" ?.!"), subject=subject.text) + "?"
     variant = _VARIANT.search(question)
     if variant and subject.entry_id:
         named_variant = _variant_of(subject, variant.group("q"), names)
         if named_variant:  # "the IO version" of Perceiver is the entry "Perceiver IO"
             return question[:variant.start()] + named_variant + question[variant.end():]
     if _OTHER.search(question) and not (_PRONOUN.search(question) or _DEMONSTRATIVE.search(question)):
-        return prompts.CONDENSE_TEMPLATE.format(question=question.rstrip(" ?"), subject=subject.text) + "?"
+        return prompts.CONDENSE_TEMPLATE.format(question=question.rstrip(" ?.!"), subject=subject.text) + "?"
     # "Who created StyleGAN?" -> "What else did they make?": "they" who make things are its creator.
     people = _PEOPLE.search(question)
     if creator and people and _MAKES.search(question) and _asked_for_creator(subject.asked):

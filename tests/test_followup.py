@@ -161,3 +161,20 @@ def test_which_of_those_narrows_the_previous_list():
 ])
 def test_a_pronoun_after_the_questions_own_topic_refers_to_it(question):
     assert ask(question) == question
+
+
+def test_a_comparison_naming_one_side_compares_with_the_subject():
+    history = [("user", "What is a GAN?"), ("assistant", "Generative Adversarial Networks ... [1].")]
+    assert ask("So what's the difference from Whisper?", history) == \
+        "So what's the difference from Whisper (about Generative Adversarial Networks)?"
+    assert ask("How is StyleGAN different from GPT-3?", history) == "How is StyleGAN different from GPT-3?"  # both sides
+
+
+def test_a_fragment_that_is_a_list_question_of_its_own_is_left_alone():
+    assert ask("What about image classification models?") == "What about image classification models?"
+    assert ask("Give an example.") == "Give an example (about Whisper)?"
+
+
+def test_comparing_things_of_its_own_is_no_one_sided_comparison():
+    history = [("user", "What is a GAN?"), ("assistant", "Generative Adversarial Networks ... [1].")]
+    assert ask("How is Whisper used to compare two recordings?", history) == "How is Whisper used to compare two recordings?"
