@@ -33,7 +33,8 @@ _NOUNS = (r"(one|ones|model|models|technique|techniques|method|methods|approach|
 _DEMONSTRATIVE = re.compile(rf"\b(this|that|these|those|said)\s+{_NOUNS}\b", re.I)
 _OTHER = re.compile(rf"\bthe (other|same|second|first|latter|former)\s+{_NOUNS}\b|\bthe (\S+ )?(versions?|variants?|phases?|"
                     r"stages?|steps?|parts?|half|halves|networks?|one|ones|components?|layers?)\b", re.I)
-_FIELDS_ASKED = re.compile(r"\b(who|whom|whose|creat\w*|made|maker|developed|generates?|produces?|outputs?|table)\b", re.I)
+_FIELDS_ASKED = re.compile(r"\b(who|whom|whose|creat\w*|made|maker|developed|built|build|behind|lab|company|"
+                           r"organi[sz]ation|generates?|produces?|outputs?|table)\b", re.I)
 # "the IO version", "the XL variant": another entry named after the subject.
 _VARIANT = re.compile(r"\bthe (?P<q>[\w.-]+) (version|variant|edition|release)\b", re.I)
 # A bare "this"/"that" used as a pronoun: after a verb or preposition ("compare to that", "who made that").
@@ -73,6 +74,8 @@ class Subject:
     text: str  # the title or term, as it goes into a query
     entry_id: str = ""
     asked: str = ""  # the user question it comes from
+    others: tuple[str, ...] = ()  # titles of the other entries that question named ("they" may be all of them)
+    row: tuple[str, str] = ("", "")  # (id, title) of a model row of the same name, when the subject is prose
 
 
 def last_subject(history: History, names: NameIndex, titles: dict[str, str],
@@ -88,7 +91,11 @@ def last_subject(history: History, names: NameIndex, titles: dict[str, str],
         # A question about who made it or what it generates is about the model row; any other, about the prose.
         rows_first = bool(_FIELDS_ASKED.search(asked))
         ordered = sorted(found, key=lambda e: ((kinds or {}).get(e) == "model") != rows_first)
-        return Subject(titles.get(ordered[0], ordered[0]), ordered[0], asked)
+        title = titles.get(ordered[0], ordered[0])
+        others = tuple(dict.fromkeys(t for t in (titles.get(e, e) for e in ordered[1:]) if t.casefold() != title.casefold()))
+        rows = [e for e in ordered[1:] if (kinds or {}).get(e) == "model" and (kinds or {}).get(ordered[0]) != "model"]
+        return Subject(title, ordered[0], asked, others if len(found) > 1 else (),
+                       (rows[0], titles.get(rows[0], rows[0])) if rows else ("", ""))
 
     for text in users:
         found = names.find(text)
@@ -153,6 +160,11 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
     subject = last_subject(history, names, titles, names.kinds)
     if subject is None:
         return question
+    if subject.row[0] and _FIELDS_ASKED.search(question):  # "What is the Transformer?" -> "Which lab built it?": the row
+        subject = Subject(subject.row[1], subject.row[0], subject.asked)
+    if subject.others and _PEOPLE.search(question) and not _MAKES.search(question):
+        # "What are VAEs and GANs?" -> "How do they differ?": "they" are both
+        subject = Subject(" and ".join((subject.text, *subject.others)), subject.entry_id, subject.asked)
     named = names.find(question)
     stripped = question.strip()
     # "What about StyleGAN?" / "And GPT-3?": the previous question, asked about the newly named entry.
@@ -164,6 +176,8 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
                 and not _QUESTION_LEAD.match(target):
             previous = _swap_subject(subject.asked, subject, names)
             if previous:
+                if re.search(r"\b(a|an|the)\s+\x00", previous, re.I):  # "What is a VAE?" + "And a GAN?"
+                    target = re.sub(r"^(a|an|the)\s+", "", target, flags=re.I)
                 return previous.replace("\x00", unify(target))
     among = _AMONG.match(stripped)
     previous = next((text for role, text in reversed(history) if role == "user"), "")

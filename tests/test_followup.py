@@ -178,3 +178,24 @@ def test_a_fragment_that_is_a_list_question_of_its_own_is_left_alone():
 def test_comparing_things_of_its_own_is_no_one_sided_comparison():
     history = [("user", "What is a GAN?"), ("assistant", "Generative Adversarial Networks ... [1].")]
     assert ask("How is Whisper used to compare two recordings?", history) == "How is Whisper used to compare two recordings?"
+
+
+def test_they_after_a_question_naming_two_entries_is_both():
+    history = [("user", "What are StyleGAN and Whisper?"), ("assistant", "StyleGAN ... [1]. Whisper ... [2].")]
+    assert ask("How do they differ?", history) == "How do StyleGAN and Whisper differ?"
+
+
+def test_who_made_it_after_prose_sharing_a_rows_name_asks_about_the_row():
+    names = NameIndex({"transformer": ["Transformer"], "transformers": ["Transformers"]},
+                      kinds={"transformer": "model", "transformers": "section"})
+    titles = {"transformer": "Transformer", "transformers": "Transformers"}
+    history = [("user", "What is the transformer?"), ("assistant", "A neural network architecture [1].")]
+    assert condense("Which lab built it?", history, names, titles, {"transformer": "Google Brain"}) == \
+        "Which lab built Transformer?"
+    assert condense("How does it use attention?", history, names, titles) == "How does Transformers use attention?"
+
+
+def test_a_switch_keeps_one_article():
+    history = [("user", "What is a GAN?"), ("assistant", "Generative Adversarial Networks ... [1].")]
+    names = NameIndex({"gan": ["GAN"], "vae": ["VAE"]})
+    assert condense("And a VAE?", history, names, {"gan": "GAN", "vae": "VAE"}) == "What is a VAE?"
