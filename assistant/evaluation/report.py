@@ -20,7 +20,8 @@ SAMPLE_METRICS = ["clean_rate", "alias_hit", "first_sentence_answer", "contradic
                   "answer_refusal_rate", "ttft_p50_s", "ttft_p95_s"]
 DEFINITIONS = (
     "**clean**: an out-of-scope question refused; an answerable one not refused, with a gold alias, no contradiction "
-    "(a `wrong_any` string, or a sentence holding ≥ 70 % of a gold quote's content words with a negation the quote lacks) "
+    "(a `wrong_any` string, or a clause holding ≥ 70 % of a gold quote's content words with a negation the quote lacks "
+    "and the cited passage does not hold with the same words around it) "
     "and every cited entry among the question's relevant or allowed entries. **off-topic citation rate**: citations "
     "outside those entries over all citations (pooled; per question in `off_topic_citation_rate_per_question`). "
     "**first-sentence answer**: the first sentence alone holds an alias. **condensation accuracy** (conversation turns "
