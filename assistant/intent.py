@@ -77,7 +77,8 @@ _DEFINE = [re.compile(p, re.I) for p in (
     r"^what\s+(?:kind|type|sort)\s+of\s+\w+\s+(?:is|are)\s+(?:an?\s+|the\s+)?(?P<x>.+?)$",
 )]
 # A definition's "X" that is really a description ("the technique where ...") is not a term.
-_DESCRIPTIVE = re.compile(r"\b(that|which|where|when|who|whose|in which|used|called|for|to|of a|of an|by)\b")
+_DESCRIPTIVE = re.compile(r"\b(that|which|where|when|who|whose|in which|used|called|for|to|of a|of an|by|based on|"
+                          r"made of|made from|about|like)\b")
 MAX_TERM_WORDS = 4
 _POINTING = {"it", "they", "them", "this", "that", "these", "those", "this one", "that one"}
 _WH = re.compile(r"^(what|who|how|why|when|where|which)\b", re.I)

@@ -33,7 +33,7 @@ from assistant.citations import verify_answer
 from assistant.compose import compose, lead
 from assistant.errors import LLMError
 from assistant.intent import Intent, Kind
-from assistant.relevance import Candidate, SentenceRanker, candidates, on_subject
+from assistant.relevance import Candidate, SentenceRanker, about, candidates, on_subject
 from assistant.stages import ANSWER, NodeView, intent_of
 from assistant.text import normalize
 from assistant.types import Answer, Citation, Passage
@@ -88,6 +88,8 @@ def build_messages(query: str, passages: list[Passage], texts: list[str] | None 
             ChatMessage(role=MessageRole.USER, content=question)]
 
 
+_FIELDS_ASKED = re.compile(r"\b(who|whom|whose|creat\w*|made|make|maker|develop\w*|built|build|behind|compan\w*|lab|"
+                           r"organi[sz]ation\w*|generat\w*|produc\w*|outputs?|table|listed)\b", re.I)
 _POINTING = re.compile(r"^((and|but|so),? )?(this|these|that|those|it|they|its|their|such)\b", re.I)
 
 
@@ -188,9 +190,15 @@ class CitedSynthesizer(BaseSynthesizer):
         else the most relevant sentences themselves are the answer (extractive). `opening`: node ids
         of entries' first chunks (see :func:`_assemble`)."""
         question = query.query_str
-        # A model row ("X — creator: Y — generates: Z") answers only questions about that model.
-        found = [c for c in candidates(passages)
-                 if passages[c.number - 1].kind != "model" or c.entry_id in intent.subjects]
+        # A model row ("X — creator: Y — generates: Z") answers only questions about that model, and when prose
+        # speaks of the model too, only those about its creator or output ("How does Stable Diffusion work?").
+        every = candidates(passages)
+        prose = [c for c in every if passages[c.number - 1].kind != "model"]
+        spoken_of = any(about(c, set(), self._subject_names(intent)) for c in prose)
+        rows_answer = bool(_FIELDS_ASKED.search(question)) or not spoken_of
+        found = prose + [c for c in every if passages[c.number - 1].kind == "model" and c.entry_id in intent.subjects
+                         and rows_answer]
+        found.sort(key=lambda c: (c.number, c.position))
         if not found:
             refused = refusal(question, passages, "no sentence answers")
             yield refused.text

@@ -76,6 +76,7 @@ def test_not_a_list_question(reader, question):
     ("x What is LoRA?", "LoRA"),
     ("What is the technique where a small model learns from a large one?", ""),  # a description, not a term
     ("Tell me about VAEs. How are they trained?", ""),
+    ("What is DALL-E 2 based on?", ""),  # what it is based on, not what it is
 ])
 def test_definition_terms(question, term):
     assert definition_term(question) == term

@@ -76,7 +76,10 @@ def test_F1_endpoint_down_says_unavailable_quickly_then_recovers(assistant_at, m
     try:
         answer = a.ask(QUESTION)  # same Assistant, same URL: works once the endpoint is up
         assert answer.mode == "generated" and not answer.notice
-        assert fake.attempts == 1
+        # one completion for the answer; the health probe the failure started in the background (one token)
+        # may reach the endpoint too when it runs late on a loaded machine
+        answers = [r for r in fake.requests if r.get("max_tokens") != 1]
+        assert len(answers) == 1
     finally:
         fake.stop()
 

@@ -91,3 +91,12 @@ def test_a_sentence_naming_the_subject_in_the_plural_is_about_it():
                      "ckpt", "CKPT")
     assert about(ckpt, {"checkpoint"}, ["Checkpoint"])
     assert not about(ckpt, {"checkpoint"}, ["Check"])
+
+
+def test_a_model_row_answers_only_what_prose_does_not(assistant, fake):
+    """"How does Stable Diffusion work?" is answered by the prose that speaks of it, not by its table row;
+    a question about a model that only its row speaks of is answered from the row."""
+    works = assistant.ask("How does Stable Diffusion work?")
+    assert not works.refused and "— creator:" not in works.text and "diffusion approach" in works.text
+    same = assistant.ask("Is Whisper AI a different model from Whisper?")
+    assert not same.refused and "— creator: OpenAI" in same.text
