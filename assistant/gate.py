@@ -21,7 +21,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from assistant.intent import ABOUT_NAMED, Intent, Kind, topic_phrase
 from assistant.stages import Key, NodeView, intent_of
-from assistant.text import STOPWORDS, Vocabulary, content_words, is_field_word, name_words, normalize, stem
+from assistant.text import Vocabulary, compound_parts, content_words, is_field_word, name_words, normalize, stem
 
 MIN_COVERAGE = 0.5
 UNKNOWN_MARGIN = 0.1  # a term the material never uses is refused unless a passage is this much above the threshold
@@ -51,7 +51,7 @@ def coverage(focus: set[str], texts: list[str], vocabulary: Vocabulary | None = 
     total = sum(weight(w) for w in focus)
 
     def found(word: str) -> bool:  # a compound ("mentor-and-student") is found when each of its words is
-        parts = [p for p in word.split("-") if p and p not in STOPWORDS] if "-" in word else []
+        parts = compound_parts(word)
         return stem(word) in stems or bool(parts) and all(stem(p) in stems for p in parts)
 
     return sum(weight(w) for w in focus if found(w)) / total

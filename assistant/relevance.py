@@ -35,7 +35,7 @@ _CUES = [(re.compile(r"\b(analog\w*|metaphor\w*|compar\w*|likened)\b", re.I),
                      r"|['’]s like\b", re.I)),
          (re.compile(r"\bexamples?\b", re.I), re.compile(r"\b(example|e\.g\.|for instance|such as)\b", re.I))]
 # A sentence that opens by pointing back ("That’s basically what self-attention provides.") says little alone.
-_POINTING = re.compile(r"^((and|but|so),? )?(this|these|that|those|it|they|its|their|such)\b|^(that|it)['’]s\b", re.I)
+POINTS_BACK = re.compile(r"^((and|but|so),? )?(this|these|that|those|it|they|its|their|such)\b", re.I)
 POINTING_WEIGHT = 0.1
 # A sentence that sets up an analogy or a scene instead of stating a fact: "Analogy: ...", "Imagine you ...".
 _ASIDE = re.compile(r"^(analogy|example)\s*:|^(imagine|think of|just like|picture)\b|\banalogy\b", re.I)
@@ -121,7 +121,7 @@ class SentenceRanker:
         cue = next((pattern for asks, pattern in _CUES if asks.search(question)), None)
         bonus = [CUE_WEIGHT if cue and cue.search(f"{c.title} {c.sentence}") else
                  -ASIDE_WEIGHT if cue is None and _ASIDE.search(c.sentence) else
-                 -POINTING_WEIGHT if _POINTING.match(c.sentence) else 0.0 for c in found]
+                 -POINTING_WEIGHT if POINTS_BACK.match(c.sentence) else 0.0 for c in found]
         # The retrieval's own order (hybrid vector + BM25 + names) is better evidence than one sentence's cosine;
         # by entry, so the chunks of one long section share its best place.
         place: dict[str, int] = {}

@@ -33,7 +33,7 @@ from assistant.citations import verify_answer
 from assistant.compose import compose, lead
 from assistant.errors import LLMError
 from assistant.intent import Intent, Kind
-from assistant.relevance import Candidate, SentenceRanker, about, candidates, on_subject
+from assistant.relevance import POINTS_BACK, Candidate, SentenceRanker, about, candidates, on_subject
 from assistant.stages import ANSWER, NodeView, intent_of
 from assistant.text import normalize
 from assistant.types import Answer, Citation, Passage
@@ -90,7 +90,6 @@ def build_messages(query: str, passages: list[Passage], texts: list[str] | None 
 
 _FIELDS_ASKED = re.compile(r"\b(who|whom|whose|creat\w*|made|make|maker|develop\w*|built|build|behind|compan\w*|lab|"
                            r"organi[sz]ation\w*|generat\w*|produc\w*|outputs?|table|listed)\b", re.I)
-_POINTING = re.compile(r"^((and|but|so),? )?(this|these|that|those|it|they|its|their|such)\b", re.I)
 
 
 def _cite(number: int, passage: Passage, quote: str) -> Citation:
@@ -112,7 +111,7 @@ def _assemble(chosen: list[Candidate], passages: list[Passage],
         passage = passages[c.number - 1]
         follows = previous is not None and previous.number == c.number and previous.position == c.position - 1
         shown = c.sentence
-        if _POINTING.match(c.sentence) and not follows:
+        if POINTS_BACK.match(c.sentence) and not follows:
             before = [x for x in candidates([passage]) if x.position < c.position]
             if passage.kind in ("glossary", "concept", "model") or (not before and passage.node_id in opening):
                 shown = lead(passage.title, c.sentence)

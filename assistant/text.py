@@ -169,8 +169,8 @@ def focus_question(text: str, names_entry: Callable[[str], bool] | None = None,
     asks = [x for x in kept if _ASKS.search(_GREETING.sub("", x).strip())]
     if asks and on_topic is not None and any(on_topic(x) for x in asks):
         asks = [x for x in asks if on_topic(x)]
-    if asks:
-        kept = [x for x in kept if x in asks or (names_entry is not None and names_entry(x)) or names_entry is None]
+    if asks and names_entry is not None:
+        kept = [x for x in kept if x in asks or names_entry(x)]
     text = " ".join(kept) if kept else text
     text = re.sub(r"\s+([?.!,])", r"\1", text)
     text = re.sub(r"([?!])[?!.]+", r"\1", text)  # "What's a VAE???" -> "What's a VAE?" (an ellipsis stays)
@@ -183,6 +183,12 @@ def focus_question(text: str, names_entry: Callable[[str], bool] | None = None,
 def _split_lead_in(sentence: str) -> list[str]:
     found = _LEAD_IN.match(sentence)
     return [sentence[:found.end()].rstrip(), sentence[found.end():]] if found else [sentence]
+
+
+def compound_parts(word: str) -> list[str]:
+    """The words of a hyphenated compound, stopwords aside ("mentor-and-student" -> mentor, student);
+    [] for a plain word."""
+    return [p for p in word.split("-") if p and p not in STOPWORDS] if "-" in word else []
 
 
 class Vocabulary:
@@ -202,8 +208,8 @@ class Vocabulary:
 
     def known(self, word: str) -> bool:
         """Whether the material uses the word (a hyphenated one: or each of its parts, "AI-made")."""
-        return stem(word) in self.df or ("-" in word and all(stem(p) in self.df for p in word.split("-")
-                                                             if p and p not in STOPWORDS))  # "mentor-and-student"
+        parts = compound_parts(word)
+        return stem(word) in self.df or ("-" in word and all(stem(p) in self.df for p in parts))
 
     def idf(self, word: str) -> float:
         """log((N + 1) / (df + 1)) + 1: ~1 for a word every document uses, largest for an unknown word."""
