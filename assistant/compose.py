@@ -34,6 +34,13 @@ _VERB_NEXT = re.compile(r"^\s*(is|are|was|were|has|have|had|can|could|will|would
 _ASIDE_LEAD = re.compile(r"^(analogy|example)\s*:|^(imagine|think of|picture)\b", re.I)
 _CONTINUES = re.compile(r"^((and|but|or|so|also),? )?(it|they|this|these|that|those|its|their)\b|^(and|but|or|also)\b", re.I)
 _ARTICLE_LEAD = re.compile(r"^(A|An|The|One)\s+\S")
+# A sentence with its own verb before any relative clause ("The generated results can be ...") is not a
+# noun phrase that "X is ..." could lead ("A loss function used in ..., that measures ...").
+# "The process of ...", "The degree to which ...", "The textual input provided ...": a definition's noun phrase,
+# unlike "The student shows their draft work".
+_THE_NOUN_PHRASE = re.compile(r"^The (\S+ ){1,2}(of|to|for|provided|used)\b")
+_CLAUSE = re.compile(r"^(?:(?!\b(?:that|which|who|where|whose)\b)[^,;:])*?(?<!\bit )(?<!\bthey )"
+                     r"\b(is|are|was|were|can|could|will|would|may|might|has|have|had|should|must|does|do|did)\b", re.I)
 _VERB_LEAD = re.compile(r"^(Refers|Involves|Describes|Represents|Uses|Allows|Enables|Means|Denotes|Provides|Combines|"
                         r"Generates|Creates|Produces|Helps|Leverages|Aims|Focuses|Consists|Converts|Transforms|Learns|"
                         r"Encodes|Measures|Evaluates|Stands)\b")
@@ -76,6 +83,11 @@ def lead(title: str, sentence: str) -> str:
         if re.match(r"^['’]s\b", rest):  # "It’s a fascinating application" -> "X is a fascinating application"
             rest = f" {'are' if _plural(title) else 'is'}{rest[2:]}"
         return f"{title}{rest}"
+    if sentence.startswith("The ") and normalize(plain_title) in normalize(sentence):
+        return sentence  # "The quality and diversity of the training data play ..." names its entry itself
+    if _ARTICLE_LEAD.match(sentence) and (_CLAUSE.match(sentence) or sentence.startswith("The ")
+                                          and not _THE_NOUN_PHRASE.match(sentence)):
+        return f"{title}: {sentence}"
     if _ARTICLE_LEAD.match(sentence):
         return f"{title} {'are' if _plural(title) else 'is'} {_lower_first(sentence)}"
     if _VERB_LEAD.match(sentence):
@@ -167,7 +179,11 @@ def compose(query: str, intent: Intent, nodes: list[NodeWithScore], passages: li
         return None
     first_of: dict[str, int] = {}
     for number, node in enumerate(nodes, 1):
-        first_of.setdefault(NodeView.of(node).entry_id, number)
+        view = NodeView.of(node)
+        known = first_of.get(view.entry_id)
+        # A long section is defined by its opening chunk, wherever the retrievers ranked it.
+        if known is None or view.kind == "section" and view.chunk < NodeView.of(nodes[known - 1]).chunk:
+            first_of[view.entry_id] = number
     wanted = [s for s in intent.subjects if s in first_of]
     if intent.kind in (Kind.CREATOR, Kind.OUTPUT):
         wanted = [s for s in wanted if NodeView.of(nodes[first_of[s] - 1]).kind == "model"]

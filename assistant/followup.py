@@ -64,6 +64,15 @@ _ONE_SIDED = re.compile(r"\b(difference|differences|differ|differs|different|com
 _AMONG = re.compile(r"^(and\W+)?(which|what) (ones )?(of (those|them|these)|among (those|them|these)) (?P<rest>.+?)\W*$", re.I)
 # A short fragment that continues the last question: "And for images?", "And the second phase?"
 _FRAGMENT = re.compile(r"^(and|but|also|or|what about|how about)\b[^?]{0,40}\??$", re.I)
+# "the idea", "the concept": a bare abstract noun that can only mean what was just discussed.
+_BARE_IDEA = re.compile(r"\bthe (idea|concept|approach|technique|method|trick|principle|process)\b"
+                        r"(?!\s+(of|behind|that|which|for|to)\b)(?!\s+[\w-]+\s+(is|are|was|were)\b)", re.I)
+# Words of a definite phrase too common to show that it refers back ("the models that ..."), and phrases
+# about the material itself ("the table", "the article").
+_GENERIC_NP = frozenset({"model", "models", "data", "ai", "system", "systems", "way", "ways", "thing", "things", "output",
+                         "input", "question", "answer", "result", "results", "main", "best", "most", "first", "last",
+                         "difference", "differences", "role", "purpose", "use", "goal", "point", "example", "examples"})
+_MATERIAL_NP = frozenset({"table", "article", "material", "list", "post", "author", "text", "glossary", "section"})
 _SWITCH = re.compile(r"^(and|but|so)?\W*(what|how) about\s+(?P<x>.+?)\W*$|^(and|but|so)\s+(?P<y>.+?)\W*$", re.I)
 
 
@@ -196,6 +205,10 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
             and len({names.titles_by_entry.get(e, e) for e in named}) == 1 and not points_back(question):
         # "So what's the difference from a GAN?": the other side of the comparison is the subject
         return prompts.CONDENSE_TEMPLATE.format(question=question.rstrip(" ?.!"), subject=subject.text) + "?"
+    if not named and not is_list_question(question) and not points_back(question) \
+            and definite_reference(question, history):
+        # "Why bother training the small model?" after an answer about knowledge distillation
+        return prompts.CONDENSE_TEMPLATE.format(question=question.rstrip(" ?.!"), subject=subject.text) + "?"
     if not points_back(question) or (subject.entry_id and subject.entry_id in named):
         return question
     if named and _refers_to_named(question, names) and not (_DEMONSTRATIVE.search(question) or _BARE.search(question)
@@ -223,6 +236,30 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
         owner = creator + ("'s" if people.group(1).lower() == "their" else "")
         return question[:people.start()] + owner + question[people.end():]
     return _replace_reference(question, subject.text)
+
+
+def definite_reference(question: str, history: History) -> bool:
+    """Whether the question uses a definite phrase that only the last exchange explains: "the small
+    model" after an answer about "a smaller, more efficient model", "the forger" after the art-forger
+    analogy, or a bare "the idea". A phrase about the material ("the table") or made of common words
+    ("the models that ...") does not count."""
+    if _BARE_IDEA.search(question):
+        return True
+    last = [text for _, text in history[-2:]]
+    seen = {re.sub(r"['’]s$", "", w) for text in last for w in content_words(text)}
+    for found in re.finditer(r"\bthe\s+((?:[\w’'-]+\s+){0,2}[\w’'-]+)", question, re.I):
+        phrase: list[str] = []
+        for word in found.group(1).lower().split():
+            if word not in content_words(word):
+                break
+            phrase.append(re.sub(r"['’]s$", "", word))
+            if phrase[-1] != word:  # "the forger's goal": the phrase ends at its possessive
+                break
+        if not phrase or set(phrase) & _MATERIAL_NP or set(phrase) <= _GENERIC_NP:
+            continue
+        if all(any(w == s_ or len(w) >= 4 and s_.startswith(w) for s_ in seen) for w in phrase):
+            return True
+    return False
 
 
 def _variant_of(subject: Subject, qualifier: str, names: NameIndex) -> str:

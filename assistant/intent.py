@@ -133,7 +133,7 @@ def analyze(question: str, names: NameIndex, table: ModelTable | None = None) ->
     # A condensed follow-up carries its subject as "(about X)": the question proper is what precedes it.
     about = re.search(r"\s*\(about [^()]*(\([^()]*\)[^()]*)*\)\s*\??$", question)
     term = definition_term(question[:about.start()] + "?" if about else question)
-    head = re.split(r"\s+(?:in|of|for|within|inside|from|on|at)\s+", term, maxsplit=1)[0]
+    head = re.split(r"\s+(?:in|of|for|within|inside|from|on|at|behind|between|among|about|under)\s+", term, maxsplit=1)[0]
     if term and (head != term or about) and (names.find(term) or about) and not names.find(head):
         # Something unnamed in the context of a named entry is not a definition of that entry:
         # "What is a discriminator in a GAN?" is about the discriminator, wherever the material explains it;

@@ -135,6 +135,15 @@ class NameIndex:
             found += [name for name in self.caseless if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", lowered)]
         return found
 
+    @staticmethod
+    def _outside(name: str, containing: list[str], text: str) -> bool:
+        """Whether `name` also occurs outside the longer names that contain it ("How is a negative prompt
+        different from a normal prompt?" names Prompt as well as Negative Prompt)."""
+        rest = normalize(text)
+        for other in sorted(containing, key=len, reverse=True):
+            rest = rest.replace(other, " ")
+        return bool(re.search(rf"(?<![\w-]){re.escape(normalize(name))}(?![\w-])", rest))
+
     def names_of(self, entry_id: str) -> list[str]:
         """Every name (title, aliases, lower-case forms) that finds the entry."""
         return [name for name, entries in self.entries_by_name.items() if entry_id in entries]
@@ -143,10 +152,17 @@ class NameIndex:
         """Entry ids named in `text`, in order of mention, longest names winning overlaps ("Craiyon
         (DALL·E Mini)" names Craiyon, not also DALL·E)."""
         found: list[str] = []
-        matched = self._matches(text)
+        plain = normalize(text)
+
+        def place(name: str) -> int:  # where the name is first mentioned
+            found = re.search(rf"(?<![\w-]){re.escape(normalize(name))}(?![\w-])", plain)
+            return found.start() if found else len(plain)
+
+        matched = sorted(self._matches(text), key=place)
         longer = [normalize(m) for m in matched]
         for name in matched:
-            if name in self.generic or any(normalize(name) != other and normalize(name) in other for other in longer):
+            containing = [other for other in longer if normalize(name) != other and normalize(name) in other]
+            if name in self.generic or containing and not self._outside(name, containing, text):
                 continue
             for entry_id in self.entries_by_name.get(name, []) or self.caseless.get(name, []):
                 if entry_id not in found:

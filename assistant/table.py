@@ -125,7 +125,9 @@ class ModelTable:
         if not _LIST_INTENT.search(text):
             return None
         # "text-to-speech models" asks for what they generate: speech
-        asked = [singular(re.sub(r"'s$", "", re.sub(r"^[a-z]+-to-([a-z]+)$", r"\1", w))) for w in content_words(text)]
+        words = [singular(re.sub(r"'s$", "", re.sub(r"^[a-z]+-to-([a-z]+)$", r"\1", w))) for w in content_words(text)]
+        # "image-classification models" asks for the category "image classification"
+        asked = words + [singular(p) for w in words if "-" in w for p in w.split("-") if p]
         creator_hit = {w for w in asked if w in self.creator_vocab}
         # A category of two or more words named whole ("image classification") is asked for as a whole.
         whole = {" ".join(p) for r in self.rows for p in _parts(NodeView.of(r).field("generates"))
@@ -134,8 +136,8 @@ class ModelTable:
         if not (creator_hit or output_hit):
             return None
         explained = creator_hit | output_hit | self.output_words | _TABLE_WORDS
-        unexplained = [w for w in asked if w not in explained and not is_field_word(w)
-                       and not re.fullmatch(_LIST_NOUN, w)]
+        unexplained = [w for w in words if w not in explained and not is_field_word(w) and not re.fullmatch(_LIST_NOUN, w)
+                       and not ("-" in w and all(singular(p) in explained for p in w.split("-") if p))]
         if len(unexplained) > 1:
             return None
         rows = [r for r in self.rows if creator_hit <= self.creator_tokens[r.node_id]]

@@ -122,7 +122,7 @@ FIELD_WORD = re.compile(
     r"appear|entr|matter|much|what|how|why|give|mention|talk|cover|includ|descri|entri|each|one|thing|get|task|perform|per|job|"
     r"function|listed|list|name|credit|number|numbered|releas|publish|train|"
     # sides of a topic a question asks about: "the risks of deepfakes" is about deepfakes
-    r"risk|danger|benefit|advantag|disadvantag|drawback|limitation|downside|upside|pros\b|cons\b|impact|importan|goal)"
+    r"risk|danger|benefit|advantag|disadvantag|drawback|limitation|downside|upside|pros\b|cons\b|impact|importan|goal|innovat|key\b|main\b)"
 )
 
 

@@ -25,6 +25,13 @@ from assistant.compose import lead, lowercase_output
     # "These" + a noun phrase: the phrase stays, led by the title (not "X learning paradigms enable")
     ("Zero-Shot and Few-Shot Learning", "These learning paradigms enable models to act.",
      "Zero-Shot and Few-Shot Learning: These learning paradigms enable models to act."),
+    # A sentence with its own verb is not a noun phrase that "X is ..." could lead.
+    ("Diffusion models", "The generated results can be stunningly realistic.",
+     "Diffusion models: The generated results can be stunningly realistic."),
+    ("Iterative Refinement", "The student shows their draft work.", "Iterative Refinement: The student shows their draft work."),
+    ("Zero-Shot Transfer", "The ability of a model to perform tasks it has not been trained on.",
+     "Zero-Shot Transfer is the ability of a model to perform tasks it has not been trained on."),
+    ("Training Data", "The quality of the training data plays a role.", "The quality of the training data plays a role."),
 ])
 def test_lead_names_the_entry(title, sentence, expected):
     assert lead(title, sentence) == expected
@@ -48,6 +55,13 @@ def test_creator_and_output_are_one_natural_sentence(composing, fake, question, 
     assert {c.entry_id for c in answer.citations} == cited
     assert all(verify_quote(c.quote, c.passage_text) for c in answer.citations)
     assert fake.attempts == 0
+
+
+def test_a_long_section_is_defined_by_its_opening_chunk(composing, fake):
+    # The retrievers may rank a later chunk of the section first; the definition still opens the section.
+    answer = composing.ask("What are diffusion models?")
+    assert answer.text.startswith("Diffusion models are a powerful type of generative model"), answer.text
+    assert all(verify_quote(c.quote, c.passage_text) for c in answer.citations)
 
 
 def test_definition_and_comparison_are_built_from_the_definitions(composing, fake):

@@ -199,3 +199,34 @@ def test_a_switch_keeps_one_article():
     history = [("user", "What is a GAN?"), ("assistant", "Generative Adversarial Networks ... [1].")]
     names = NameIndex({"gan": ["GAN"], "vae": ["VAE"]})
     assert condense("And a VAE?", history, names, {"gan": "GAN", "vae": "VAE"}) == "What is a VAE?"
+
+
+DISTIL = [("user", "What is knowledge distillation?"),
+          ("assistant", "Knowledge Distillation is a method where a smaller, more efficient model is trained to replicate "
+                        "the behavior of a larger, pre-trained model [1].")]
+FORGER = [("user", "What does the article say about GANs?"),
+          ("assistant", "It’s like having an art forger (generator) and an art expert (discriminator) going head-to-head [1].")]
+
+
+@pytest.mark.parametrize(("question", "history", "expected"), [
+    # a definite phrase that only the last answer explains
+    ("Why bother training the small model at all?", DISTIL,
+     "Why bother training the small model at all (about knowledge distillation)?"),
+    ("What is the forger's goal?", FORGER, "What is the forger's goal (about Generative Adversarial Networks)?"),
+    # a bare abstract noun
+    ("How does the generative AI section apply the idea?", WHISPER,
+     "How does the generative AI section apply the idea (about Whisper)?"),
+])
+def test_a_definite_phrase_explained_by_the_last_answer_is_a_follow_up(question, history, expected):
+    assert ask(question, history) == expected
+
+
+@pytest.mark.parametrize("question", [
+    "What is the capital of France?",  # nothing in the last exchange
+    "Which models in the table come from OpenAI?",  # about the material itself, and a list question
+    "What are the models that generate text?",  # common words only
+    "What is the idea behind StyleGAN?",  # names its own subject
+    "What is the approach of contrastive learning?",
+])
+def test_a_definite_phrase_of_its_own_is_no_follow_up(question):
+    assert ask(question, DISTIL) == question

@@ -29,6 +29,7 @@ def reader(indexed_dir, embed_model):
     ("What is the role of attention in transformers?", Kind.EXPLAIN, "transformers"),
     ("What is the generator in adversarial training?", Kind.EXPLAIN, "adversarial-training"),
     ("what is a discriminator in a GAN", Kind.OTHER, None),
+    ("What is the key innovation behind transformers?", Kind.EXPLAIN, "transformers"),  # a side of the entry
     ("What are the two phases (about Diffusion models)?", Kind.EXPLAIN, "diffusion-models"),  # a condensed follow-up
 ])
 def test_kinds_and_subjects(reader, question, kind, subject):

@@ -52,6 +52,10 @@ def test_model_table_lists_every_matching_row(assistant):
     assert audio and {"wavenet", "perceiver"} <= {n.metadata["entry_id"] for n in audio.nodes}
     assert table.match("What do you call it when a model learns from one example?") is None
     assert table.match("How do diffusion models differ from adversarial training?") is None
+    # A hyphenated category and a creator filter together: only Google's image-classification rows.
+    google = table.match("Which image-classification models does the table credit to Google?")
+    assert google and google.field == "creator,generates"
+    assert {n.metadata["entry_id"] for n in google.nodes} == {"efficientnet", "mobilenet", "vit-vision-transformer"}
 
 
 def test_retrieve_cli_json(indexed_dir):
@@ -101,3 +105,10 @@ def test_gate_a_compound_is_evidence_when_its_words_are(assistant):
     assert coverage({"mentor-and-student"}, ["a feedback loop between a mentor and student artist"]) == 1.0
     assert coverage({"mentor-and-teacher"}, ["a feedback loop between a mentor and student artist"]) == 0.0
     assert assistant.trace("What does the mentor-and-student comparison in the article describe?").answerable
+
+
+def test_a_name_inside_a_longer_name_counts_when_it_also_stands_alone():
+    names = NameIndex({"negative-prompt": ["Negative Prompt"], "prompt": ["Prompt"]}, kinds={})
+    assert names.find("What is a negative prompt?") == ["negative-prompt"]
+    assert names.find("How is a negative prompt different from a normal prompt?") == ["negative-prompt", "prompt"]
+    assert names.find("How does a prompt differ from a negative prompt?") == ["prompt", "negative-prompt"]
