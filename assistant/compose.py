@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from assistant import prompts
 from assistant.citations import is_heading, split_sentences, verify_quote
 from assistant.intent import ABOUT_NAMED, Intent, Kind
+from assistant.relevance import LIKENESS
 from assistant.stages import NodeView
 from assistant.text import normalize
 from assistant.types import Answer, Citation, Passage
@@ -83,8 +84,12 @@ def lead(title: str, sentence: str) -> str:
         if re.match(r"^['’]s\b", rest):  # "It’s a fascinating application" -> "X is a fascinating application"
             rest = f" {'are' if _plural(title) else 'is'}{rest[2:]}"
         return f"{title}{rest}"
-    if sentence.startswith("The ") and normalize(plain_title) in normalize(sentence):
-        return sentence  # "The quality and diversity of the training data play ..." names its entry itself
+    parts = [p for p in re.split(r"\s+and\s+|/|&", plain_title) if len(p) >= 4]
+    if len(parts) > 1 and any(normalize(sentence).startswith(normalize(p) + " ") for p in parts):
+        return sentence  # "Fine-tuning involves ..." opens the section "Fine-Tuning and Model Personalization"
+    first_clause = normalize(re.split(r"[,;:–—]", sentence, maxsplit=1)[0])
+    if (sentence.startswith("The ") or sentence.startswith("In ")) and normalize(plain_title) in first_clause:
+        return sentence  # "In adversarial training, you set up ..." names its entry itself
     if _ARTICLE_LEAD.match(sentence) and (_CLAUSE.match(sentence) or sentence.startswith("The ")
                                           and not _THE_NOUN_PHRASE.match(sentence)):
         return f"{title}: {sentence}"
@@ -140,21 +145,29 @@ def definition(view: NodeView, text: str) -> list[tuple[str, str]]:
     found = [x for x in split_sentences(text) if not is_heading(x, view.title) and len(x.split()) >= 4]
     plain = re.sub(r"\s*\(.*?\)", "", view.title).strip()
 
-    def order(sentence: str) -> tuple[bool, bool, bool]:
+    def order(sentence: str) -> tuple[bool, bool, bool, bool]:
         body = sentence[len(view.title) + 1:].strip() if normalize(sentence).startswith(normalize(f"{view.title}:")) else sentence
         continues = bool(_CONTINUES.match(body))  # "Or it generates ...": only the sentence before says what "it" is
-        return continues, bool(_ASIDE_LEAD.match(body)), normalize(plain) not in normalize(sentence)
+        aside, unnamed = bool(_ASIDE_LEAD.match(body)), normalize(plain) not in normalize(sentence)
+        # "Analogy: Iterative refinement is like a feedback loop ..." names the entry: better than "The student shows ..."
+        return continues, aside and unnamed, unnamed, aside
 
     if view.kind not in ("glossary", "concept", "model"):
         found = sorted(found, key=order)  # a stable sort: the material's order otherwise
     for sentence in found:
+        if pairs and view.kind == "section" and (order(sentence)[3] or LIKENESS.search(sentence)):
+            break  # a section's definition is its statements, not the analogy that follows them
         body = sentence
         label = f"{view.title}:"
         if normalize(body).startswith(normalize(label)):  # glossary and concept nodes read "Title: definition"
             body = body[len(label):].strip()
+        labelled = re.match(r"^(analogy|example)\s*:\s*", body, re.I)
+        if labelled and normalize(plain) in normalize(body):  # "Analogy: Iterative refinement is like ..."
+            body = body[labelled.end():]
+            body = body[:1].upper() + body[1:]
         shown = lead(view.title, body) if not pairs else lead(view.title, body) if _POINTING_LEAD.match(body) else body
         pairs.append((shown, sentence))
-        if len(pairs) == (2 if view.kind in ("glossary", "concept") else 1):
+        if len(pairs) == (1 if view.kind == "model" else 2):
             break
     return pairs
 

@@ -29,10 +29,10 @@ CUE_WEIGHT = 0.3  # a question asking for an analogy or an example prefers sente
 ASIDE_WEIGHT = 0.15  # an analogy or scene-setting sentence is only an answer when the question asks for one
 RANK_WEIGHT = 0.1  # per place a sentence's passage is below the first in the retrieval (tuned on the dev split)
 # (what the question asks for, what a sentence that gives it looks like)
-_CUES = [(re.compile(r"\b(analog\w*|metaphor\w*|compar\w*|likened)\b", re.I),
-          re.compile(r"\b(analog\w*|imagine|think of|just as|just like|is like|are like|like having|like an?|akin to|"
-                     r"similar to|much like)\b"
-                     r"|['’]s like\b", re.I)),
+# A sentence that gives an analogy: "It’s like having an art forger ...", "akin to a composer ..."
+LIKENESS = re.compile(r"\b(analog\w*|imagine|think of|just as|just like|is like|are like|like having|like an?|akin to|"
+                      r"similar to|much like)\b|['’]s like\b", re.I)
+_CUES = [(re.compile(r"\b(analog\w*|metaphor\w*|compar\w*|likened)\b", re.I), LIKENESS),
          (re.compile(r"\bexamples?\b", re.I), re.compile(r"\b(example|e\.g\.|for instance|such as)\b", re.I))]
 # A sentence that opens by pointing back ("That’s basically what self-attention provides.") says little alone.
 POINTS_BACK = re.compile(r"^((and|but|so),? )?(this|these|that|those|it|they|its|their|such)\b", re.I)

@@ -108,7 +108,9 @@ class NameIndex:
     def _key(name: str) -> str:
         """Case-sensitive form for acronym-like names, lower case for the rest."""
         text = normalize(name)
-        if " " not in name.strip() and sum(c.isupper() for c in name) >= 2:
+        # "Meta-Learning" is two capitalised words, not an acronym like "LoRA" or "GPT-Neo"
+        capitalised = all(re.fullmatch(r"[A-Z][a-z]+", part) for part in name.strip().split("-"))
+        if " " not in name.strip() and sum(c.isupper() for c in name) >= 2 and not capitalised:
             return unify(name)
         return text
 

@@ -32,6 +32,11 @@ from assistant.compose import lead, lowercase_output
     ("Zero-Shot Transfer", "The ability of a model to perform tasks it has not been trained on.",
      "Zero-Shot Transfer is the ability of a model to perform tasks it has not been trained on."),
     ("Training Data", "The quality of the training data plays a role.", "The quality of the training data plays a role."),
+    # a sentence that names its entry in its first clause, or opens with one part of a two-part title, stays as it is
+    ("Adversarial Training", "In adversarial training, you set up two networks.",
+     "In adversarial training, you set up two networks."),
+    ("Fine-Tuning and Model Personalization", "Fine-tuning involves adjusting a model.",
+     "Fine-tuning involves adjusting a model."),
 ])
 def test_lead_names_the_entry(title, sentence, expected):
     assert lead(title, sentence) == expected
@@ -61,7 +66,16 @@ def test_a_long_section_is_defined_by_its_opening_chunk(composing, fake):
     # The retrievers may rank a later chunk of the section first; the definition still opens the section.
     answer = composing.ask("What are diffusion models?")
     assert answer.text.startswith("Diffusion models are a powerful type of generative model"), answer.text
+    assert "destroy that data" in answer.text  # a section's definition is its first two statements
     assert all(verify_quote(c.quote, c.passage_text) for c in answer.citations)
+
+
+def test_a_sections_definition_stops_before_its_analogy_and_prefers_one_naming_it(composing, fake):
+    tuning = composing.ask("What is fine-tuning?")
+    assert tuning.text.startswith("Fine-tuning involves adjusting a pre-trained model") and "chef" not in tuning.text
+    refinement = composing.ask("What is iterative refinement?")  # no plain statement: the analogy that names it
+    assert refinement.text.startswith("Iterative refinement is like a feedback loop"), refinement.text
+    assert all(verify_quote(c.quote, c.passage_text) for c in refinement.citations)
 
 
 def test_definition_and_comparison_are_built_from_the_definitions(composing, fake):

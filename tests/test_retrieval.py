@@ -112,3 +112,10 @@ def test_a_name_inside_a_longer_name_counts_when_it_also_stands_alone():
     assert names.find("What is a negative prompt?") == ["negative-prompt"]
     assert names.find("How is a negative prompt different from a normal prompt?") == ["negative-prompt", "prompt"]
     assert names.find("How does a prompt differ from a negative prompt?") == ["prompt", "negative-prompt"]
+
+
+def test_a_hyphenated_capitalised_title_is_a_word_not_an_acronym():
+    names = NameIndex({"meta-learning": ["Meta-Learning"], "gpt-neo": ["GPT-Neo"], "lora": ["LoRA"]}, kinds={})
+    assert names.find("How does meta-learning differ from transfer learning?") == ["meta-learning"]
+    assert names.find("What is Meta-Learning?") == ["meta-learning"]
+    assert names.find("Who made GPT-Neo?") == ["gpt-neo"] and names.find("Is lora a model? Who made GPT-neo?") == []

@@ -141,12 +141,17 @@ def token_f1(prediction: str, references: Sequence[str]) -> float:
 
 
 def alias_hit(answer: str, aliases: Sequence[str]) -> float:
-    """Return 1.0 if any normalised alias is a contiguous whole-token run of the answer."""
+    """Return 1.0 if any normalised alias is a contiguous whole-token run of the answer; a token may
+    carry a plural or third-person ending the alias lacks ("GANs" for "GAN", "compresses" for "compress")."""
     answer_tokens = normalize_answer(answer).split()
+
+    def same(token: str, wanted: str) -> bool:
+        return token == wanted or token in (wanted + "s", wanted + "es")
+
     for alias in aliases:
         alias_tokens = normalize_answer(alias).split()
         n = len(alias_tokens)
-        if n and any(answer_tokens[i:i + n] == alias_tokens
+        if n and any(all(same(t, w) for t, w in zip(answer_tokens[i:i + n], alias_tokens, strict=True))
                      for i in range(len(answer_tokens) - n + 1)):
             return 1.0
     return 0.0
