@@ -93,7 +93,7 @@ _TOPIC_END = re.compile(r"\b(use|uses|used|work|works|make|makes|help|helps|gene
                         r"be|being|been|come|comes|go|goes|released|release|built|developed|made|created|according|listed|"
                         r"mentioned|say|says|said|described|called|known|in|on|for|to|with|from|by|of|at|into|over|and|or|"
                         r"than|like|so|"
-                        r"when|if)\b", re.I)
+                        r"when|if|that|which|who|whose|where)\b", re.I)
 _NUMBER_Q = re.compile(r"\b(which|what) (concept )?number\b|\bnumbered\b|\bnumber (does|is|has)\b|\bwhat position\b", re.I)
 
 
