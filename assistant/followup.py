@@ -31,6 +31,8 @@ _NOUNS = (r"(one|ones|model|models|technique|techniques|method|methods|approach|
           r"term|terms|architecture|architectures|network|networks|algorithm|algorithms|process|entry|system|systems|"
           r"tool|tools|framework|field|area|type|kind|thing|component|part|step|problem|issue|dataset|task)")
 _DEMONSTRATIVE = re.compile(rf"\b(this|that|these|those|said)\s+{_NOUNS}\b", re.I)
+# "one" standing for the subject at the end of a question: "What is the decoder's job in one?"
+_ONE = re.compile(r"\b(in|of|for|with|inside|from|into|on) one\W*$", re.I)
 _OTHER = re.compile(rf"\bthe (other|same|second|first|latter|former)\s+{_NOUNS}\b|\bthe (\S+ )?(versions?|variants?|phases?|"
                     r"stages?|steps?|parts?|half|halves|networks?|one|ones|components?|layers?)\b", re.I)
 _FIELDS_ASKED = re.compile(r"\b(who|whom|whose|creat\w*|made|maker|developed|built|build|behind|lab|company|"
@@ -42,7 +44,7 @@ _BARE = re.compile(r"\b(is|are|was|were|does|do|did|about|to|with|from|of|on|for
                    r"than|like)\s+(this|that|these|those)\b(?!\s+\w+\s+(is|are|was|were)\b)(?=\s*[?.!,]|\s*$|\s+\w+)", re.I)
 _CREATOR_REF = re.compile(r"\b(that|this|the same|the|its|their)\s+"
                           r"(company|companies|organi[sz]ation|lab|laboratory|firm|maker|creator|developer|group|team|"
-                          r"institute|studio)\b('s)?", re.I)
+                          r"institute|studio)\b('s)?(?!\s+(of|behind|that|which|who)\b)", re.I)  # not "the creator of X"
 _PEOPLE = re.compile(r"\b(they|them|their)\b", re.I)
 _MAKES = re.compile(r"\b(make|made|makes|create|created|creates|build|built|develop|developed|release|released|produce|"
                     r"produced|design|designed|train|trained)\b", re.I)
@@ -128,7 +130,7 @@ def points_back(question: str) -> bool:
     """True when the question refers to something said before (pronoun, "this technique", bare "that")."""
     pronoun = _PRONOUN.search(question) and not _EXPLETIVE.search(question)
     return bool(pronoun or _DEMONSTRATIVE.search(question) or _OTHER.search(question) or _BARE.search(question)
-                or _CREATOR_REF.search(question))
+                or _CREATOR_REF.search(question) or _ONE.search(question))
 
 
 def _replace_reference(question: str, subject: str) -> str:
@@ -228,7 +230,7 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
         named_variant = _variant_of(subject, variant.group("q"), names)
         if named_variant:  # "the IO version" of Perceiver is the entry "Perceiver IO"
             return question[:variant.start()] + named_variant + question[variant.end():]
-    if _OTHER.search(question) and not (_PRONOUN.search(question) or _DEMONSTRATIVE.search(question)):
+    if (_OTHER.search(question) or _ONE.search(question)) and not (_PRONOUN.search(question) or _DEMONSTRATIVE.search(question)):
         return prompts.CONDENSE_TEMPLATE.format(question=question.rstrip(" ?.!"), subject=subject.text) + "?"
     # "Who created StyleGAN?" -> "What else did they make?": "they" who make things are its creator.
     people = _PEOPLE.search(question)

@@ -230,3 +230,14 @@ def test_a_definite_phrase_explained_by_the_last_answer_is_a_follow_up(question,
 ])
 def test_a_definite_phrase_of_its_own_is_no_follow_up(question):
     assert ask(question, DISTIL) == question
+
+
+def test_one_standing_for_the_subject_is_a_follow_up():
+    assert ask("What is the decoder's job in one?") == "What is the decoder's job in one (about Whisper)?"
+    assert ask("Is there one for video as well?", None) == "Is there one for video as well?"
+
+
+def test_the_creator_of_a_named_entry_is_no_reference_back():
+    question = "Who is the creator of StyleGAN according to the table?"
+    assert ask(question) == question
+    assert ask("What else did the creator make?") == "What else did OpenAI make?"

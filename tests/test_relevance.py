@@ -39,6 +39,17 @@ def test_the_sentence_answering_the_aspect_ranks_first(embed_model):
     assert max(zip(scores, DIFFUSION, strict=True))[1].startswith("The generated results can be stunningly realistic")
 
 
+def test_a_question_asking_what_kinds_prefers_the_sentence_that_lists_them(embed_model):
+    """"What ethical concerns ..." is answered by the sentence listing them, not the one naming them."""
+    ethics = ["While Generative AI holds immense potential, it also poses challenges and ethical considerations.",
+              "Issues such as bias in training data, misuse of generated content, and the potential to create deepfakes "
+              "highlight the need for responsible development and deployment of these technologies."]
+    found = [Candidate(1, i, s, "challenges", "Challenges and Ethical Considerations") for i, s in enumerate(ethics)]
+    scores = SentenceRanker(embed_model).score("What ethical concerns does the article raise about generative AI?", found,
+                                               names=["generative ai"])
+    assert scores[1] > scores[0]
+
+
 def test_chunks_of_one_entry_share_its_place_in_the_retrieval(embed_model):
     """The retrieval's order counts by entry: a long section's third chunk is not pushed below a
     neighbouring entry's passage because its own first chunk came first."""
