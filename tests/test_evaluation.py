@@ -97,6 +97,19 @@ def test_resolve_uses_kind_and_quote_to_disambiguate():
         resolve("No Such Entry", entries)
 
 
+def test_resolve_follows_the_quote_to_the_entry_that_holds_it():
+    """The article's "Latent Space" concept is followed by its Google search analogy, which the knowledge
+    keeps as a section of its own: a gold quote from the analogy names that section, and the concept
+    titled as the gold names it stays acceptable."""
+    entries = load_entries()
+    quote = "Google indexing/mapping websites = Generative model encoding data into latent space"
+    assert resolve("Latent Space", entries, quote).id == "latent-space-google-search-analogy"
+    assert resolve("Latent Space", entries, "a hidden source of inspiration").id == "latent-space"
+    [question] = [q for q in load_gold() if q.id == "g071"]
+    assert [i.entry.id for i in question.relevant] == ["latent-space-google-search-analogy"]
+    assert [e.id for e in question.allowed] == ["latent-space"]
+
+
 def test_relevance_needs_quote_and_name():
     [item] = load_gold()[0].relevant  # g001: Negative Prompt
     texts = [f"Negative Prompt: Additional textual input used to {item.quote}.", f"Something else: {item.quote}.",
