@@ -25,7 +25,7 @@ LLAMA_KEY := $(shell printf '%s|%s|%s' '$(LLAMA_VERSION)' '$(LLAMA_CMAKE_ARGS)' 
 WHEEL_CACHE ?= $(HOME)/.cache/genai-assistant/wheels
 LLAMA_WHEELS := $(WHEEL_CACHE)/llama-cpp-python-$(LLAMA_VERSION)-$(LLAMA_KEY)
 
-.PHONY: install run index test lint eval bench audit browser postgres doctor clean llama-wheel
+.PHONY: install run index test lint eval bench audit browser postgres doctor clean llama-wheel screenshot
 
 $(LLAMA_WHEELS)/.built:
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ run: index
 
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+# The README's picture (docs/screenshot.png): the real app and the configured LLM, in Chromium.
+screenshot: index browser
+	$(PY) -m ui.screenshot
 
 # The conversation-store tests start their own throwaway PostgreSQL from Debian's package (never a service).
 postgres:

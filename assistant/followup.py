@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from assistant import prompts
-from assistant.intent import definition_term, topic_phrase
+from assistant.intent import asks_about_fields, definition_term, topic_phrase
 from assistant.retrieval import NameIndex
 from assistant.table import is_list_question
 from assistant.text import content_words, unify, words
@@ -35,8 +35,6 @@ _DEMONSTRATIVE = re.compile(rf"\b(this|that|these|those|said)\s+{_NOUNS}\b", re.
 _ONE = re.compile(r"\b(in|of|for|with|inside|from|into|on) one\W*$", re.I)
 _OTHER = re.compile(rf"\bthe (other|same|second|first|latter|former)\s+{_NOUNS}\b|\bthe (\S+ )?(versions?|variants?|phases?|"
                     r"stages?|steps?|parts?|half|halves|networks?|one|ones|components?|layers?)\b", re.I)
-_FIELDS_ASKED = re.compile(r"\b(who|whom|whose|creat\w*|made|maker|developed|built|build|behind|lab|company|"
-                           r"organi[sz]ation|generates?|produces?|outputs?|table)\b", re.I)
 # "the IO version", "the XL variant": another entry named after the subject.
 _VARIANT = re.compile(r"\bthe (?P<q>[\w.-]+) (version|variant|edition|release)\b", re.I)
 # A bare "this"/"that" used as a pronoun: after a verb or preposition ("compare to that", "who made that").
@@ -100,7 +98,7 @@ def last_subject(history: History, names: NameIndex, titles: dict[str, str],
 
     def entry(found: list[str], asked: str = "") -> Subject:
         # A question about who made it or what it generates is about the model row; any other, about the prose.
-        rows_first = bool(_FIELDS_ASKED.search(asked))
+        rows_first = asks_about_fields(asked)
         ordered = sorted(found, key=lambda e: ((kinds or {}).get(e) == "model") != rows_first)
         title = titles.get(ordered[0], ordered[0])
         others = tuple(dict.fromkeys(t for t in (titles.get(e, e) for e in ordered[1:]) if t.casefold() != title.casefold()))
@@ -171,7 +169,7 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
     subject = last_subject(history, names, titles, names.kinds)
     if subject is None:
         return question
-    if subject.row[0] and _FIELDS_ASKED.search(question):  # "What is the Transformer?" -> "Which lab built it?": the row
+    if subject.row[0] and asks_about_fields(question):  # "What is the Transformer?" -> "Which lab built it?": the row
         subject = Subject(subject.row[1], subject.row[0], subject.asked)
     if subject.others and _PEOPLE.search(question) and not _MAKES.search(question):
         # "What are VAEs and GANs?" -> "How do they differ?": "they" are both

@@ -24,7 +24,6 @@ from assistant.stages import Key, NodeView, intent_of
 from assistant.text import Vocabulary, compound_parts, content_words, is_field_word, name_words, normalize, stem
 
 MIN_COVERAGE = 0.5
-CORROBORATION = 0.3  # share of the question's other words a corroborated first passage holds (tuned on the dev split)
 UNKNOWN_MARGIN = 0.1  # a term the material never uses is refused unless a passage is this much above the threshold
 
 
@@ -116,7 +115,7 @@ class AnswerabilityGate(BaseNodePostprocessor):
         texts = [n.node.get_content() for n in nodes]
         best = max(v.vector_score for v in views)
         if intent is not None and intent.term and not intent.subjects and best < self.threshold + UNKNOWN_MARGIN \
-                and unknown_words(intent.term, self.vocabulary) and not self._corroborated(question, texts, views, intent.term):
+                and unknown_words(intent.term, self.vocabulary):
             return Verdict(False, f"the material does not mention “{intent.term}”")
         named = [v for v in views if v.named]
         if named:
@@ -155,18 +154,6 @@ class AnswerabilityGate(BaseNodePostprocessor):
             evidence = self._evidence(question, texts, views, best)
             return evidence if evidence.answerable else Verdict(False, "named entry does not cover the question")
         return self._evidence(question, texts, views, best)
-
-    def _corroborated(self, question: str, texts: list[str], views: list[NodeView], term: str) -> bool:
-        """Whether the first passage answers a question worded apart from the material: both retrievers
-        rank it first, it is close enough to pass the threshold, and it holds most of the question's other
-        words ("the shortcuts that pass a layer's output to layers further down" -> Skip Connections)."""
-        first = views[0]
-        if first.vector_score < self.threshold or first.vector_score < max(v.vector_score for v in views) \
-                or first.bm25_score < max(v.bm25_score for v in views):
-            return False
-        unknown = set(unknown_words(term, self.vocabulary))
-        rest = {w for w in focus_words(question, []) if w not in unknown}
-        return len(rest) >= 3 and coverage(rest, texts[:1]) >= CORROBORATION
 
     def _evidence(self, question: str, texts: list[str], views: list[NodeView], best: float) -> Verdict:
         """The verdict from the passages alone: the best similarity plus the top passages' coverage."""

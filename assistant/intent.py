@@ -97,6 +97,18 @@ _TOPIC_END = re.compile(r"\b(use|uses|used|work|works|make|makes|help|helps|gene
 _NUMBER_Q = re.compile(r"\b(which|what) (concept )?number\b|\bnumbered\b|\bnumber (does|is|has)\b|\bwhat position\b", re.I)
 
 
+# Words that ask for a model row's fields (who made it, what it generates) rather than about a topic;
+# "generative" and "production" are no such words.
+_FIELDS_ASKED = re.compile(r"\b(who|whom|whose|creat(e|ed|es|or|ors)|made|make|maker|develop(ed|er|ers)?|built|build|behind|"
+                           r"compan(y|ies)|lab|organi[sz]ations?|generates?|generated|produces?|produced|outputs?|table|listed)\b",
+                           re.I)
+
+
+def asks_about_fields(question: str) -> bool:
+    """Whether a question asks who made something or what it generates (a model row's fields)."""
+    return bool(_FIELDS_ASKED.search(question))
+
+
 def definition_term(text: str) -> str:
     """The thing a definition question asks about, or '' when the question is not a plain definition."""
     question = unify(text).rstrip(" ?.!")

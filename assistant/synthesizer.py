@@ -32,7 +32,7 @@ from assistant import prompts
 from assistant.citations import verify_answer
 from assistant.compose import compose, lead
 from assistant.errors import LLMError
-from assistant.intent import Intent, Kind
+from assistant.intent import Intent, Kind, asks_about_fields
 from assistant.relevance import POINTS_BACK, Candidate, SentenceRanker, about, candidates, on_subject
 from assistant.stages import ANSWER, NodeView, intent_of
 from assistant.text import normalize
@@ -86,10 +86,6 @@ def build_messages(query: str, passages: list[Passage], texts: list[str] | None 
     question = prompts.QUESTION_TEMPLATE.format(passages=context, question=as_data(query))
     return [ChatMessage(role=MessageRole.SYSTEM, content=prompts.SYSTEM_PROMPT),
             ChatMessage(role=MessageRole.USER, content=question)]
-
-
-_FIELDS_ASKED = re.compile(r"\b(who|whom|whose|creat\w*|made|make|maker|develop\w*|built|build|behind|compan\w*|lab|"
-                           r"organi[sz]ation\w*|generat\w*|produc\w*|outputs?|table|listed)\b", re.I)
 
 
 def _cite(number: int, passage: Passage, quote: str) -> Citation:
@@ -194,7 +190,7 @@ class CitedSynthesizer(BaseSynthesizer):
         every = candidates(passages)
         prose = [c for c in every if passages[c.number - 1].kind != "model"]
         spoken_of = any(about(c, set(), self._subject_names(intent)) for c in prose)
-        rows_answer = bool(_FIELDS_ASKED.search(question)) or not spoken_of
+        rows_answer = asks_about_fields(question) or not spoken_of
         found = prose + [c for c in every if passages[c.number - 1].kind == "model" and c.entry_id in intent.subjects
                          and rows_answer]
         found.sort(key=lambda c: (c.number, c.position))

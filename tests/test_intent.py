@@ -96,3 +96,15 @@ def test_topic_of_how_questions(question, topic):
 def test_an_unnamed_term_in_a_named_context_is_what_is_asked_about(reader):
     intent = reader("what is a discriminator in a GAN")
     assert intent.subjects == () and intent.term == "discriminator"
+
+
+@pytest.mark.parametrize(("question", "fields"), [
+    ("Who created Whisper?", True), ("Which lab built it?", True), ("What does it generate?", True),
+    ("Which company is behind StyleGAN?", True), ("Is it listed in the table?", True),
+    ("What is generative AI used for?", False), ("How do generative models work?", False),
+    ("Why does production quality matter?", False),
+])
+def test_questions_asking_for_a_rows_fields(question, fields):
+    from assistant.intent import asks_about_fields
+
+    assert asks_about_fields(question) is fields

@@ -129,11 +129,3 @@ def test_gate_a_relative_who_asks_for_no_person(assistant):
     assert not _evidence_type_ok("Who founded Stability AI?", ["text"], has_model=False)
     assert not _evidence_type_ok("Quick question: who runs OpenAI?", ["text"], has_model=False)
     assert assistant.trace("What stops people who shouldn't have access from tampering with a model's parameters?").answerable
-
-
-def test_gate_an_unknown_word_is_answered_when_both_retrievers_agree_on_a_passage_holding_the_rest(assistant):
-    """"shortcuts" is not a word of the material, but the passage both retrievers rank first holds the
-    rest of the question; a topic the material never covers is still refused."""
-    trace = assistant.trace("What are the shortcuts that pass a layer's output straight to layers further down?")
-    assert trace.answerable and trace.passages[0].entry_id == "skip-connections"
-    assert not assistant.trace("How does speculative decoding use a small draft model to speed up text generation?").answerable

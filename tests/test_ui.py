@@ -83,6 +83,17 @@ def test_structured_answer_lists_every_row_with_citations(stack):
     assert sources.count('class="ga-source"') >= 3
 
 
+def test_a_composed_definition_is_labelled_as_built_from_the_entries(stack, tmp_path):
+    """A definition composed from the glossary is no table lookup: its label says what it is."""
+    assistant, settings = stack.private_assistant(tmp_path / "data", compose_answers=True)
+    try:
+        messages, _, _, _ = ask(ChatUI(assistant, settings), "What is a variational autoencoder?")[-1]
+        final = messages[-1]["content"]
+        assert "ga-structured" in final and "Composed from the article" in final and "model table" not in final
+    finally:
+        assistant.close()
+
+
 def test_second_question_while_streaming_waits_its_turn(stack):
     ui = ChatUI(stack.assistant, stack.settings)
     session = Session()

@@ -17,7 +17,7 @@ from assistant.types import Answer, Citation, Health
 LABELS = {
     "refused": "Not in the sources",
     "extractive": EXTRACTIVE_NOTICE,
-    "structured": "From the article's model table",
+    "structured": "Composed from the article's entries, without the LLM",  # lists, creators, definitions, comparisons
     "draft": "Draft — being checked against the sources…",
 }
 INCOMPLETE = "The model's answer was cut off; only its verified part is shown."
