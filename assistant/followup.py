@@ -73,6 +73,12 @@ _GENERIC_NP = frozenset({"model", "models", "data", "ai", "system", "systems", "
                          "input", "question", "answer", "result", "results", "main", "best", "most", "first", "last",
                          "difference", "differences", "role", "purpose", "use", "goal", "point", "example", "examples"})
 _MATERIAL_NP = frozenset({"table", "article", "material", "list", "post", "author", "text", "glossary", "section"})
+# "the second one", "the last model", "the latter": an item of the last answer's list (or of the two
+# entries the last question compared). A bare "the first" only at the end: "the first phase" is no item.
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+_ORDINAL = re.compile(rf"\bthe (?P<n>{'|'.join(_ORDINALS)}|last)(?: (one|model|entry|item|system|tool|row)\b|(?=\s*[?.!,]|\s*$))"
+                      r"|\bthe (?P<n2>latter|former)\b", re.I)
+_LISTED = re.compile(r"^\s*[-•*]\s*(?P<name>.+?)\s+—\s+creator:", re.M)
 _SWITCH = re.compile(r"^(and|but|so)?\W*(what|how) about\s+(?P<x>.+?)\W*$|^(and|but|so)\s+(?P<y>.+?)\W*$", re.I)
 
 
@@ -93,7 +99,9 @@ def last_subject(history: History, names: NameIndex, titles: dict[str, str],
     table row when a name is both, "Transformers" over the "Transformer" row), or the term it defined
     ("mode collapse"); else the entry the latest answer names; else what the latest question was about
     ("How does X work?" -> X). None when nothing is clear: the question is then left as asked."""
-    users = [text for role, text in reversed(history) if role == "user"]
+    # each user turn as it was meant: "Tell me more about the latter." is about the latter entry
+    users = [resolve_ordinal(text, history[:i], names) or text
+             for i, (role, text) in reversed(list(enumerate(history))) if role == "user"]
     answers = [text for role, text in reversed(history) if role == "assistant"]
 
     def entry(found: list[str], asked: str = "") -> Subject:
@@ -166,6 +174,9 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
     """A standalone query for `question` given earlier (role, text) turns; unchanged unless it is a follow-up."""
     if not history:
         return question
+    item = resolve_ordinal(question, history, names)
+    if item:
+        return item
     subject = last_subject(history, names, titles, names.kinds)
     if subject is None:
         return question
@@ -236,6 +247,40 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
         owner = creator + ("'s" if people.group(1).lower() == "their" else "")
         return question[:people.start()] + owner + question[people.end():]
     return _replace_reference(question, subject.text)
+
+
+def listed_items(history: History, names: NameIndex) -> list[str]:
+    """What the last exchanges listed, in order: the rows of a list answer (one of the last two, so "the
+    first one" may follow "the second one"), else the entries the last question named when it named two
+    or more ("How does a VAE differ from a GAN?")."""
+    for answer in [text for role, text in reversed(history) if role == "assistant"][:2]:
+        rows = [m.group("name").strip() for m in _LISTED.finditer(answer)]
+        if rows:
+            return rows
+    asked = next((text for role, text in reversed(history) if role == "user"), "")
+    found = names.find(asked)
+    return [names.titles_by_entry.get(e, e) for e in found] if len(found) >= 2 else []
+
+
+def resolve_ordinal(question: str, history: History, names: NameIndex) -> str:
+    """`question` with "the second one" / "the latter" replaced by that item of the last exchange, or ''
+    when it has no such reference (or the item does not exist). "And the first one?" after "Who made the
+    second one?" asks that question again about the first item."""
+    found = _ORDINAL.search(question)
+    items = listed_items(history, names) if found else []
+    if not found or not items:
+        return ""
+    word = (found.group("n") or found.group("n2")).lower()
+    index = {"last": -1, "latter": -1, "former": 0}.get(word, _ORDINALS.index(word) if word in _ORDINALS else 0)
+    if index >= len(items):
+        return ""
+    item = items[index]
+    if _FRAGMENT.match(question.strip()) and len(content_words(question[:found.start()] + question[found.end():])) == 0:
+        previous = next((text for role, text in reversed(history) if role == "user"), "")
+        earlier = _ORDINAL.search(previous)
+        if earlier:  # "Who made the second one?" -> "And the first one?": the same question about the first item
+            return previous[:earlier.start()] + item + previous[earlier.end():]
+    return question[:found.start()] + item + question[found.end():]
 
 
 def definite_reference(question: str, history: History) -> bool:

@@ -241,3 +241,39 @@ def test_the_creator_of_a_named_entry_is_no_reference_back():
     question = "Who is the creator of StyleGAN according to the table?"
     assert ask(question) == question
     assert ask("What else did the creator make?") == "What else did OpenAI make?"
+
+
+SPEECH = [("user", "Which entries in the table produce speech?"),
+          ("assistant", "The article's model table lists 2 models that generate speech:\n"
+                        "- FastSpeech — creator: Microsoft — generates: Speech [1]\n"
+                        "- Tacotron — creator: Google — generates: Speech [2]")]
+ORDINAL_NAMES = NameIndex({"fastspeech": ["FastSpeech"], "tacotron": ["Tacotron"], "vae": ["VAE", "VAEs"],
+                           "gan": ["GAN", "GANs"]})
+
+
+@pytest.mark.parametrize(("question", "history", "expected"), [
+    ("Who made the second one?", SPEECH, "Who made Tacotron?"),
+    ("What does the last model generate?", SPEECH, "What does Tacotron generate?"),
+    # the same question again about another item of the list
+    ("And the first one?", [*SPEECH, ("user", "Who made the second one?"), ("assistant", "Tacotron was created by Google [1].")],
+     "Who made FastSpeech?"),
+    # the two entries the last question compared
+    ("Tell me more about the latter.", [("user", "How does a VAE differ from a GAN?"), ("assistant", "A VAE encodes [1].")],
+     "Tell me more about GAN."),
+])
+def test_an_ordinal_names_an_item_of_the_last_list(question, history, expected):
+    assert condense(question, history, ORDINAL_NAMES, ORDINAL_NAMES.titles_by_entry) == expected
+
+
+def test_an_ordinal_without_such_an_item_is_no_item():
+    assert "the fifth one" in condense("Who made the fifth one?", SPEECH, ORDINAL_NAMES, {})  # the list has two
+    diffusion = [("user", "What is a GAN?"), ("assistant", "A GAN has two networks [1].")]
+    assert condense("What happens in the first phase?", diffusion, ORDINAL_NAMES, {"gan": "GAN"}) \
+        == "What happens in the first phase (about GAN)?"
+
+
+def test_the_subject_of_a_turn_that_used_an_ordinal_is_that_item():
+    history = [("user", "How does a VAE differ from a GAN?"), ("assistant", "A VAE encodes [1]."),
+               ("user", "Tell me more about the latter."), ("assistant", "It has two networks [1].")]
+    assert condense("What does the article compare its networks to?", history, ORDINAL_NAMES,
+                    ORDINAL_NAMES.titles_by_entry) == "What does the article compare GAN's networks to?"
