@@ -38,7 +38,8 @@ def is_list_question(question: str) -> bool:
 
 # Words that never identify a creator (or an output type) on their own.
 _WEAK = {"creator": frozenset({"ai", "now", "open", "source", "research", "model", "various", "multiple", "contributor"}),
-         "generates": frozenset({"model", "various", "general", "purpose", "multi-modal", "unified", "multitask"})}
+         # "learning models" are machine-learning models, not DINO's "Self-supervised Learning"
+         "generates": frozenset({"model", "various", "general", "purpose", "multi-modal", "unified", "multitask", "learning"})}
 _GENERIC_HEAD = frozenset({"generation", "generations"})
 # Words a list question may use besides field words and values: they ask about the table, not about a topic.
 _TABLE_WORDS = frozenset({"table", "article", "listed", "list", "mentioned", "other", "else", "all", "also", "both", "kind",
@@ -99,6 +100,20 @@ class ModelTable:
                        key=len)
         return names[0] if names else " ".join(sorted(hit))
 
+    def _creators_named(self, hit: set[str]) -> list[str]:
+        """The table's creators whose every word the question names, shortest spelling first, none twice
+        ("Hugging Face and EleutherAI" -> ["Hugging Face", "EleutherAI"])."""
+        named: list[str] = []
+        for row in self.rows:
+            creator, tokens = NodeView.of(row).field("creator"), self.creator_tokens[row.node_id]
+            if tokens and tokens <= hit and creator not in named:
+                named.append(creator)
+        # "Meta AI (Facebook AI)" also holds "Facebook AI"'s words: keep the creators no other one contains
+        return [c for c in named if not any(c != o and self._tokens(c) < self._tokens(o) for o in named)]
+
+    def _tokens(self, creator: str) -> set[str]:
+        return {singular(w) for w in content_words(creator)} - _WEAK["creator"]
+
     def _best_outputs(self, rows: list[TextNode], hit: set[str], asked: set[str], either: bool) -> list[TextNode]:
         """Rows whose output the question names: a head word counts two, another word of the category one;
         only the best-scoring rows are kept ("images and text" -> rows that generate both; "the board
@@ -106,8 +121,8 @@ class ModelTable:
         scored = []
         for row in rows:
             heads = self.output_heads[row.node_id] & hit
-            if heads:
-                words = {w for part in _parts(NodeView.of(row).field("generates")) for w in part}
+            words = {w for part in _parts(NodeView.of(row).field("generates")) for w in part}
+            if heads or words & hit:  # "games" names "Game Strategies" and "Real-time Strategy Game Play"
                 scored.append((2 * len(heads) + len((words - heads) & asked), row))
         if either or not scored:
             return [row for _, row in scored]
@@ -133,6 +148,8 @@ class ModelTable:
         whole = {" ".join(p) for r in self.rows for p in _parts(NodeView.of(r).field("generates"))
                  if len(p) > 1 and set(p) <= set(asked)}
         output_hit = {w for w in asked if w in self.head_vocab} - creator_hit
+        if not output_hit:  # no category named by its head: a distinctive word of one ("games", "protein")
+            output_hit = {w for w in asked if w in self.output_words - self.head_vocab} - creator_hit - _WEAK["generates"]
         if not (creator_hit or output_hit):
             return None
         explained = creator_hit | output_hit | self.output_words | _TABLE_WORDS
@@ -141,13 +158,16 @@ class ModelTable:
         if len(unexplained) > 1:
             return None
         rows = [r for r in self.rows if creator_hit <= self.creator_tokens[r.node_id]]
+        creators = self._creators_named(creator_hit) if creator_hit and not rows else []
+        if len(creators) > 1:  # "the models from Hugging Face and EleutherAI": each creator's rows
+            rows = [r for r in self.rows if NodeView.of(r).field("creator") in creators]
         if whole:
             rows = [r for r in rows if whole & {" ".join(p) for p in _parts(NodeView.of(r).field("generates"))}]
         elif output_hit:
             rows = self._best_outputs(rows, output_hit, set(asked), either=bool(re.search(r"\b(or|either)\b", text)))
         if not rows:
             return None
-        creator = self._creator_name(creator_hit) if creator_hit else ""
+        creator = " or ".join(creators) if len(creators) > 1 else self._creator_name(creator_hit) if creator_hit else ""
         output = " and ".join(sorted(whole)) if whole else " and ".join(w for w in asked if w in output_hit)
         return TableMatch(creator=creator, output=" and ".join(dict.fromkeys(output.split(" and "))) if output else "",
                           nodes=rows)

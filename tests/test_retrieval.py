@@ -56,6 +56,13 @@ def test_model_table_lists_every_matching_row(assistant):
     google = table.match("Which image-classification models does the table credit to Google?")
     assert google and google.field == "creator,generates"
     assert {n.metadata["entry_id"] for n in google.nodes} == {"efficientnet", "mobilenet", "vit-vision-transformer"}
+    # a distinctive word of a category ("games") and two creators at once
+    games = table.match("Which models in the table are about playing games?")
+    assert games and {n.metadata["entry_id"] for n in games.nodes} == {"muzero", "alphago", "alphastar", "openai-five"}
+    two = table.match("List the models from Hugging Face and EleutherAI.")
+    assert two and two.creator == "Hugging Face or EleutherAI"
+    assert {n.metadata["entry_id"] for n in two.nodes} == {"bloom", "gpt-neo", "gpt-j", "gpt-neox"}
+    assert table.match("Which loss function do learning models use?") is None
 
 
 def test_retrieve_cli_json(indexed_dir):
