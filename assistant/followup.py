@@ -290,7 +290,11 @@ def definite_reference(question: str, history: History) -> bool:
     ("the models that ...") does not count."""
     if _BARE_IDEA.search(question):
         return True
-    last = [text for _, text in history[-2:]]
+    # the last answer's words: not the last question's ("the capital of France" -> "the capital of Germany" is
+    # a new question), nor a refusal's, which only echoes the question
+    answer = next((text for role, text in reversed(history) if role == "assistant"), "")
+    refusal = prompts.REFUSAL_TEMPLATE.split("{", 1)[0]
+    last = [] if answer.startswith(refusal) else [answer]
     seen = {re.sub(r"['’]s$", "", w) for text in last for w in content_words(text)}
     for found in re.finditer(r"\bthe\s+((?:[\w’'-]+\s+){0,2}[\w’'-]+)", question, re.I):
         phrase: list[str] = []

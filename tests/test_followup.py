@@ -232,6 +232,13 @@ def test_a_definite_phrase_of_its_own_is_no_follow_up(question):
     assert ask(question, DISTIL) == question
 
 
+def test_a_definite_phrase_from_the_last_question_or_a_refusal_is_no_follow_up():
+    france = [("user", "What is the capital of France?"),
+              ("assistant", "I can't answer that from the material: searched the knowledge base for “What is the capital "
+                            "of France?” and found nothing that answers it.")]
+    assert ask("What is the capital of Germany?", france) == "What is the capital of Germany?"
+
+
 def test_one_standing_for_the_subject_is_a_follow_up():
     assert ask("What is the decoder's job in one?") == "What is the decoder's job in one (about Whisper)?"
     assert ask("Is there one for video as well?", None) == "Is there one for video as well?"
