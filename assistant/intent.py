@@ -75,6 +75,8 @@ _DEFINE = [re.compile(p, re.I) for p in (
     r"^(?:what\s+is\s+)?(?:the\s+)?(?:meaning|definition)\s+of\s+(?:an?\s+|the\s+)?(?P<x>.+?)$",
     r"^(?:tell me about|what about|what'?s|what is meant by)\s+(?:an?\s+|the\s+)?(?P<x>.+?)$",
     r"^what\s+(?:kind|type|sort)\s+of\s+\w+\s+(?:is|are)\s+(?:an?\s+|the\s+)?(?P<x>.+?)$",
+    # "Is BERT a model or a technique?": what kind of thing X is
+    r"^(?:is|are)\s+(?:an?\s+|the\s+)?(?P<x>.+?)\s+(?:an?|the)\s+[\w-]+(?:\s+or\s+(?:an?\s+|the\s+)?[\w-]+)?$",
 )]
 # A definition's "X" that is really a description ("the technique where ...") is not a term.
 _DESCRIPTIVE = re.compile(r"\b(that|which|where|when|who|whose|in which|used|called|for|to|of a|of an|by|based on|"

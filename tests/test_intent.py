@@ -30,6 +30,8 @@ def reader(indexed_dir, embed_model):
     ("What is the generator in adversarial training?", Kind.EXPLAIN, "adversarial-training"),
     ("what is a discriminator in a GAN", Kind.OTHER, None),
     ("What is the key innovation behind transformers?", Kind.EXPLAIN, "transformers"),  # a side of the entry
+    ("Is BERT a model or a technique?", Kind.DEFINITION, "bert"),  # what kind of thing it is
+    ("Is GPT-2 a model?", Kind.DEFINITION, "gpt-2"),
     ("What are the two phases (about Diffusion models)?", Kind.EXPLAIN, "diffusion-models"),  # a condensed follow-up
 ])
 def test_kinds_and_subjects(reader, question, kind, subject):
