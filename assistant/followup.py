@@ -48,7 +48,10 @@ _MAKES = re.compile(r"\b(make|made|makes|create|created|creates|build|built|deve
                     r"produced|design|designed|train|trained)\b", re.I)
 # Elliptical fragments: "And the creator?", "Why?", "How so?", "Examples?", "Tell me more."
 _ELLIPSIS = re.compile(r"^(and|but|so|also|ok|okay)?\W*(then\W*)?(why|how|how so|really|examples?|more|tell me more|"
-                       r"go on|explain( more| further)?|what else|anything else|and then)?\W*$", re.I)
+                       r"go on|explain( more| further)?|what else|anything else|and then|in what way|such as|like what|who else|"
+                       r"any others|how come|what for|(so )?what'?s the point|what do you mean|meaning|more details?( please)?|"
+                       r"(can you |could you )?simplify( that| it)?|simpler( please)?|explain (it |that )?(more )?simply|"
+                       r"explain (it |that )?simpler|eli5|in simple(r)? (terms|words)|examples? please|for example)?\W*$", re.I)
 _FIELD_ELLIPSIS = re.compile(r"^(and|but|so|also)?\W*(what about |how about )?(the |its )?(?P<field>creator|maker|developer|"
                              r"company|author|output|outputs|definition|meaning|examples?|purpose|use|uses)\W*$", re.I)
 # A request that continues the last answer: "Can you give an example?", "Could you elaborate?"

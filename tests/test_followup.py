@@ -284,3 +284,9 @@ def test_the_subject_of_a_turn_that_used_an_ordinal_is_that_item():
                ("user", "Tell me more about the latter."), ("assistant", "It has two networks [1].")]
     assert condense("What does the article compare its networks to?", history, ORDINAL_NAMES,
                     ORDINAL_NAMES.titles_by_entry) == "What does the article compare GAN's networks to?"
+
+
+@pytest.mark.parametrize("question", ["In what way?", "Such as?", "Like what?", "How come?", "What for?", "So what's the point?",
+                                      "Can you simplify?", "More details please.", "What do you mean?", "For example?"])
+def test_a_bare_conversational_fragment_is_a_follow_up(question):
+    assert ask(question) == f"{question.rstrip(' ?.')} (about Whisper)?"
