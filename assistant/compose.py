@@ -145,17 +145,26 @@ def definition(view: NodeView, text: str) -> list[tuple[str, str]]:
     found = [x for x in split_sentences(text) if not is_heading(x, view.title) and len(x.split()) >= 4]
     plain = re.sub(r"\s*\(.*?\)", "", view.title).strip()
 
-    def order(sentence: str) -> tuple[bool, bool, bool, bool]:
-        body = sentence[len(view.title) + 1:].strip() if normalize(sentence).startswith(normalize(f"{view.title}:")) else sentence
-        continues = bool(_CONTINUES.match(body))  # "Or it generates ...": only the sentence before says what "it" is
-        aside, unnamed = bool(_ASIDE_LEAD.match(body)), normalize(plain) not in normalize(sentence)
+    def body_of(sentence: str) -> str:
+        return sentence[len(view.title) + 1:].strip() if normalize(sentence).startswith(normalize(f"{view.title}:")) else sentence
+
+    def aside(sentence: str) -> bool:  # "Analogy: ...", "Imagine ...", "... are like specialized micro-courses"
+        return bool(_ASIDE_LEAD.match(body_of(sentence)) or LIKENESS.search(sentence))
+
+    opening = found[0] if found and view.kind == "section" and view.chunk == 0 and not aside(found[0]) else None
+
+    def order(sentence: str) -> tuple[bool, bool, bool, bool, bool]:
+        # A section's opening statement defines it, even as "These are efficient methods ..." (its title is
+        # what "These" means); otherwise "Or it generates ...": only the sentence before says what "it" is.
+        continues = bool(_CONTINUES.match(body_of(sentence)))
+        unnamed = normalize(plain) not in normalize(sentence)
         # "Analogy: Iterative refinement is like a feedback loop ..." names the entry: better than "The student shows ..."
-        return continues, aside and unnamed, unnamed, aside
+        return sentence is not opening, continues, aside(sentence) and unnamed, unnamed, aside(sentence)
 
     if view.kind not in ("glossary", "concept", "model"):
         found = sorted(found, key=order)  # a stable sort: the material's order otherwise
     for sentence in found:
-        if pairs and view.kind == "section" and (order(sentence)[3] or LIKENESS.search(sentence)):
+        if pairs and view.kind == "section" and aside(sentence):
             break  # a section's definition is its statements, not the analogy that follows them
         body = sentence
         label = f"{view.title}:"
@@ -201,6 +210,12 @@ def compose(query: str, intent: Intent, nodes: list[NodeWithScore], passages: li
     if intent.kind in (Kind.CREATOR, Kind.OUTPUT):
         wanted = [s for s in wanted if NodeView.of(nodes[first_of[s] - 1]).kind == "model"]
     elif intent.kind is Kind.DEFINITION:
+        # A model row named in a prose entry's title ("LoRA" in "LoRA and Prompt Tuning"): that prose says what it is.
+        for subject in [s for s in wanted if NodeView.of(nodes[first_of[s] - 1]).kind == "model"]:
+            name = NodeView.of(nodes[first_of[subject] - 1]).title
+            prose = [e for e, n in first_of.items() if e not in wanted and NodeView.of(nodes[n - 1]).kind != "model"
+                     and re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", NodeView.of(nodes[n - 1]).title, re.I)]
+            wanted[wanted.index(subject):wanted.index(subject)] = prose[:1]
         # A term defined in prose and listed in the table (BERT, YOLO): the definition first.
         wanted.sort(key=lambda s: NodeView.of(nodes[first_of[s] - 1]).kind == "model")
     if not wanted or (intent.kind is Kind.COMPARE and len(wanted) < 2):

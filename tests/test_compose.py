@@ -78,6 +78,17 @@ def test_a_sections_definition_stops_before_its_analogy_and_prefers_one_naming_i
     assert all(verify_quote(c.quote, c.passage_text) for c in refinement.citations)
 
 
+def test_a_sections_opening_statement_defines_it_and_a_model_named_in_its_title_is_defined_by_it(composing, fake):
+    """"These are efficient methods ..." opens "LoRA and Prompt Tuning": it says what LoRA is, before the
+    analogy that names it and before the table row; "These learning paradigms enable ..." likewise."""
+    lora = composing.ask("What is LoRA?")
+    assert lora.text.startswith("LoRA and Prompt Tuning are efficient methods to adapt"), lora.text
+    assert "created by Microsoft" in lora.text and "micro-courses" not in lora.text
+    assert [c.entry_id for c in lora.citations][0] == "lora-and-prompt-tuning"
+    shots = composing.ask("What are zero-shot and few-shot learning?")
+    assert "These learning paradigms enable models" in shots.text.split(".")[0] and "Imagine" not in shots.text
+
+
 def test_definition_and_comparison_are_built_from_the_definitions(composing, fake):
     assistant = composing
     vae = assistant.ask("What is a variational autoencoder?")
