@@ -61,7 +61,9 @@ def candidates(passages: list[Passage]) -> list[Candidate]:
     out = []
     for number, passage in enumerate(passages, 1):
         for position, sentence in enumerate(split_sentences(passage.text)):
-            if len(sentence.split()) >= MIN_WORDS and not is_heading(sentence, passage.title):
+            # a lead-in that only announces what follows ("But here’s where it gets clever:") states nothing
+            if len(sentence.split()) >= MIN_WORDS and not is_heading(sentence, passage.title) \
+                    and not sentence.rstrip().endswith(":"):
                 out.append(Candidate(number, position, sentence.strip(), passage.entry_id, passage.title))
     return out
 

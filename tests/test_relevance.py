@@ -50,6 +50,15 @@ def test_a_question_asking_what_kinds_prefers_the_sentence_that_lists_them(embed
     assert scores[1] > scores[0]
 
 
+def test_a_lead_in_that_announces_what_follows_is_no_candidate():
+    from assistant.relevance import candidates
+
+    passage = _passage("Diffusion models", "But here’s where it gets clever:\n\nIn the second phase, you then train that same "
+                       "model to reverse the process.", "d#1")
+    assert [c.sentence for c in candidates([passage])] == ["In the second phase, you then train that same model to reverse "
+                                                             "the process."]
+
+
 def test_chunks_of_one_entry_share_its_place_in_the_retrieval(embed_model):
     """The retrieval's order counts by entry: a long section's third chunk is not pushed below a
     neighbouring entry's passage because its own first chunk came first."""
