@@ -148,8 +148,11 @@ def definition(view: NodeView, text: str) -> list[tuple[str, str]]:
     def body_of(sentence: str) -> str:
         return sentence[len(view.title) + 1:].strip() if normalize(sentence).startswith(normalize(f"{view.title}:")) else sentence
 
-    def aside(sentence: str) -> bool:  # "Analogy: ...", "Imagine ...", "... are like specialized micro-courses"
-        return bool(_ASIDE_LEAD.match(body_of(sentence)) or LIKENESS.search(sentence))
+    def aside(sentence: str) -> bool:
+        """ "Analogy: ...", "Imagine ...", "LoRA and prompt tuning are like ..." (an analogy in the main clause,
+        not a trailing "..., akin to a composer" after a statement)."""
+        main_clause = re.split(r",|\s[–—-]\s", body_of(sentence), maxsplit=1)[0]
+        return bool(_ASIDE_LEAD.match(body_of(sentence)) or LIKENESS.search(main_clause))
 
     opening = found[0] if found and view.kind == "section" and view.chunk == 0 and not aside(found[0]) else None
 

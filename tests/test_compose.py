@@ -85,6 +85,8 @@ def test_a_sections_opening_statement_defines_it_and_a_model_named_in_its_title_
     assert lora.text.startswith("LoRA and Prompt Tuning are efficient methods to adapt"), lora.text
     assert "created by Microsoft" in lora.text and "micro-courses" not in lora.text
     assert [c.entry_id for c in lora.citations][0] == "lora-and-prompt-tuning"
+    gans = composing.ask("What are GANs?")  # a statement with a trailing analogy is still a statement
+    assert "The generator creates content, while the discriminator evaluates it" in gans.text
     shots = composing.ask("What are zero-shot and few-shot learning?")
     assert "These learning paradigms enable models" in shots.text.split(".")[0] and "Imagine" not in shots.text
 
