@@ -141,7 +141,7 @@ _PLEASANTRY = frozenset("thanks thank lot much also please appreciate appreciate
                         "again ok okay awesome nice cool".split())
 # Chat filler and requests about the answer's style, not its topic: "lol", "like I'm five", "in simple words".
 _FILLER = re.compile(r"\b(lol|lmao|haha+|btw|pls|plz|thx|omg|tbh|idk|imo)\b"
-                     r"|\b(to me )?like i'?m (five|5|a (child|kid|beginner|newbie))\b"
+                     r"|\b(to me )?like (i'?m|i am) (five|5|a (child|kid|beginner|newbie))( years? old)?\b|\beli5\b:?"
                      r"|\bin (really |very )?(simple|plain|easy|layman'?s|basic|non-technical) (words|terms|english|language)\b"
                      r"|\bfor (a |an )?(beginners?|newbies?|dummies|non-experts?|layperson|laymen|five-year-old)\b"
                      r"|\b(briefly|in short|in a nutshell|in one sentence|in a few words)\b", re.I)
@@ -162,7 +162,8 @@ def focus_question(text: str, names_entry: Callable[[str], bool] | None = None,
     questions, those on no topic of the material (`on_topic`) are dropped while one that is remains
     ("What is LoRA? Also, what's your favourite colour?" -> "What is LoRA?")."""
     message = text = " ".join(_MARKUP.sub(" ", _TAG.sub(" ", text)).split())
-    text = " ".join(_FILLER.sub(" ", text).split())
+    stripped = " ".join(_FILLER.sub(" ", text).split())
+    text = stripped if re.search(r"\w", stripped) else text  # "ELI5?" alone is the request itself: a follow-up
     sentences = [x for x in re.split(r"(?<=[.!?])\s+", text) if x.strip()]
     sentences = [part for x in sentences for part in _split_lead_in(x)]
     kept = [x for x in sentences if set(content_words(x)) - _PLEASANTRY or x.endswith("?")]
@@ -176,6 +177,7 @@ def focus_question(text: str, names_entry: Callable[[str], bool] | None = None,
     text = re.sub(r"([?!])[?!.]+", r"\1", text)  # "What's a VAE???" -> "What's a VAE?" (an ellipsis stays)
     text = re.sub(r",\s*([?.!])", r"\1", text)  # what a filler left behind: "What is X, ?", "tell me,, what"
     text = re.sub(r",(\s*,)+", ",", text)
+    text = re.sub(r"\s*[,;]\s*$", "", text)  # "What is a GAN, eli5" -> "What is a GAN"
     text = _GREETING.sub("", text).strip() or text
     return text[:1].upper() + text[1:] if text != message else text
 

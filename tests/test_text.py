@@ -77,6 +77,10 @@ def test_field_words_are_shared():
     ("hey!! quick question - what's a VAE??? thanks a lot", "What's a VAE?"),
     ("ok so like... what does stable diffusion even generate lol", "Like... what does stable diffusion even generate"),
     ("Explain overfitting to me like I'm five.", "Explain overfitting."),
+    ("explain GANs like i am 5 pls", "Explain GANs"),
+    ("ELI5: what is a GAN?", "What is a GAN?"),
+    ("what is a GAN, eli5", "What is a GAN"),
+    ("ELI5?", "ELI5?"),  # the request alone is a follow-up: nothing else is left to ask
     ("Can you tell me, in simple words, what a latent space is?", "What a latent space is?"),
     ("So I was reading about image models and I wondered: who made Midjourney?",
      "I was reading about image models and I wondered: who made Midjourney?"),
