@@ -1,9 +1,11 @@
 """Condense a follow-up ("And who created it?") into a standalone query using the chat history.
 
 Only real follow-ups are rewritten: questions that point back (a pronoun, "this technique",
-"that company", a bare "that") or elliptical fragments ("And the creator?", "Why?", "What about
-StyleGAN?"). A question that stands on its own is searched as asked, whatever came before, and a
-question that names its own subject never gets another one attached.
+"that company", a bare "that", a definite phrase only the last answer explains: "the forger's goal"),
+elliptical fragments ("And the creator?", "Why?", "Such as?", "What about StyleGAN?") and ordinals
+("Who made the second one?" after a list: that item). A question that stands on its own is searched
+as asked, whatever came before, and a question that names its own subject never gets another one
+attached.
 
 The subject is the last exchange's: the entry the latest user question names (or the term it
 asked about, "mode collapse"), else the entry the latest answer names. Deterministic on purpose:
