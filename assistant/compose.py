@@ -35,11 +35,11 @@ _VERB_NEXT = re.compile(r"^\s*(is|are|was|were|has|have|had|can|could|will|would
 _ASIDE_LEAD = re.compile(r"^(analogy|example)\s*:|^(imagine|think of|picture)\b", re.I)
 _CONTINUES = re.compile(r"^((and|but|or|so|also),? )?(it|they|this|these|that|those|its|their)\b|^(and|but|or|also)\b", re.I)
 _ARTICLE_LEAD = re.compile(r"^(A|An|The|One)\s+\S")
-# A sentence with its own verb before any relative clause ("The generated results can be ...") is not a
-# noun phrase that "X is ..." could lead ("A loss function used in ..., that measures ...").
 # "The process of ...", "The degree to which ...", "The textual input provided ...": a definition's noun phrase,
 # unlike "The student shows their draft work".
 _THE_NOUN_PHRASE = re.compile(r"^The (\S+ ){1,2}(of|to|for|provided|used)\b")
+# A sentence with its own verb before any relative clause ("The generated results can be ...") is not a
+# noun phrase that "X is ..." could lead ("A loss function used in ..., that measures ...").
 _CLAUSE = re.compile(r"^(?:(?!\b(?:that|which|who|where|whose)\b)[^,;:])*?(?<!\bit )(?<!\bthey )"
                      r"\b(is|are|was|were|can|could|will|would|may|might|has|have|had|should|must|does|do|did)\b", re.I)
 _VERB_LEAD = re.compile(r"^(Refers|Involves|Describes|Represents|Uses|Allows|Enables|Means|Denotes|Provides|Combines|"

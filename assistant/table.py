@@ -101,7 +101,7 @@ class ModelTable:
         return names[0] if names else " ".join(sorted(hit))
 
     def _creators_named(self, hit: set[str]) -> list[str]:
-        """The table's creators whose every word the question names, shortest spelling first, none twice
+        """The table's creators whose every word the question names, in table order, none twice
         ("Hugging Face and EleutherAI" -> ["Hugging Face", "EleutherAI"])."""
         named: list[str] = []
         for row in self.rows:
