@@ -144,6 +144,11 @@ def points_back(question: str) -> bool:
                 or _CREATOR_REF.search(question) or _ONE.search(question))
 
 
+def _about(question: str, subject: str) -> str:
+    """The question with its subject attached: "Why? (about Whisper)" reads "Why (about Whisper)?"."""
+    return prompts.CONDENSE_TEMPLATE.format(question=question.rstrip(" ?.!"), subject=subject) + "?"
+
+
 def _replace_reference(question: str, subject: str) -> str:
     """The first back-reference replaced by the subject ("its" -> "Whisper's")."""
     for pattern in (_DEMONSTRATIVE, _BARE, _PRONOUN):
@@ -158,7 +163,7 @@ def _replace_reference(question: str, subject: str) -> str:
             word = found.group(1)
         replacement = f"{subject}'s" if word.lower() in ("its", "their", "theirs") else subject
         return question[:start] + replacement + question[end:]
-    return prompts.CONDENSE_TEMPLATE.format(question=question.rstrip(" ?.!"), subject=subject) + "?"
+    return _about(question, subject)
 
 
 def _field_question(field: str, subject: str) -> str:
@@ -211,20 +216,20 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
     if not named:
         field = _FIELD_ELLIPSIS.match(stripped)
         if _REQUEST.match(stripped):
-            return prompts.CONDENSE_TEMPLATE.format(question=stripped.rstrip(" ?.!"), subject=subject.text) + "?"
+            return _about(stripped, subject.text)
         if field:
             return _field_question(field.group("field"), subject.text)
         if (_ELLIPSIS.match(stripped) or _FRAGMENT.match(stripped) and not is_list_question(stripped)) \
                 and not _PRONOUN.search(stripped):  # "What about image classification models?" is a new list
-            return prompts.CONDENSE_TEMPLATE.format(question=stripped.rstrip(" ?.!"), subject=subject.text) + "?"
+            return _about(stripped, subject.text)
     if named and subject.entry_id and subject.entry_id not in named and _ONE_SIDED.search(question) \
             and len({names.titles_by_entry.get(e, e) for e in named}) == 1 and not points_back(question):
         # "So what's the difference from a GAN?": the other side of the comparison is the subject
-        return prompts.CONDENSE_TEMPLATE.format(question=question.rstrip(" ?.!"), subject=subject.text) + "?"
+        return _about(question, subject.text)
     if not named and not is_list_question(question) and not points_back(question) \
             and definite_reference(question, history):
         # "Why bother training the small model?" after an answer about knowledge distillation
-        return prompts.CONDENSE_TEMPLATE.format(question=question.rstrip(" ?.!"), subject=subject.text) + "?"
+        return _about(question, subject.text)
     if not points_back(question) or (subject.entry_id and subject.entry_id in named):
         return question
     if named and _refers_to_named(question, names) and not (_DEMONSTRATIVE.search(question) or _BARE.search(question)
@@ -238,14 +243,14 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
         if creator:
             return _CREATOR_REF.sub(lambda m: creator + ("'s" if m.group(3) else ""), question, count=1)
         if not (_PRONOUN.search(question) or _DEMONSTRATIVE.search(question) or _BARE.search(question)):
-            return prompts.CONDENSE_TEMPLATE.format(question=question.rstrip(" ?.!"), subject=subject.text) + "?"
+            return _about(question, subject.text)
     variant = _VARIANT.search(question)
     if variant and subject.entry_id:
         named_variant = _variant_of(subject, variant.group("q"), names)
         if named_variant:  # "the IO version" of Perceiver is the entry "Perceiver IO"
             return question[:variant.start()] + named_variant + question[variant.end():]
     if (_OTHER.search(question) or _ONE.search(question)) and not (_PRONOUN.search(question) or _DEMONSTRATIVE.search(question)):
-        return prompts.CONDENSE_TEMPLATE.format(question=question.rstrip(" ?.!"), subject=subject.text) + "?"
+        return _about(question, subject.text)
     # "Who created StyleGAN?" -> "What else did they make?": "they" who make things are its creator.
     people = _PEOPLE.search(question)
     if creator and people and _MAKES.search(question) and _asked_for_creator(subject.asked):
@@ -276,7 +281,7 @@ def resolve_ordinal(question: str, history: History, names: NameIndex) -> str:
     if not found or not items:
         return ""
     word = (found.group("n") or found.group("n2")).lower()
-    index = {"last": -1, "latter": -1, "former": 0}.get(word, _ORDINALS.index(word) if word in _ORDINALS else 0)
+    index = _ORDINALS.index(word) if word in _ORDINALS else {"last": -1, "latter": -1, "former": 0}[word]
     if index >= len(items):
         return ""
     item = items[index]

@@ -87,8 +87,7 @@ class ModelTable:
 
     def __init__(self, nodes: list[TextNode]):
         self.rows = [n for n in nodes if NodeView.of(n).kind == "model"]
-        self.creator_tokens = {r.node_id: {singular(w) for w in content_words(NodeView.of(r).field("creator"))}
-                               - _WEAK["creator"] for r in self.rows}
+        self.creator_tokens = {r.node_id: self._tokens(NodeView.of(r).field("creator")) for r in self.rows}
         self.output_heads = {r.node_id: _heads(NodeView.of(r).field("generates")) - _WEAK["generates"] for r in self.rows}
         self.output_words = {w for r in self.rows for part in _parts(NodeView.of(r).field("generates")) for w in part}
         self.creator_vocab = set().union(*self.creator_tokens.values()) if self.rows else set()
@@ -111,7 +110,9 @@ class ModelTable:
         # "Meta AI (Facebook AI)" also holds "Facebook AI"'s words: keep the creators no other one contains
         return [c for c in named if not any(c != o and self._tokens(c) < self._tokens(o) for o in named)]
 
-    def _tokens(self, creator: str) -> set[str]:
+    @staticmethod
+    def _tokens(creator: str) -> set[str]:
+        """The words that identify a creator ("Meta AI (Facebook AI)" -> meta, facebook)."""
         return {singular(w) for w in content_words(creator)} - _WEAK["creator"]
 
     def _best_outputs(self, rows: list[TextNode], hit: set[str], asked: set[str], either: bool) -> list[TextNode]:
