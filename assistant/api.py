@@ -169,8 +169,9 @@ class Assistant:
         def names_entry(sentence: str) -> bool:
             return bool(names.find(sentence))
 
-        def on_topic(sentence: str) -> bool:  # names an entry or uses a topic word of the material
-            return names_entry(sentence) or any(vocabulary.known(w) for w in content_words(sentence) if not is_field_word(w))
+        def on_topic(sentence: str) -> bool:  # names an entry, or uses topic words of the material and none it never uses
+            topic = [w for w in content_words(sentence) if not is_field_word(w)]
+            return names_entry(sentence) or any(map(vocabulary.known, topic)) and all(map(vocabulary.known, topic))
 
         def focus(text: str) -> str:
             return focus_question(text, names_entry, on_topic)

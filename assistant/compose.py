@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from assistant import prompts
 from assistant.citations import is_heading, split_sentences, verify_quote
 from assistant.intent import ABOUT_NAMED, Intent, Kind
-from assistant.relevance import LIKENESS
+from assistant.relevance import is_aside
 from assistant.stages import NodeView
 from assistant.text import normalize
 from assistant.types import Answer, Citation, Passage
@@ -31,8 +31,6 @@ _POINTING_LEAD = re.compile(rf"^(This|These|That|Those|It|They|Such)(\s+{_GENERI
 _DETERMINERS = frozenset({"This", "These", "That", "Those", "Such"})
 _VERB_NEXT = re.compile(r"^\s*(is|are|was|were|has|have|had|can|could|will|would|may|might|should|must|does|do|did|"
                         r"allows?|enables?|means|involves|helps?|makes?|gives?|lets?|uses?|works?|['’]s)\b")
-# A sentence that sets up an analogy or an example rather than saying what the entry is.
-_ASIDE_LEAD = re.compile(r"^(analogy|example)\s*:|^(imagine|think of|picture)\b", re.I)
 _CONTINUES = re.compile(r"^((and|but|or|so|also),? )?(it|they|this|these|that|those|its|their)\b|^(and|but|or|also)\b", re.I)
 _ARTICLE_LEAD = re.compile(r"^(A|An|The|One)\s+\S")
 # "The process of ...", "The degree to which ...", "The textual input provided ...": a definition's noun phrase,
@@ -149,10 +147,7 @@ def definition(view: NodeView, text: str) -> list[tuple[str, str]]:
         return sentence[len(view.title) + 1:].strip() if normalize(sentence).startswith(normalize(f"{view.title}:")) else sentence
 
     def aside(sentence: str) -> bool:
-        """ "Analogy: ...", "Imagine ...", "LoRA and prompt tuning are like ..." (an analogy in the main clause,
-        not a trailing "..., akin to a composer" after a statement)."""
-        main_clause = re.split(r",|\s[–—-]\s", body_of(sentence), maxsplit=1)[0]
-        return bool(_ASIDE_LEAD.match(body_of(sentence)) or LIKENESS.search(main_clause))
+        return is_aside(sentence, view.title)
 
     opening = found[0] if found and view.kind == "section" and view.chunk == 0 and not aside(found[0]) else None
 
@@ -202,6 +197,8 @@ def compose(query: str, intent: Intent, nodes: list[NodeWithScore], passages: li
         return number_answer(query, intent, nodes, passages)
     if intent.kind not in ABOUT_NAMED or not intent.subjects:
         return None
+    if intent.kind is Kind.COMPARE and re.search(r"\b(examples?|analog\w*|metaphors?)\b", query, re.I):
+        return None  # "How does the new-game example explain X versus Y?": the example, not two definitions
     first_of: dict[str, int] = {}
     for number, node in enumerate(nodes, 1):
         view = NodeView.of(node)

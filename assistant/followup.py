@@ -41,6 +41,8 @@ _OTHER = re.compile(rf"\bthe (other|same|second|first|latter|former)\s+{_NOUNS}\
 _VARIANT = re.compile(r"\bthe (?P<q>[\w.-]+) (version|variant|edition|release)\b", re.I)
 # A bare "this"/"that" used as a pronoun: after a verb or preposition ("compare to that", "who made that").
 _BARE = re.compile(r"\b(is|are|was|were|does|do|did|about|to|with|from|of|on|for|use|uses|made|make|create|created|"
+                   r"want|need|needs|try|trust|avoid|prefer|choose|fix|solve|prevent|achieve|improve|measure|change|affect|modify|"
+                   r"extend|replace|"
                    r"than|like)\s+(this|that|these|those)\b(?!\s+\w+\s+(is|are|was|were)\b)(?=\s*[?.!,]|\s*$|\s+\w+)", re.I)
 _CREATOR_REF = re.compile(r"\b(that|this|the same|the|its|their)\s+"
                           r"(company|companies|organi[sz]ation|lab|laboratory|firm|maker|creator|developer|group|team|"
@@ -102,12 +104,17 @@ def last_subject(history: History, names: NameIndex, titles: dict[str, str],
                  kinds: dict[str, str] | None = None) -> Subject | None:
     """What the last exchange was about: the entry the latest user question names (prose before a
     table row when a name is both, "Transformers" over the "Transformer" row), or the term it defined
-    ("mode collapse"); else the entry the latest answer names; else what the latest question was about
-    ("How does X work?" -> X). None when nothing is clear: the question is then left as asked."""
-    # each user turn as it was meant: "Tell me more about the latter." is about the latter entry
-    users = [resolve_ordinal(text, history[:i], names) or text
-             for i, (role, text) in reversed(list(enumerate(history))) if role == "user"]
-    answers = [text for role, text in reversed(history) if role == "assistant"]
+    ("mode collapse"), or for a list question the rows its answer names ("Which model is credited to
+    Studio Ousia?" -> LUKE); else the same for the exchange before; else the entry the latest answer names;
+    else what the latest question was about ("How does X work?" -> X). None when nothing is clear: the
+    question is then left as asked. A refusal names no subject: its closest entries were not asked about."""
+    refusal = prompts.REFUSAL_TEMPLATE.split("{", 1)[0]
+    # each user turn as it was meant ("Tell me more about the latter." is about the latter entry), with the
+    # answer it got (a refusal's left out)
+    exchanges = [(i, resolve_ordinal(text, history[:i], names) or text,
+                  next((t for r, t in history[i + 1:i + 2] if r == "assistant" and not t.startswith(refusal)), ""))
+                 for i, (role, text) in reversed(list(enumerate(history))) if role == "user"]
+    users = [text for _, text, _ in exchanges]
 
     def entry(found: list[str], asked: str = "") -> Subject:
         # A question about who made it or what it generates is about the model row; any other, about the prose.
@@ -115,19 +122,28 @@ def last_subject(history: History, names: NameIndex, titles: dict[str, str],
         ordered = sorted(found, key=lambda e: ((kinds or {}).get(e) == "model") != rows_first)
         title = titles.get(ordered[0], ordered[0])
         others = tuple(dict.fromkeys(t for t in (titles.get(e, e) for e in ordered[1:]) if t.casefold() != title.casefold()))
-        rows = [e for e in ordered[1:] if (kinds or {}).get(e) == "model" and (kinds or {}).get(ordered[0]) != "model"]
+        prose = (kinds or {}).get(ordered[0]) != "model"
+        # a model row of the same name, or one the prose entry's title names ("LoRA" in "LoRA and Prompt Tuning")
+        rows = [e for e in [*ordered[1:], *names.inside(title)] if (kinds or {}).get(e) == "model" and prose]
         return Subject(title, ordered[0], asked, others if len(found) > 1 else (),
                        (rows[0], titles.get(rows[0], rows[0])) if rows else ("", ""))
 
-    for text in users:
+    for i, text, answer in exchanges:
         found = names.find(text)
         if found:
             return entry(found, text)
         term = definition_term(text)
         if term:
+            earlier = history[:i]
+            if earlier and condense(text, earlier, names, titles) != text:
+                # "What is the generator's job?" was itself a follow-up: what it was about is the subject
+                return last_subject(earlier, names, titles, kinds)
             return Subject(term, "", text)
-    for text in answers:
-        found = names.find(text)
+        found = names.find(answer) if is_list_question(text) else []
+        if found:  # "Which model is credited to Studio Ousia?": the row(s) it got
+            return entry(found, text)
+    for _, _, answer in exchanges:
+        found = names.find(answer)
         if found:
             return entry(found)
     for text in users:
@@ -262,13 +278,22 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
 def listed_items(history: History, names: NameIndex) -> list[str]:
     """What the last exchanges listed, in order: the rows of a list answer (one of the last two, so "the
     first one" may follow "the second one"), else the entries the last question named when it named two
-    or more ("How does a VAE differ from a GAN?")."""
+    or more ("How does a VAE differ from a GAN?"), else those the last answer named besides."""
     for answer in [text for role, text in reversed(history) if role == "assistant"][:2]:
         rows = [m.group("name").strip() for m in _LISTED.finditer(answer)]
         if rows:
             return rows
     asked = next((text for role, text in reversed(history) if role == "user"), "")
     found = names.find(asked)
+    if len(found) < 2:
+        # "Models like GPT-3 as well as ... DALL-E 2 leverage transformer architectures": the models the answer
+        # names by their proper names (not "transformer" as a common noun)
+        answer = next((text for role, text in reversed(history) if role == "assistant"), "")
+
+        def proper(entry: str) -> bool:
+            return any(n != n.lower() and re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", answer) for n in names.names_of(entry))
+
+        found = [e for e in names.find(answer) if names.kinds.get(e) == "model" and proper(e)]
     return [names.titles_by_entry.get(e, e) for e in found] if len(found) >= 2 else []
 
 

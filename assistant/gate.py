@@ -21,7 +21,17 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from assistant.intent import ABOUT_NAMED, Intent, Kind, topic_phrase
 from assistant.stages import Key, NodeView, intent_of
-from assistant.text import Vocabulary, compound_parts, content_words, is_field_word, name_words, normalize, stem
+from assistant.text import (
+    Vocabulary,
+    compound_parts,
+    content_words,
+    english_words,
+    is_field_word,
+    name_words,
+    normalize,
+    singular,
+    stem,
+)
 
 MIN_COVERAGE = 0.5
 UNKNOWN_MARGIN = 0.1  # a term the material never uses is refused unless a passage is this much above the threshold
@@ -91,6 +101,15 @@ def unknown_words(term: str, vocabulary: Vocabulary | None) -> list[str]:
     return [w for w in content_words(term) if not is_field_word(w) and not vocabulary.known(w)]
 
 
+def _everyday(word: str, vocabulary: Vocabulary | None) -> bool:
+    """An everyday English word ("onto", "hobbyists"), or a compound of such words or words the material
+    uses ("back-and-forth")."""
+    parts = compound_parts(word)
+    if parts:
+        return all(_everyday(p, vocabulary) or vocabulary is not None and vocabulary.known(p) for p in parts)
+    return word in english_words() or singular(word) in english_words()
+
+
 class AnswerabilityGate(BaseNodePostprocessor):
     """Marks nodes ``gate="pass"`` or ``gate="below"``; the synthesizer refuses on ``below``.
 
@@ -141,6 +160,13 @@ class AnswerabilityGate(BaseNodePostprocessor):
                 if strange:
                     return Verdict(False, f"the material does not mention “{strange[0]}”")
                 return Verdict(True, f"entry named ({intent.kind.value})")
+            # "How does the Wasserstein loss change the way a GAN is trained?" names GANs but asks about
+            # something else: a term the material never uses and no everyday word ("onto", "back-and-forth").
+            topic = topic_phrase(question)
+            strange = unknown_words(topic, self.vocabulary) if topic else []
+            terms = [w for w in strange if not _everyday(w, self.vocabulary)]
+            if terms and not any(normalize(x) in normalize(topic) for x in name_list):
+                return Verdict(False, f"the material does not mention “{terms[0]}”")
             if covered >= MIN_COVERAGE or (covered > 0 or not all_models) and about_best >= self.threshold + 0.1:
                 return Verdict(True, "entry named")
             # A model row only answers who made it and what it generates ("What license is BLOOM under?": no).
@@ -148,8 +174,7 @@ class AnswerabilityGate(BaseNodePostprocessor):
                 return Verdict(False, "fields-only")
             # A term named in passing ("learning embeddings so that ...") may not be what is asked about: the
             # evidence of the passages decides, as for a question naming nothing.
-            topic = topic_phrase(question)
-            if topic and best < self.threshold + UNKNOWN_MARGIN and unknown_words(topic, self.vocabulary):
+            if strange and best < self.threshold + UNKNOWN_MARGIN:
                 return Verdict(False, f"the material does not mention “{topic}”")
             evidence = self._evidence(question, texts, views, best)
             return evidence if evidence.answerable else Verdict(False, "named entry does not cover the question")
@@ -164,6 +189,11 @@ class AnswerabilityGate(BaseNodePostprocessor):
         strangers = [n for n in name_words(question) if self.vocabulary is not None and not self.vocabulary.known(n)]
         if strangers and best < self.threshold + UNKNOWN_MARGIN:
             return Verdict(False, f"the material does not mention “{strangers[0]}”")
+        # A name is no paraphrase: when the question is about one the material never uses ("How does Nightshade
+        # poison images?"), however close the passages' words are, they are about something else.
+        lead = content_words(topic_phrase(question))[:1]
+        if lead and lead[0] in strangers and not _everyday(lead[0], self.vocabulary):
+            return Verdict(False, f"the material does not mention “{lead[0]}”")
         focus = focus_words(question, [])
         score = best + 0.25 * coverage(focus, top, self.vocabulary)
         return Verdict(score >= self.threshold, f"evidence {score:.2f}")

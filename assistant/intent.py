@@ -59,12 +59,14 @@ _COMPARE = re.compile(r"\b(differ\w*|difference\w*|compar\w*|versus|vs\.?|contra
                       r"relat(e|es|ed|ion|ionship) (to|between|with)|better than|same as|in common)\b")
 _CREATOR = re.compile(r"\b(who|whom|whose|which (company|companies|organi[sz]ations?|labs?|team|firms?|group|people|researchers?)"
                       r"|what (company|organi[sz]ation|lab|team|firm|group))\b.*\b(creat|made|make|develop|buil|behind|"
-                      r"releas|produc|design|own|invent|responsib|train)"
+                      r"releas|produc|design|own|invent|responsib|train|c[ao]mes? up with)"
                       r"|\b(creator|maker|developer|author|inventor)s? (of|behind)\b|\bwho('s| is| was) behind\b"
                       r"|\b(made|created|developed|built|released) by (whom|who|which|what)\b")
 _OUTPUT = re.compile(r"\bwhat (does|do|did|can|could|will|would)\b.*\b(generat|produc|creat|output|make|synthes)\w*\b"
                      r"|\bwhat (kind|type|sort)s? of (content|output|data|media|thing)s?\b|\b(output|outputs) of\b"
-                     r"|\bwhat is .* used to (generate|produce|create|make)\b|\bwhat .* generates?\b")
+                     r"|\bwhat is .* used to (generate|produce|create|make)\b|\bwhat .* generates?\b"
+                     # a yes/no question about a model's output: "Does Whisper generate images?"
+                     r"|^(does|do|did|can|could|will) \S.* (generate|produce|output|synthesi[sz]e|create|make)s?\b")
 _EXPLAIN = re.compile(r"^(how|why)\b|\b(explain|describe|walk me through|what role|purpose|what happens|in what way|"
                       r"advantages?|disadvantages?|benefits?|challenges?|risks?|limitations?|used for|work)\b")
 # "What is X?", "What are X?", "Define X", "What does X mean / stand for / refer to?", "Meaning of X", "X?"

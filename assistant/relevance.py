@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from assistant.citations import MIN_WORDS, is_heading, split_sentences
-from assistant.text import content_words, is_field_word, normalize, stem
+from assistant.text import content_words, is_field_word, normalize, singular, stem
 from assistant.types import Passage
 
 if TYPE_CHECKING:
@@ -37,12 +37,32 @@ _CUES = [(re.compile(r"\b(analog\w*|metaphor\w*|compar\w*|likened)\b", re.I), LI
          # "What ethical concerns does the article raise?": the sentence that lists them, not the one that names them
          (re.compile(r"\b(what|which)\s+(\w+\s+)?(concerns|issues|risks|challenges|problems|kinds|types|sorts|applications|"
                      r"uses|domains|fields|areas|metrics|techniques|data types)\b", re.I),
-          re.compile(r"\b(such as|including|e\.g\.)\b|\w+, [\w\s-]+, (and|or) \w+", re.I))]
+          re.compile(r"\b(such as|including|e\.g\.)\b|\w+, [\w\s-]+, (and|or) \w+", re.I)),
+         # "Why does adversarial training pit two networks ...?": the sentence that gives a reason or an effect
+         (re.compile(r"^(and |but |so )?why\b|\bwhat (problem|purpose)\b", re.I),
+          re.compile(r"\b(so that|because|since|thus|therefore|as a result|allows?|allowing|enables?|enabling|helps?|"
+                     r"helping|leads? to|results? in|improv\w*|better|pushing|in order to|prevents?|ensures?|crucial|"
+                     r"important)\b", re.I)),
+         # "Which well-known models are built on transformers?": the sentence that names some
+         (re.compile(r"\b(which|what|name|list)\b.*\b(models|systems|tools|examples)\b.*\b(built on|based on|use|uses|using|"
+                     r"rely on|relies on|powered by|leverage|employ)\b", re.I),
+          re.compile(r"\b(models?|systems?|tools?) (like|such as|including)\b", re.I))]
 # A sentence that opens by pointing back ("That’s basically what self-attention provides.") says little alone.
 POINTS_BACK = re.compile(r"^((and|but|so),? )?(this|these|that|those|it|they|its|their|such)\b", re.I)
 POINTING_WEIGHT = 0.1
-# A sentence that sets up an analogy or a scene instead of stating a fact: "Analogy: ...", "Imagine you ...".
-_ASIDE = re.compile(r"^(analogy|example)\s*:|^(imagine|think of|just like|picture)\b|\banalogy\b", re.I)
+_ASIDE_LEAD = re.compile(r"^(analogy|example)\s*:|^(imagine|think of|just like|picture)\b", re.I)
+# a main clause that likens ("X are like ...", "It’s like having ..."); "You can think of X as ..." still defines X
+_LIKENS = re.compile(r"\b(is|are|was|were)\s+(just |much |a bit |rather )?like\b|['’]s like\b|\bakin to\b", re.I)
+
+
+def is_aside(sentence: str, title: str = "") -> bool:
+    """A sentence that sets up an analogy, an example or a scene instead of stating a fact: "Analogy: ...",
+    "Imagine you ...", "LoRA and prompt tuning are like ..." (an analogy in the main clause, not a trailing
+    "..., akin to a composer" after a statement). `title`: the entry's, when the sentence opens with "Title:"."""
+    if title and normalize(sentence).startswith(normalize(f"{title}:")):
+        sentence = sentence[len(title) + 1:].strip()
+    main_clause = re.split(r",|\s[–—-]\s", sentence, maxsplit=1)[0]
+    return bool(_ASIDE_LEAD.match(sentence) or re.search(r"\banalogy\b", sentence, re.I) or _LIKENS.search(main_clause))
 
 
 @dataclass(frozen=True)
@@ -54,6 +74,12 @@ class Candidate:
     sentence: str
     entry_id: str
     title: str
+
+
+def asked_for(question: str) -> tuple[re.Match[str], re.Pattern[str]] | None:
+    """What kind of sentence the question asks for, if it asks for one: the words that ask (e.g. "What
+    challenges") and the pattern of a sentence that gives it (one that lists them)."""
+    return next(((hit, pattern) for asks, pattern in _CUES if (hit := asks.search(question))), None)
 
 
 def candidates(passages: list[Passage]) -> list[Candidate]:
@@ -114,7 +140,12 @@ class SentenceRanker:
             return []
         import numpy as np
 
-        asked = aspect(question, names)
+        # what kind of sentence the question asks for; the words that ask stay in its aspect: "What challenges does
+        # generative AI pose?" asks for a list even though "Challenges" also names the section
+        asking = asked_for(question)
+        cue = asking[1] if asking else None
+        kept = {singular(w.casefold()) for w in asking[0].group(0).split()} if asking else set()
+        asked = aspect(question, [n for n in names if singular(n.casefold()) not in kept])
         if asked != question:
             question, query_embedding = asked, None
         query = np.asarray(query_embedding if query_embedding is not None
@@ -124,9 +155,8 @@ class SentenceRanker:
         wanted = focus(question)
         lexical = [len(wanted & {stem(w) for w in content_words(f"{c.title} {c.sentence}")}) / len(wanted) if wanted else 0.0
                    for c in found]
-        cue = next((pattern for asks, pattern in _CUES if asks.search(question)), None)
         bonus = [CUE_WEIGHT if cue and cue.search(f"{c.title} {c.sentence}") else
-                 -ASIDE_WEIGHT if cue is None and _ASIDE.search(c.sentence) else
+                 -ASIDE_WEIGHT if cue is not LIKENESS and is_aside(c.sentence, c.title) else
                  -POINTING_WEIGHT if POINTS_BACK.match(c.sentence) else 0.0 for c in found]
         # The retrieval's own order (hybrid vector + BM25 + names) is better evidence than one sentence's cosine;
         # by entry, so the chunks of one long section share its best place.

@@ -114,6 +114,11 @@ class NameIndex:
             return unify(name)
         return text
 
+    def inside(self, text: str) -> list[str]:
+        """Entry ids whose names occur in `text`, also inside longer names ("LoRA" in "LoRA and Prompt Tuning")."""
+        return list(dict.fromkeys(e for name in self._matches(text) if name not in self.generic
+                                  for e in self.entries_by_name.get(name, []) or self.caseless.get(name, [])))
+
     def title_contains(self, text: str) -> set[str]:
         """Node ids whose entry title contains (as whole words) a name found in `text`."""
         out: set[str] = set()
@@ -153,7 +158,13 @@ class NameIndex:
     def find(self, text: str) -> list[str]:
         """Entry ids named in `text`, in order of mention, longest names winning overlaps ("Craiyon
         (DALL·E Mini)" names Craiyon, not also DALL·E)."""
+        # "Besides the text prompt, what does ControlNet take?": what is set aside is not asked about
+        rest = _SET_ASIDE.sub(" ", text)
+        asked = self.find(rest) if rest != text else []
+        if asked:
+            return asked
         found: list[str] = []
+        text = _spell_out_coordination(text)
         plain = normalize(text)
 
         def place(name: str) -> int:  # where the name is first mentioned
@@ -170,6 +181,21 @@ class NameIndex:
                 if entry_id not in found:
                     found.append(entry_id)
         return found
+
+
+# A phrase that sets something aside: "Besides the text prompt, ...", "apart from GANs, ..."
+_SET_ASIDE = re.compile(r"\b(besides|apart from|aside from|other than|except for|except)\s+[^,;?]{1,60}?(,|;|(?=\?))", re.I)
+# "self-supervised and unsupervised learning": two terms sharing their last word
+_COORDINATED = re.compile(r"\b(?P<a>[\w-]+) (?:and|or|vs\.?|versus) (?P<b>[\w-]+) (?P<head>[\w-]+)\b", re.I)
+
+
+def _spell_out_coordination(text: str) -> str:
+    """`text` with each coordination of two modifiers of one noun spelt out in full after it ("self-supervised
+    and unsupervised learning" gains "(self-supervised learning)"), so the first term is found too; only
+    modifiers ending in "-ed", "-ing" or a hyphenated compound count ("text and image models" is left alone)."""
+    extra = [f"{m['a']} {m['head']}" for m in _COORDINATED.finditer(text)
+             if re.search(r"(ed|ing)$|-", m["a"]) and re.search(r"(ed|ing)$|-", m["b"])]
+    return f"{text} ({'; '.join(extra)})" if extra else text
 
 
 def _bm25_dir(data_dir: Path, store: Store) -> Path:

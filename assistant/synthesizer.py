@@ -32,8 +32,8 @@ from assistant import prompts
 from assistant.citations import verify_answer
 from assistant.compose import compose, lead
 from assistant.errors import LLMError
-from assistant.intent import Intent, Kind, asks_about_fields
-from assistant.relevance import POINTS_BACK, Candidate, SentenceRanker, about, candidates, on_subject
+from assistant.intent import Intent, Kind, asks_about_fields, topic_phrase
+from assistant.relevance import POINTS_BACK, Candidate, SentenceRanker, about, asked_for, candidates, focus, on_subject
 from assistant.stages import ANSWER, NodeView, intent_of
 from assistant.text import normalize
 from assistant.types import Answer, Citation, Passage
@@ -171,6 +171,16 @@ class CitedSynthesizer(BaseSynthesizer):
     def _subject_names(self, intent: Intent) -> list[str]:
         return [n for s in intent.subjects for n in self.names.names_of(s)]
 
+    def _on_subject_names(self, question: str, intent: Intent) -> list[str]:
+        """The names that put a sentence on the subject: the subject's, plus the part of it a how/why question
+        asks about ("How does the discriminator in a GAN know ...?" is answered by a sentence on the
+        discriminator, whichever entry it is in)."""
+        names = self._subject_names(intent)
+        topic = topic_phrase(question)
+        if intent.kind is Kind.EXPLAIN and intent.subjects and topic and not self.names.find(topic) and focus(topic):
+            names.append(topic)
+        return names
+
     def _subjects(self, intent: Intent, passages: list[Passage]) -> set[str]:
         """The question's entries, and the passages' entries whose title holds one of their names
         ("Transfer Learning in Generative AI" for "transfer learning"): both are on the subject."""
@@ -201,7 +211,8 @@ class CitedSynthesizer(BaseSynthesizer):
             return
         subjects, names = self._subjects(intent, passages), self._subject_names(intent)
         scored = list(zip(self.ranker.score(question, found, query.embedding, names), found, strict=True))
-        pool = on_subject(scored, subjects, names, limit=len(scored)) or sorted(scored, key=lambda x: x[0], reverse=True)
+        pool = on_subject(scored, subjects, self._on_subject_names(question, intent), limit=len(scored)) \
+            or sorted(scored, key=lambda x: x[0], reverse=True)
         prompt_sentences = sorted((c for _, c in pool[: self.llm_sentences]), key=lambda c: (c.number, c.position))
         numbers = list(dict.fromkeys(c.number for c in prompt_sentences))
         sent = [passages[n - 1] for n in numbers]
@@ -222,7 +233,7 @@ class CitedSynthesizer(BaseSynthesizer):
         renumber = {old: new for new, old in enumerate(numbers, 1)}  # candidates' passage numbers -> those the model saw
         local = [(s, Candidate(renumber[c.number], c.position, c.sentence, c.entry_id, c.title)) for s, c in scored
                  if c.number in renumber]
-        allowed = on_subject(local, self._subjects(intent, sent), self._subject_names(intent), limit=len(local))
+        allowed = on_subject(local, self._subjects(intent, sent), self._on_subject_names(question, intent), limit=len(local))
         allowed_keys = {(c.number, normalize(c.sentence)) for _, c in allowed}
         checked = verify_answer(raw, sent, query=question) if raw.strip() else None
         kept: list[Candidate] = []
@@ -234,6 +245,10 @@ class CitedSynthesizer(BaseSynthesizer):
         unsupported = checked.unsupported if checked else []
         if kept and allowed and allowed[0][1] not in kept:
             kept.insert(0, allowed[0][1])  # the model passed over the sentence most relevant to the question
+        asking = asked_for(question)
+        giving = next((c for _, c in allowed if asking and asking[1].search(f"{c.title} {c.sentence}")), None)
+        if kept and giving is not None and giving not in kept:
+            kept.append(giving)  # ... or over the one that gives what it asks for: "What challenges ...?" -> the list
         if kept:
             text, citations = _assemble(kept, sent, opening)
             note = prompts.UNSUPPORTED_NOTICE if unsupported else ""

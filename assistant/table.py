@@ -45,7 +45,10 @@ _GENERIC_HEAD = frozenset({"generation", "generations"})
 _TABLE_WORDS = frozenset({"table", "article", "listed", "list", "mentioned", "other", "else", "all", "also", "both", "kind",
                           "kinds", "type", "types", "ai", "generative", "name", "names", "known", "many", "number", "company",
                           "companies", "lab", "labs", "organization", "organisation", "organizations", "organisations",
-                          "content", "data", "thing", "things", "something", "able", "can", "could", "any", "ones"})
+                          "content", "data", "thing", "things", "something", "able", "can", "could", "any", "ones",
+                          # verbs and phrases for generating several outputs: "handles text, images and audio at once"
+                          "handle", "handles", "handling", "support", "supports", "process", "processes", "deal", "deals",
+                          "once", "together", "simultaneously", "same", "time"})
 
 
 def _parts(generates: str) -> list[list[str]]:

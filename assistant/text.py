@@ -118,7 +118,7 @@ def unify(text: str) -> str:
 FIELD_WORD = re.compile(
     r"^(who|creat|make|made|maker|develop|devel|buil|compan|organi|lab|behind|author|credit|responsib|produc|generat|"
     r"output|type|kind|sort|model|system|ai|article|table|list|mean|defin|work|use|used|purpose|known|call|stand|describ|"
-    r"explain|differ|compar|relat|role|idea|concept|term|example|analog|doe|say|tell|help|happen|refer|come|accord|"
+    r"explain|differ|compar|relat|role|idea|concept|term|example|analog|doe|say|tell|help|happen|refer|come|came|accord|"
     r"appear|entr|matter|much|what|how|why|give|mention|talk|cover|includ|descri|entri|each|one|thing|get|task|perform|per|job|"
     r"function|listed|list|name|credit|number|numbered|releas|publish|train|"
     # sides of a topic a question asks about: "the risks of deepfakes" is about deepfakes
@@ -179,6 +179,7 @@ def focus_question(text: str, names_entry: Callable[[str], bool] | None = None,
     text = re.sub(r",(\s*,)+", ",", text)
     text = re.sub(r"\s*[,;]\s*$", "", text)  # "What is a GAN, eli5" -> "What is a GAN"
     text = _GREETING.sub("", text).strip() or text
+    text = re.sub(r"^[\s,;:.–—-]+(?=\w)", "", text)  # what "In simple terms, how does ..." leaves: ", how does ..."
     return text[:1].upper() + text[1:] if text != message else text
 
 
@@ -221,12 +222,20 @@ class Vocabulary:
 
     def correct(self, text: str) -> str:
         """`text` with misspelt lower-case words replaced by the one word of the material (or of a
-        question's own vocabulary) one edit away: "who maed ernie" -> "who made ernie". Names
-        (capitalised words), short words and words with no single correction are left alone."""
+        question's own vocabulary) one edit away: "who maed ernie" -> "who made ernie"; or by the small
+        word of the question's frame one edit away ("wich" -> "which"). Names (capitalised words), short
+        words and words with no single correction are left alone."""
         def fix(match: re.Match[str]) -> str:
             word = match.group(0)
-            if len(word) < 4 or not word.isalpha() or not word.islower() or word in self.surface or word in _QUESTION_WORDS \
-                    or self.known(word) or word in english_words():
+            if not word.isalpha() or not word.islower() or word in self.surface or word in _QUESTION_WORDS \
+                    or word in _FRAME_WORDS or self.known(word) or word in english_words():
+                return word
+            # a misspelt small word of the question's frame ("teh", "wich", "waht"): the longest one edit away
+            frame = {w for w in _edits(word) if w in _FRAME_WORDS} if len(word) >= 3 and word not in _CONTRACTED else set()
+            longest = [w for w in frame if len(w) == max(map(len, frame))]
+            if len(longest) == 1:
+                return longest[0]
+            if len(word) < 4:
                 return word
             # Short words: only swapped letters ("maed"); one changed letter too often makes another real word
             # ("rope" -> "role", "bread" -> "broad").
@@ -256,6 +265,10 @@ def english_words() -> frozenset[str]:
 _QUESTION_WORDS = frozenset("""what which who whom whose where when why how does made make makes created create creates creator
     developed develop generate generates generated produce produces model models difference between explain describe
     define meaning example examples article table list listed mention mentioned""".split())
+# The small words a question is framed with, whose misspellings carry no meaning of their own
+_FRAME_WORDS = frozenset("""the what which who how why when where does is are and that this with from their there about
+    between difference explain""".split())
+_CONTRACTED = frozenset("whats hows whos wheres whens whys thats theres dont doesnt isnt arent cant wont didnt".split())
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 

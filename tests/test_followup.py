@@ -195,6 +195,23 @@ def test_who_made_it_after_prose_sharing_a_rows_name_asks_about_the_row():
     assert condense("How does it use attention?", history, names, titles) == "How does Transformers use attention?"
 
 
+def test_who_made_it_after_prose_whose_title_names_a_model_asks_about_that_row():
+    names = NameIndex({"lora": ["LoRA"], "lora-pt": ["LoRA and Prompt Tuning"]},
+                      kinds={"lora": "model", "lora-pt": "section"})
+    titles = {"lora": "LoRA", "lora-pt": "LoRA and Prompt Tuning"}
+    history = [("user", "How can I adapt a big model cheaply?"),
+               ("assistant", "LoRA and Prompt Tuning are efficient methods [1].")]
+    assert condense("Who does the table say made it?", history, names, titles) == "Who does the table say made LoRA?"
+    assert condense("How does it work?", history, names, titles) == "How does LoRA and Prompt Tuning work?"
+
+
+def test_a_bare_that_after_a_verb_points_back():
+    history = [("user", "What is conditional generation?"), ("assistant", "It gives the system a starting point [1].")]
+    names = NameIndex({"cg": ["Conditional Generation"]})
+    assert condense("Why would you want that?", history, names, {"cg": "Conditional Generation"}) == \
+        "Why would you want Conditional Generation?"
+
+
 def test_a_switch_keeps_one_article():
     history = [("user", "What is a GAN?"), ("assistant", "Generative Adversarial Networks ... [1].")]
     names = NameIndex({"gan": ["GAN"], "vae": ["VAE"]})
@@ -290,3 +307,39 @@ def test_the_subject_of_a_turn_that_used_an_ordinal_is_that_item():
                                       "Can you simplify?", "More details please.", "What do you mean?", "For example?"])
 def test_a_bare_conversational_fragment_is_a_follow_up(question):
     assert ask(question) == f"{question.rstrip(' ?.')} (about Whisper)?"
+
+
+def test_an_ordinal_after_an_answer_naming_models_in_prose_is_that_model():
+    names = NameIndex({"gpt3": ["GPT-3"], "dalle": ["DALL-E"], "transformer": ["Transformer"], "transformers": ["Transformers"]},
+                      kinds={"gpt3": "model", "dalle": "model", "transformer": "model", "transformers": "section"})
+    titles = {"gpt3": "GPT-3", "dalle": "DALL-E", "transformer": "Transformer", "transformers": "Transformers"}
+    history = [("user", "Which well-known models are built on transformers?"),
+               ("assistant", "Text models like GPT-3 as well as image models like DALL-E 2 leverage transformers [1].")]
+    assert condense("Who made the first one?", history, names, titles) == "Who made GPT-3?"
+    assert condense("What does the latter generate?", history, names, titles) == "What does DALL-E generate?"
+
+
+def test_a_follow_up_after_a_follow_up_keeps_the_first_subject():
+    names = NameIndex({"adv": ["Adversarial Training"]})
+    titles = {"adv": "Adversarial Training"}
+    history = [("user", "What is adversarial training?"),
+               ("assistant", "Two networks compete: a generator and a discriminator [1]."),
+               ("user", "What is the generator's job?"), ("assistant", "The generator's job is to create fakes [1].")]
+    assert condense("And the discriminator?", history, names, titles) == "And the discriminator (about Adversarial Training)?"
+
+
+def test_a_list_question_naming_nothing_leaves_the_row_it_got_as_the_subject():
+    names = NameIndex({"fsl": ["Few-Shot Learning"], "luke": ["LUKE"]}, kinds={"fsl": "glossary", "luke": "model"})
+    titles = {"fsl": "Few-Shot Learning", "luke": "LUKE"}
+    history = [("user", "What is few-shot learning?"), ("assistant", "Learning from very few examples [1]."),
+               ("user", "Which model in the table is credited to Studio Ousia?"),
+               ("assistant", "The article's model table lists 1 model by Studio Ousia:\n- LUKE — creator: Studio Ousia [1]")]
+    assert condense("How many parameters does it have?", history, names, titles) == "How many parameters does LUKE have?"
+
+
+def test_a_named_entry_changing_this_is_compared_with_the_subject():
+    names = NameIndex({"dm": ["Diffusion models"], "ld": ["Latent Diffusion"]})
+    titles = {"dm": "Diffusion models", "ld": "Latent Diffusion"}
+    history = [("user", "What are diffusion models?"), ("assistant", "They learn to undo noise [1].")]
+    assert condense("How does latent diffusion change this?", history, names, titles) == \
+        "How does latent diffusion change Diffusion models?"

@@ -20,6 +20,11 @@ def reader(indexed_dir, embed_model):
     ("Who created Whisper?", Kind.CREATOR, "whisper"),
     ("Which company made StyleGAN?", Kind.CREATOR, "stylegan"),
     ("What does WaveNet generate?", Kind.OUTPUT, "wavenet"),
+    ("Which company came up with RoBERTa?", Kind.CREATOR, "roberta"),
+    ("Does Whisper generate images?", Kind.OUTPUT, "whisper"),  # a yes/no question about the output
+    ("Can LoRA make code?", Kind.OUTPUT, "lora"),
+    # two modifiers of one noun name two entries
+    ("What's the difference between self-supervised and unsupervised learning?", Kind.COMPARE, "self-supervised-learning"),
     ("What is a variational autoencoder?", Kind.DEFINITION, "variational-autoencoders-vaes"),
     ("what is lora", Kind.DEFINITION, "lora"),  # an all-lower-case question matches acronyms in any case
     ("How does a VAE differ from a GAN?", Kind.COMPARE, "variational-autoencoders-vaes"),
@@ -110,3 +115,8 @@ def test_questions_asking_for_a_rows_fields(question, fields):
     from assistant.intent import asks_about_fields
 
     assert asks_about_fields(question) is fields
+
+
+def test_a_generator_is_no_verb_of_generating(reader):
+    """"Can text generators like GPT-3 ..." is no yes/no question about what GPT-3 generates."""
+    assert reader("Can the architecture behind text generators like GPT-3 be used on pictures?").kind is not Kind.OUTPUT

@@ -120,3 +120,75 @@ def test_a_model_row_answers_only_what_prose_does_not(assistant, fake):
     assert not works.refused and "— creator:" not in works.text and "diffusion approach" in works.text
     same = assistant.ask("Is Whisper AI a different model from Whisper?")
     assert not same.refused and "— creator: OpenAI" in same.text
+
+
+def test_a_list_question_whose_noun_names_the_section_still_prefers_the_list(embed_model):
+    """"Challenges" is also a name of the section, yet "What challenges ..." asks for the sentence listing them."""
+    ethics = ["While Generative AI holds immense potential, it also poses challenges and ethical considerations.",
+              "Issues such as bias in training data, misuse of generated content, and the potential to create deepfakes "
+              "highlight the need for responsible development and deployment of these technologies."]
+    found = [Candidate(1, i, s, "challenges", "Challenges and Ethical Considerations") for i, s in enumerate(ethics)]
+    scores = SentenceRanker(embed_model).score("What challenges does generative AI pose?", found,
+                                               names=["Challenges and Ethical Considerations", "Challenges", "challenge"])
+    assert scores[1] > scores[0] - 0.15  # within the margin an answer keeps
+
+
+def test_which_models_use_a_technique_prefers_the_sentence_naming_some(embed_model):
+    found = [Candidate(1, i, s, "diffusion-models", "Diffusion models") for i, s in enumerate(DIFFUSION)]
+    scores = SentenceRanker(embed_model).score("Which well-known models are built on diffusion?", found,
+                                               names=["diffusion models"])
+    assert max(zip(scores, DIFFUSION, strict=True))[1].startswith("Some of the most powerful generative models like")
+
+
+def test_an_analogy_in_the_main_clause_is_an_aside():
+    from assistant.relevance import is_aside
+
+    assert is_aside("LoRA and prompt tuning are like specialized “micro-courses” that rapidly upskill them.")
+    assert is_aside("Analogy: a chef who specializes.") and is_aside("Imagine you are an artist.")
+    assert is_aside("Latent Space: Just like Google retrieves pages ...", "Latent Space")
+    assert not is_aside("The generator creates content, while the discriminator evaluates it, akin to a composer.")
+    assert not is_aside("Prompt: The textual input provided to an AI model.", "Prompt")
+
+
+def test_a_part_of_the_named_entry_is_answered_wherever_it_is_explained(assistant, fake):
+    """"the discriminator in a GAN" is explained in Adversarial Training, which does not name GANs."""
+    answer = assistant.ask("How does the discriminator in a GAN know which pictures are fake?")
+    assert not answer.refused and "spot even the tiniest flaws" in answer.text
+
+
+def test_thinking_of_a_term_as_something_still_defines_it():
+    from assistant.relevance import is_aside
+
+    assert not is_aside("Latent Space: You can think of latent space as a kind of “creativity engine”.", "Latent Space")
+    assert is_aside("It’s like having an art forger and an art expert.")
+
+
+def test_a_comparison_asking_for_an_example_gets_the_example(assistant, fake):
+    """Two named entries and "versus" make a comparison, but the question asks for the article's example."""
+    answer = assistant.ask("How does the new-game example explain zero-shot versus few-shot learning?")
+    assert not answer.refused and "new game" in answer.text
+
+
+def test_a_why_question_prefers_the_sentence_giving_a_reason(embed_model):
+    adversarial = ["In adversarial training, you set up two competing AI networks – a generator and a discriminator.",
+                   "As they compete against each other over many rounds, the generator gradually gets better and better at "
+                   "creating realistic fakes."]
+    found = [Candidate(1, i, s, "adversarial-training", "Adversarial Training") for i, s in enumerate(adversarial)]
+    scores = SentenceRanker(embed_model).score("Why does adversarial training pit two networks against each other?", found,
+                                               names=["adversarial training"])
+    assert scores[1] > scores[0]
+
+
+def _copy_first_sentence(body: dict) -> str:
+    """A 'model' that repeats only the first sentence it was given, cited."""
+    prompt = body["messages"][-1]["content"]
+    number, text = re.findall(r"^\[(\d+)\] (.+)$", prompt, flags=re.M)[0]
+    first = re.split(r"(?<=[.!?])\s+", re.sub(r"^[A-Z][\w ]{0,40}: ", "", text))[0]
+    return f"{first.rstrip('.')} [{number}]."
+
+
+def test_the_sentence_giving_what_is_asked_for_is_kept_when_the_model_passes_it_over(assistant, fake):
+    """The model copies the sentence that only names the challenges; the answer still lists them."""
+    fake.set_mode("ok", reply_fn=_copy_first_sentence)
+    answer = assistant.ask("What challenges does generative AI pose?")
+    assert answer.mode == "generated" and "bias in training data" in answer.text

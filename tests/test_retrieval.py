@@ -63,6 +63,8 @@ def test_model_table_lists_every_matching_row(assistant):
     assert two and two.creator == "Hugging Face or EleutherAI"
     assert {n.metadata["entry_id"] for n in two.nodes} == {"bloom", "gpt-neo", "gpt-j", "gpt-neox"}
     assert table.match("Which loss function do learning models use?") is None
+    several = table.match("Which table entry handles text, images and audio at once?")  # verbs of handling outputs
+    assert several and [n.metadata["entry_id"] for n in several.nodes] == ["perceiver"]
 
 
 def test_retrieve_cli_json(indexed_dir):
@@ -101,7 +103,7 @@ def test_gate_a_term_named_in_passing_does_not_decide_alone(assistant):
     assert assistant.trace("Which loss is used when learning embeddings so that matching pairs end up closer "
                            "together than mismatched ones?").answerable
     refused = assistant.trace("How is cosine similarity used to compare two embeddings?")
-    assert not refused.answerable and "cosine similarity" in refused.reason
+    assert not refused.answerable and "cosine" in refused.reason
     assert not assistant.trace("In what year was the Transformer architecture introduced?").answerable
 
 
@@ -136,3 +138,34 @@ def test_gate_a_relative_who_asks_for_no_person(assistant):
     assert not _evidence_type_ok("Who founded Stability AI?", ["text"], has_model=False)
     assert not _evidence_type_ok("Quick question: who runs OpenAI?", ["text"], has_model=False)
     assert assistant.trace("What stops people who shouldn't have access from tampering with a model's parameters?").answerable
+
+
+def test_gate_a_named_entry_does_not_vouch_for_an_unknown_topic(assistant):
+    """The question names GANs but asks about a loss the material never mentions; a topic that is the
+    named entry itself still passes."""
+    refused = assistant.trace("How does the Wasserstein loss change the way a GAN is trained?")
+    assert not refused.answerable and "wasserstein" in refused.reason
+    assert assistant.trace("How does a GAN's discriminator get better over time?").answerable
+
+
+def test_names_inside_longer_names_and_spelt_out_coordinations():
+    names = NameIndex({"lora": ["LoRA"], "lora-pt": ["LoRA and Prompt Tuning"], "ssl": ["Self-Supervised Learning"],
+                       "ul": ["Unsupervised Learning"], "sl": ["Supervised Learning"]}, kinds={})
+    assert names.find("What are LoRA and Prompt Tuning?") == ["lora-pt"]
+    assert set(names.inside("What are LoRA and Prompt Tuning?")) == {"lora-pt", "lora"}
+    assert set(names.find("self-supervised and unsupervised learning")) == {"ssl", "ul"}
+    assert set(names.find("Is supervised or unsupervised learning better?")) == {"sl", "ul"}
+    assert names.find("text and image learning") == []  # plain nouns are not spelt out
+
+
+def test_a_name_set_aside_is_not_asked_about():
+    names = NameIndex({"prompt": ["Prompt"], "controlnet": ["ControlNet"], "gan": ["GANs"]}, kinds={})
+    assert names.find("Besides the text prompt, what extra inputs does ControlNet take?") == ["controlnet"]
+    assert names.find("Apart from GANs, which models generate images?") == ["gan"]  # nothing else named: kept
+    assert names.find("What does ControlNet add to a prompt?") == ["controlnet", "prompt"]
+
+
+def test_gate_a_question_about_a_name_the_material_never_uses_is_refused(assistant):
+    """Passages about styles and images are close in words, but the question is about Nightshade."""
+    refused = assistant.trace("How does Nightshade poison images to protect artists from AI training?")
+    assert not refused.answerable and "nightshade" in refused.reason

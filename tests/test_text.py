@@ -82,6 +82,7 @@ def test_field_words_are_shared():
     ("what is a GAN, eli5", "What is a GAN"),
     ("ELI5?", "ELI5?"),  # the request alone is a follow-up: nothing else is left to ask
     ("Can you tell me, in simple words, what a latent space is?", "What a latent space is?"),
+    ("In simple terms, how does a diffusion model work?", "How does a diffusion model work?"),  # no comma left in front
     ("So I was reading about image models and I wondered: who made Midjourney?",
      "I was reading about image models and I wondered: who made Midjourney?"),
 ])
@@ -132,3 +133,6 @@ def test_vocabulary_knows_rarity_and_corrects_one_edit_typos():
     sampled = Vocabulary(["A sample of the data.", "Another sample drawn."])
     assert sampled.correct("explain it in simple words") == "explain it in simple words"
     assert sampled.correct("what is a smaple") == "what is a sample"
+    # misspelt small words of the question's frame, the longest candidate winning ("wich": which, not with)
+    assert sampled.correct("waht is teh sample, wich one") == "what is the sample, which one"
+    assert sampled.correct("whats a sample") == "whats a sample"  # a contraction without its apostrophe is no typo
