@@ -343,3 +343,11 @@ def test_a_named_entry_changing_this_is_compared_with_the_subject():
     history = [("user", "What are diffusion models?"), ("assistant", "They learn to undo noise [1].")]
     assert condense("How does latent diffusion change this?", history, names, titles) == \
         "How does latent diffusion change Diffusion models?"
+
+
+def test_a_refusals_closest_entries_are_no_subject():
+    """The refusal lists Whisper as a closest entry, but the user asked about something else."""
+    refused = ("I can't answer that from the material: searched the knowledge base for “How do I bake bread?” and found "
+               "nothing that answers it. The closest entries are: Whisper.")
+    history = [("user", "How do I bake bread?"), ("assistant", refused)]
+    assert ask("How long does it take?", history) == "How long does it take?"
