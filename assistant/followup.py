@@ -24,6 +24,7 @@ from assistant.table import is_list_question
 from assistant.text import content_words, unify, words
 
 History = list[tuple[str, str]]
+MAX_EXCHANGES = 6  # (user, assistant) pairs of history read per question: bounds the work whatever a client sends
 
 _PRONOUN = re.compile(r"\b(it|its|they|them|their|theirs)\b", re.I)
 # "it" that refers to nothing: "what do you call it when ...", "is it true that ...", "is it possible to ..."
@@ -135,7 +136,7 @@ def last_subject(history: History, names: NameIndex, titles: dict[str, str],
         term = definition_term(text)
         if term:
             earlier = history[:i]
-            if earlier and condense(text, earlier, names, titles) != text:
+            if earlier and (points_back(text) or definite_reference(text, earlier)):
                 # "What is the generator's job?" was itself a follow-up: what it was about is the subject
                 return last_subject(earlier, names, titles, kinds)
             return Subject(term, "", text)
@@ -197,7 +198,9 @@ def _field_question(field: str, subject: str) -> str:
 
 def condense(question: str, history: History | None, names: NameIndex, titles: dict[str, str],
              creators: dict[str, str] | None = None) -> str:
-    """A standalone query for `question` given earlier (role, text) turns; unchanged unless it is a follow-up."""
+    """A standalone query for `question` given earlier (role, text) turns; unchanged unless it is a follow-up.
+    Only the last MAX_EXCHANGES exchanges are read (a follow-up refers to what was just said)."""
+    history = (history or [])[-2 * MAX_EXCHANGES:]
     if not history:
         return question
     item = resolve_ordinal(question, history, names)

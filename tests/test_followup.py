@@ -351,3 +351,18 @@ def test_a_refusals_closest_entries_are_no_subject():
                "nothing that answers it. The closest entries are: Whisper.")
     history = [("user", "How do I bake bread?"), ("assistant", refused)]
     assert ask("How long does it take?", history) == "How long does it take?"
+
+
+def test_a_long_history_costs_no_more_than_the_last_exchanges():
+    """Follow-ups after follow-ups are resolved through the earlier turns: that must stay bounded, whatever
+    history a client sends (it once grew exponentially: 16 such turns took 5 s)."""
+    import time
+
+    names = NameIndex({"adv": ["Adversarial Training"]})
+    history = [("user", "What is adversarial training?"), ("assistant", "A generator and a discriminator compete [1].")]
+    turn = [("user", "What is the generator's job?"), ("assistant", "The generator's job is to fool it [1].")]
+    started = time.perf_counter()
+    condensed = condense("And the discriminator?", history + turn * 18, names, {"adv": "Adversarial Training"})
+    assert condensed.startswith("And the discriminator (about")
+    assert condense("And the discriminator?", history + turn * 2000, names, {"adv": "Adversarial Training"}) == condensed
+    assert time.perf_counter() - started < 1.0
