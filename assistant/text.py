@@ -227,9 +227,9 @@ class Vocabulary:
         words and words with no single correction are left alone."""
         def fix(match: re.Match[str]) -> str:
             word = match.group(0)
-            if not word.isalpha() or not word.islower() or word in self.surface or word in _QUESTION_WORDS \
-                    or word in _FRAME_WORDS or self.known(word) or word in english_words():
-                return word
+            if not word.isalpha() or not word.islower() or len(word) > MAX_WORD or word in self.surface \
+                    or word in _QUESTION_WORDS or word in _FRAME_WORDS or self.known(word) or word in english_words():
+                return word  # (a word longer than any real one is no typo: its edits would cost O(n²) memory)
             # a misspelt small word of the question's frame ("teh", "wich", "waht"): the longest one edit away
             frame = {w for w in _edits(word) if w in _FRAME_WORDS} if len(word) >= 3 and word not in _CONTRACTED else set()
             longest = [w for w in frame if len(w) == max(map(len, frame))]
@@ -265,6 +265,7 @@ def english_words() -> frozenset[str]:
 _QUESTION_WORDS = frozenset("""what which who whom whose where when why how does made make makes created create creates creator
     developed develop generate generates generated produce produces model models difference between explain describe
     define meaning example examples article table list listed mention mentioned""".split())
+MAX_WORD = 30  # letters; longer "words" are never corrected
 # The small words a question is framed with, whose misspellings carry no meaning of their own
 _FRAME_WORDS = frozenset("""the what which who how why when where does is are and that this with from their there about
     between difference explain""".split())

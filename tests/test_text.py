@@ -136,3 +136,15 @@ def test_vocabulary_knows_rarity_and_corrects_one_edit_typos():
     # misspelt small words of the question's frame, the longest candidate winning ("wich": which, not with)
     assert sampled.correct("waht is teh sample, wich one") == "what is the sample, which one"
     assert sampled.correct("whats a sample") == "whats a sample"  # a contraction without its apostrophe is no typo
+
+
+def test_a_word_longer_than_any_real_one_is_not_corrected():
+    """Its one-edit variants would cost memory quadratic in its length (a 2,000-letter 'word' is a valid question)."""
+    import time
+
+    from assistant.text import Vocabulary
+
+    long_word = "abcdefghij" * 200
+    started = time.perf_counter()
+    assert Vocabulary(["A sample."]).correct(f"what is {long_word}") == f"what is {long_word}"
+    assert time.perf_counter() - started < 0.05
