@@ -44,8 +44,9 @@ _CUES = [(re.compile(r"\b(analog\w*|metaphor\w*|compar\w*|likened)\b", re.I), LI
                      r"helping|leads? to|results? in|improv\w*|better|pushing|in order to|prevents?|ensures?|crucial|"
                      r"important)\b", re.I)),
          # "Which well-known models are built on transformers?": the sentence that names some
-         (re.compile(r"\b(which|what|name|list)\b.*\b(models|systems|tools|examples)\b.*\b(built on|based on|use|uses|using|"
-                     r"rely on|relies on|powered by|leverage|employ)\b", re.I),
+         # (bounded gaps, not ".*": two unbounded gaps cost cubic time on a long message)
+         (re.compile(r"\b(which|what|name|list)\b[^?.!]{0,60}?\b(models|systems|tools|examples)\b[^?.!]{0,60}?"
+                     r"\b(built on|based on|use|uses|using|rely on|relies on|powered by|leverage|employ)\b", re.I),
           re.compile(r"\b(models?|systems?|tools?) (like|such as|including)\b", re.I))]
 # A sentence that opens by pointing back ("That’s basically what self-attention provides.") says little alone.
 POINTS_BACK = re.compile(r"^((and|but|so),? )?(this|these|that|those|it|they|its|their|such)\b", re.I)

@@ -192,3 +192,13 @@ def test_the_sentence_giving_what_is_asked_for_is_kept_when_the_model_passes_it_
     fake.set_mode("ok", reply_fn=_copy_first_sentence)
     answer = assistant.ask("What challenges does generative AI pose?")
     assert answer.mode == "generated" and "bias in training data" in answer.text
+
+
+def test_what_a_question_asks_for_is_read_in_bounded_time():
+    import time
+
+    from assistant.relevance import asked_for
+
+    started = time.perf_counter()
+    assert asked_for(("which models " * 160)[:2000]) is None
+    assert time.perf_counter() - started < 0.05  # unbounded gaps took 0.2 s here
