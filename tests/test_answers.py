@@ -152,6 +152,14 @@ def test_follow_up_uses_the_standalone_query(assistant, fake):
     assert assistant.ask("Which models did NVIDIA create?", history=history).query == "Which models did NVIDIA create?"
 
 
+def test_of_two_questions_the_one_with_words_the_material_never_uses_is_dropped(assistant):
+    """"pasta", "recipe" and "tonight" are words the material never uses; the Tacotron question is answered."""
+    query = assistant.standalone_query("What's a good pasta recipe for tonight? Also, what does Tacotron generate?")
+    assert "Tacotron" in query and "pasta" not in query
+    both = assistant.standalone_query("What is LoRA? And how do diffusion models work?")  # both on the material: kept
+    assert "LoRA" in both and "diffusion" in both
+
+
 @pytest.mark.parametrize("limit", [1, 3])
 def test_only_the_best_llm_passages_reach_the_model(indexed_dir, embed_model, fake, limit):
     """LLM_PASSAGES bounds the prompt (time to first token); the answer's passages are exactly those sent."""
