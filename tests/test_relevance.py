@@ -18,6 +18,17 @@ DIFFUSION = [  # sentences of the article's "Diffusion models" section
     "The generated results can be stunningly realistic because the model deeply understands all the steps required to "
     "construct complex data from scratch.",
 ]
+ETHICS = [  # the first two sentences of "Challenges and Ethical Considerations"
+    "While Generative AI holds immense potential, it also poses challenges and ethical considerations.",
+    "Issues such as bias in training data, misuse of generated content, and the potential to create deepfakes "
+    "highlight the need for responsible development and deployment of these technologies.",
+]
+
+
+def _rank(embed_model, question: str, sentences: list[str], entry: tuple[str, str], names: list[str]) -> list[float]:
+    """The ranker's scores for `sentences` of one entry (id, title)."""
+    found = [Candidate(1, i, s, *entry) for i, s in enumerate(sentences)]
+    return SentenceRanker(embed_model).score(question, found, names=names)
 
 
 def test_aspect_is_the_question_without_its_subject():
@@ -32,21 +43,15 @@ def test_aspect_is_the_question_without_its_subject():
 def test_the_sentence_answering_the_aspect_ranks_first(embed_model):
     """Every sentence of the entry is about the subject; the name in the question must not pull the
     sentence that merely repeats it ahead of the one that says why."""
-    found = [Candidate(1, i, s, "diffusion-models", "Diffusion models") for i, s in enumerate(DIFFUSION)]
-    ranker = SentenceRanker(embed_model)
-    question = "Why can diffusion models produce such realistic results?"
-    scores = ranker.score(question, found, names=["diffusion models", "diffusion model"])
+    scores = _rank(embed_model, "Why can diffusion models produce such realistic results?", DIFFUSION,
+                   ("diffusion-models", "Diffusion models"), ["diffusion models", "diffusion model"])
     assert max(zip(scores, DIFFUSION, strict=True))[1].startswith("The generated results can be stunningly realistic")
 
 
 def test_a_question_asking_what_kinds_prefers_the_sentence_that_lists_them(embed_model):
     """"What ethical concerns ..." is answered by the sentence listing them, not the one naming them."""
-    ethics = ["While Generative AI holds immense potential, it also poses challenges and ethical considerations.",
-              "Issues such as bias in training data, misuse of generated content, and the potential to create deepfakes "
-              "highlight the need for responsible development and deployment of these technologies."]
-    found = [Candidate(1, i, s, "challenges", "Challenges and Ethical Considerations") for i, s in enumerate(ethics)]
-    scores = SentenceRanker(embed_model).score("What ethical concerns does the article raise about generative AI?", found,
-                                               names=["generative ai"])
+    scores = _rank(embed_model, "What ethical concerns does the article raise about generative AI?", ETHICS,
+                   ("challenges", "Challenges and Ethical Considerations"), ["generative ai"])
     assert scores[1] > scores[0]
 
 
@@ -124,19 +129,15 @@ def test_a_model_row_answers_only_what_prose_does_not(assistant, fake):
 
 def test_a_list_question_whose_noun_names_the_section_still_prefers_the_list(embed_model):
     """"Challenges" is also a name of the section, yet "What challenges ..." asks for the sentence listing them."""
-    ethics = ["While Generative AI holds immense potential, it also poses challenges and ethical considerations.",
-              "Issues such as bias in training data, misuse of generated content, and the potential to create deepfakes "
-              "highlight the need for responsible development and deployment of these technologies."]
-    found = [Candidate(1, i, s, "challenges", "Challenges and Ethical Considerations") for i, s in enumerate(ethics)]
-    scores = SentenceRanker(embed_model).score("What challenges does generative AI pose?", found,
-                                               names=["Challenges and Ethical Considerations", "Challenges", "challenge"])
+    scores = _rank(embed_model, "What challenges does generative AI pose?", ETHICS,
+                   ("challenges", "Challenges and Ethical Considerations"),
+                   ["Challenges and Ethical Considerations", "Challenges", "challenge"])
     assert scores[1] > scores[0] - 0.15  # within the margin an answer keeps
 
 
 def test_which_models_use_a_technique_prefers_the_sentence_naming_some(embed_model):
-    found = [Candidate(1, i, s, "diffusion-models", "Diffusion models") for i, s in enumerate(DIFFUSION)]
-    scores = SentenceRanker(embed_model).score("Which well-known models are built on diffusion?", found,
-                                               names=["diffusion models"])
+    scores = _rank(embed_model, "Which well-known models are built on diffusion?", DIFFUSION,
+                   ("diffusion-models", "Diffusion models"), ["diffusion models"])
     assert max(zip(scores, DIFFUSION, strict=True))[1].startswith("Some of the most powerful generative models like")
 
 
@@ -148,19 +149,15 @@ def test_an_analogy_in_the_main_clause_is_an_aside():
     assert is_aside("Latent Space: Just like Google retrieves pages ...", "Latent Space")
     assert not is_aside("The generator creates content, while the discriminator evaluates it, akin to a composer.")
     assert not is_aside("Prompt: The textual input provided to an AI model.", "Prompt")
+    # thinking of a term as something still defines it
+    assert not is_aside("Latent Space: You can think of latent space as a kind of “creativity engine”.", "Latent Space")
+    assert is_aside("It’s like having an art forger and an art expert.")
 
 
 def test_a_part_of_the_named_entry_is_answered_wherever_it_is_explained(assistant, fake):
     """"the discriminator in a GAN" is explained in Adversarial Training, which does not name GANs."""
     answer = assistant.ask("How does the discriminator in a GAN know which pictures are fake?")
     assert not answer.refused and "spot even the tiniest flaws" in answer.text
-
-
-def test_thinking_of_a_term_as_something_still_defines_it():
-    from assistant.relevance import is_aside
-
-    assert not is_aside("Latent Space: You can think of latent space as a kind of “creativity engine”.", "Latent Space")
-    assert is_aside("It’s like having an art forger and an art expert.")
 
 
 def test_a_comparison_asking_for_an_example_gets_the_example(assistant, fake):
@@ -173,9 +170,8 @@ def test_a_why_question_prefers_the_sentence_giving_a_reason(embed_model):
     adversarial = ["In adversarial training, you set up two competing AI networks – a generator and a discriminator.",
                    "As they compete against each other over many rounds, the generator gradually gets better and better at "
                    "creating realistic fakes."]
-    found = [Candidate(1, i, s, "adversarial-training", "Adversarial Training") for i, s in enumerate(adversarial)]
-    scores = SentenceRanker(embed_model).score("Why does adversarial training pit two networks against each other?", found,
-                                               names=["adversarial training"])
+    scores = _rank(embed_model, "Why does adversarial training pit two networks against each other?", adversarial,
+                   ("adversarial-training", "Adversarial Training"), ["adversarial training"])
     assert scores[1] > scores[0]
 
 
