@@ -63,18 +63,21 @@ def tiny(tmp_path, embed_model):
 
 
 # --- F11: same corpus twice, edits, deletes -----------------------------------------------
-def test_F11_first_ingest_counts_all_nodes_and_unchanged_reingest_is_fast(tmp_path, embed_model):
+def test_F11_first_ingest_counts_all_nodes_and_unchanged_reingest_is_fast(tmp_path, embed_model, monkeypatch):
+    """Re-ingesting unchanged material embeds nothing. That is what makes it fast; the time bound is loose because
+    the first ingest takes only ~2 s with the ONNX encoder, and a fixed share of it is scheduler noise."""
     assistant = open_assistant(make_settings(tmp_path / "data"), embed_model)
     start = time.perf_counter()
     first = assistant.ingest()
     first_seconds = time.perf_counter() - start
     assert first.added == first.total == assistant.store.count() == expected_count(KNOWLEDGE) == 206
+    monkeypatch.setattr(type(embed_model), "get_text_embedding_batch", lambda *a, **k: pytest.fail("re-embedded"))
     start = time.perf_counter()
     again = assistant.ingest()
     again_seconds = time.perf_counter() - start
     assert (again.added, again.updated, again.deleted, again.unchanged) == (0, 0, 0, 206)
     assert assistant.store.count() == 206
-    assert again_seconds <= 0.05 * first_seconds, f"re-ingest {again_seconds:.2f} s vs first {first_seconds:.2f} s"
+    assert again_seconds <= 0.5 * first_seconds, f"re-ingest {again_seconds:.2f} s vs first {first_seconds:.2f} s"
 
 
 def test_F11_edited_entry_replaced_deleted_entry_removed(tiny, tmp_path):
