@@ -75,6 +75,8 @@ _QUANTITY = re.compile(r"\b(how (many|much|long|old|big|large|fast)|formula|equa
 _DATE = re.compile(r"\b(what (year|date|day|month|time)|when (was|were|did|is|will))\b|\bin which year\b", re.I)
 # A number standing on its own: the "3" of "GPT-3" is part of a name.
 _NUMBER = re.compile(r"(?<![\w-])\d|\b(one|two|three|four|five|ten|hundred|thousand|million|billion)\b", re.I)
+_MEASURED = re.compile(r"\bhow (?:many|much)\s+(?P<x>[\w-]+(?:\s+[\w-]+)?)\s+"
+                       r"(?:is|are|was|were|does|do|did|can|could|has|have|will|would)\b", re.I)
 _YEAR = re.compile(r"(?<![\w-])(1[89]|20)\d\d(?![\w-])")
 # "who" that asks, not the relative "who" of "people who shouldn't": at the start of a clause or after a verb of asking.
 _PERSON = re.compile(r"(^|[,:;(]\s*|\b(and|or|but|so|know|tell me|wonder|guess|ask|asking|say|says|said|is|was)\s+)who(m|se)?\b"
@@ -194,6 +196,11 @@ class AnswerabilityGate(BaseNodePostprocessor):
         lead = content_words(topic_phrase(question))[:1]
         if lead and lead[0] in strangers and not _everyday(lead[0], self.vocabulary):
             return Verdict(False, f"the material does not mention “{lead[0]}”")
+        # "How much carbon dioxide is emitted ...": what is measured is the topic, and the material never uses it.
+        measured = _MEASURED.search(question)
+        unknown = unknown_words(measured.group("x"), self.vocabulary) if measured else []
+        if unknown and best < self.threshold + UNKNOWN_MARGIN:
+            return Verdict(False, f"the material does not mention “{unknown[0]}”")
         focus = focus_words(question, [])
         score = best + 0.25 * coverage(focus, top, self.vocabulary)
         return Verdict(score >= self.threshold, f"evidence {score:.2f}")

@@ -96,7 +96,9 @@ _TOPIC_END = re.compile(r"\b(use|uses|used|work|works|make|makes|help|helps|gene
                         r"computed|decode|store|stored|run|scale|fit|matter|matters|suffer|lead|depend|depends|interact|"
                         r"be|being|been|come|comes|go|goes|released|release|built|developed|made|created|according|listed|"
                         r"mentioned|say|says|said|described|called|known|in|on|for|to|with|from|by|of|at|into|over|and|or|"
-                        r"than|like|so|"
+                        r"than|like|so|stop|stops|prevent|prevents|keep|keeps|avoid|avoids|turn|turns|change|changes|know|knows|"
+                        r"decide|decides|choose|chooses|pick|picks|tell|tells|guide|guides|steer|steers|fix|fixes|solve|solves|"
+                        r"need|needs|take|takes|give|gives|find|finds|show|shows|achieve|achieves|manage|manages|"
                         r"when|if|that|which|who|whose|where)\b", re.I)
 _NUMBER_Q = re.compile(r"\b(which|what) (concept )?number\b|\bnumbered\b|\bnumber (does|is|has)\b|\bwhat position\b", re.I)
 
@@ -180,8 +182,14 @@ def topic_phrase(question: str) -> str:
         # suggest ...": about what the article says, whose topic comes later
         return ""
     words: list[str] = []
-    for word in found.group("x").split():
+    rest = found.group("x").split()
+    for word in rest:
         if _TOPIC_END.fullmatch(word.strip(",;:")) or len(words) == MAX_TERM_WORDS:
             break
         words.append(word.strip(",;:"))
+    # "What are the shortcuts that pass ...": a thing described by a relative clause; its noun is the asker's word
+    # for it, not a term to look up
+    if re.match(r"(what|which)\b", question.strip(), re.I) and rest[len(words):len(words) + 1] \
+            and re.fullmatch(r"that|which|who|whose|where", rest[len(words)], re.I):
+        return ""
     return " ".join(words)

@@ -95,6 +95,12 @@ def test_definition_terms(question, term):
     ("How is cosine similarity used to compare two embeddings?", "cosine similarity"),
     ("How do diffusion models generate images?", "diffusion models"),
     ("How does the article suggest using LoRA to adapt GPT-3?", ""),  # what the article says: no topic of its own
+    # a verb ends the topic: "stop" is no word of the material, and inside the topic it read as an unknown term
+    ("How does classifier guidance stop DALL-E from drifting away?", "classifier guidance"),
+    ("Why does layer normalization keep training stable?", "layer normalization"),
+    # a thing described by a relative clause: "shortcuts" is the asker's word for it, not a term to look up
+    ("What are the shortcuts that pass a layer's output to later layers?", ""),
+    ("What is the trick that steadies training by averaging the weights?", ""),
 ])
 def test_topic_of_how_questions(question, topic):
     assert topic_phrase(question) == topic

@@ -169,3 +169,11 @@ def test_gate_a_question_about_a_name_the_material_never_uses_is_refused(assista
     """Passages about styles and images are close in words, but the question is about Nightshade."""
     refused = assistant.trace("How does Nightshade poison images to protect artists from AI training?")
     assert not refused.answerable and "nightshade" in refused.reason
+
+
+def test_gate_a_quantity_of_something_the_material_never_uses_is_refused(assistant):
+    """What "how much" measures is the topic: the passages hold numbers and words about training language
+    models, but nothing about carbon. A quantity of something the material has still passes the gate."""
+    refused = assistant.trace("How much carbon dioxide is emitted when training a large language model?")
+    assert not refused.answerable and "carbon" in refused.reason
+    assert assistant.trace("How many image-text pairs does LAION 5B contain?").answerable
