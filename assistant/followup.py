@@ -63,7 +63,9 @@ _FIELD_ELLIPSIS = re.compile(r"^(and|but|so|also)?\W*(what about |how about )?(t
 _POLITE = r"^(and\W+)?((can|could|would) you (please )?)?"
 _REQUEST = re.compile(_POLITE + r"(give|show|provide|share|tell)( me| us)? (an? |some |another |more )?(examples?|analog(y|ies)|"
                       r"details?|more)\W*$|" + _POLITE + r"(elaborate|expand|go into more detail|say more|"
-                      r"explain (that |this )?(more|further|again))\W*$|^any (examples?|analog(y|ies))\W*$", re.I)
+                      r"explain (that |this )?(more|further|again))\W*$|^(and )?any( [\w-]+)?( [\w-]+)? (examples?|analog(y|ies)|"
+                      r"use ?cases?|applications?|uses|downsides?|drawbacks?|risks?|limitations?|benefits?|advantages?|"
+                      r"alternatives?)\W*$", re.I)
 _QUESTION_LEAD = re.compile(r"^(what|what's|whats|who|which|how|why|when|where|is|are|does|do|can)\b", re.I)
 # A comparison that names one side only: "the difference from X", "compared with X", "how does X differ".
 _ONE_SIDED = re.compile(r"\b(difference|differences|differ|differs|different|compare[sd]?|comparison|better|worse|similar)"

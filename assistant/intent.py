@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from assistant.text import content_words, is_field_word, normalize, unify
+from assistant.text import content_words, is_field_word, normalize, singular, unify
 
 if TYPE_CHECKING:
     from assistant.retrieval import NameIndex
@@ -67,6 +67,7 @@ _OUTPUT = re.compile(r"\bwhat (does|do|did|can|could|will|would)\b.*\b(generat|p
                      r"|\bwhat is .* used to (generate|produce|create|make)\b|\bwhat .* generates?\b"
                      # a yes/no question about a model's output: "Does Whisper generate images?"
                      r"|^(does|do|did|can|could|will) \S.* (generate|produce|output|synthesi[sz]e|create|make)s?\b")
+_YES_NO = re.compile(r"^(is|are|was|were|did|does|do|has|have)\b")
 _EXPLAIN = re.compile(r"^(how|why)\b|\b(explain|describe|walk me through|what role|purpose|what happens|in what way|"
                       r"advantages?|disadvantages?|benefits?|challenges?|risks?|limitations?|used for|work)\b")
 # "What is X?", "What are X?", "Define X", "What does X mean / stand for / refer to?", "Meaning of X", "X?"
@@ -133,6 +134,15 @@ def definition_term(text: str) -> str:
     return ""
 
 
+def _names_a_creator(text: str, models: list[str], names: NameIndex, table: ModelTable) -> bool:
+    """A yes/no question naming a model and one of the table's creators asks who made it: "Is DeBERTa a
+    Google model?", "Did Meta make LLaMA?" (the creator's words inside the model's own names don't count)."""
+    if not _YES_NO.match(text):
+        return False
+    own = {singular(w) for m in models for name in names.names_of(m) for w in content_words(name)}
+    return any(singular(w) in table.creator_vocab and singular(w) not in own for w in content_words(text))
+
+
 def analyze(question: str, names: NameIndex, table: ModelTable | None = None) -> Intent:
     """Kind, named entries and list filter of a standalone question."""
     text = normalize(question)
@@ -144,7 +154,7 @@ def analyze(question: str, names: NameIndex, table: ModelTable | None = None) ->
     distinct_titles = {names.titles_by_entry.get(s, s).casefold() for s in subjects}
     if len(distinct_titles) >= 2 and _COMPARE.search(text):
         return Intent(Kind.COMPARE, subjects)
-    if models and _CREATOR.search(text):
+    if models and (_CREATOR.search(text) or table is not None and _names_a_creator(text, models, names, table)):
         return Intent(Kind.CREATOR, subjects)
     if models and _OUTPUT.search(text):
         return Intent(Kind.OUTPUT, subjects)
@@ -176,7 +186,8 @@ def analyze(question: str, names: NameIndex, table: ModelTable | None = None) ->
 def topic_phrase(question: str) -> str:
     """What a how/why question is about: "How does speculative decoding use ..." -> "speculative decoding"."""
     found = _TOPIC.match(unify(question).rstrip(" ?.!"))
-    if not found or re.match(r"(you|i|we|one|they|people|someone|it|this|that|article|author|text|material)\b",
+    if not found or re.match(r"(you|i|we|one|they|people|someone|it|this|that|article|author|text|material|glossary|table|"
+                             r"section|list)\b",
                              found.group("x"), re.I):
         # "How do you ...", "How can it ...": about the asker or something said before; "How does the article
         # suggest ...": about what the article says, whose topic comes later

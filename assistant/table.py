@@ -14,7 +14,8 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from assistant.stages import Key, NodeView, intent_of, with_metadata
 from assistant.text import content_words, is_field_word, normalize, singular
 
-_LIST_NOUN = r"(models?|systems?|tools?|ais|ones|entry|entries|networks|generators|frameworks|technologies|products)"
+_LIST_NOUN = (r"(models?|systems?|tools?|ais|ones|entry|entries|networks|generators|frameworks|technologies|products|"
+              r"projects|rows)")
 # A question asks for rows when it says "list", asks which/what <...> models, "how many models",
 # "models made by ...", "what else did X make", or "all/other models".
 _LIST_INTENT = re.compile(
@@ -28,7 +29,9 @@ _LIST_INTENT = re.compile(
     # "What has NVIDIA built?", "What did Meta release?", "EleutherAI's models"
     r"|\bwhat (has|have|did|does|do) [\w&'-]+( [\w&'-]+)? (build|built|make|made|create|created|develop|developed|"
     r"release|released|produce|produced)\b"
-    r"|\b[\w-]+['’]s (models|systems|tools|entries)\b")
+    r"|\b[\w-]+['’]s (models|systems|tools|entries)\b"
+    # "Did Microsoft also make anything for speech?"
+    r"|^(did|does|has|have) [\w&'-]+( [\w&'-]+)?( also)? (build|make|create|develop|release|produce)\w* (anything|any)\b")
 
 
 def is_list_question(question: str) -> bool:
@@ -113,6 +116,12 @@ class ModelTable:
         # "Meta AI (Facebook AI)" also holds "Facebook AI"'s words: keep the creators no other one contains
         return [c for c in named if not any(c != o and self._tokens(c) < self._tokens(o) for o in named)]
 
+    def _quoted_creator(self, question: str) -> str:
+        """A creator quoted as the table writes it ("Which rows give 'Various' as the creator?"), which counts
+        even when its words identify no one; "" when none is."""
+        quoted = {normalize(q) for q in re.findall(r"['\"‘“]([^'\"‘’“”]{2,40})['\"’”]", question)}
+        return next((c for r in self.rows if normalize(c := NodeView.of(r).field("creator")) in quoted), "")
+
     @staticmethod
     def _tokens(creator: str) -> set[str]:
         """The words that identify a creator ("Meta AI (Facebook AI)" -> meta, facebook)."""
@@ -154,15 +163,18 @@ class ModelTable:
         output_hit = {w for w in asked if w in self.head_vocab} - creator_hit
         if not output_hit:  # no category named by its head: a distinctive word of one ("games", "protein")
             output_hit = {w for w in asked if w in self.output_words - self.head_vocab} - creator_hit - _WEAK["generates"]
-        if not (creator_hit or output_hit):
+        quoted = self._quoted_creator(question)
+        if not (creator_hit or output_hit or quoted):
             return None
-        explained = creator_hit | output_hit | self.output_words | _TABLE_WORDS
+        explained = creator_hit | output_hit | self.output_words | _TABLE_WORDS | set(content_words(quoted))
         unexplained = [w for w in words if w not in explained and not is_field_word(w) and not re.fullmatch(_LIST_NOUN, w)
                        and not ("-" in w and all(singular(p) in explained for p in w.split("-") if p))]
         if len(unexplained) > 1:
             return None
         rows = [r for r in self.rows if creator_hit <= self.creator_tokens[r.node_id]]
         creators = self._creators_named(creator_hit) if creator_hit and not rows else []
+        if quoted and not creator_hit:
+            rows = [r for r in self.rows if NodeView.of(r).field("creator") == quoted]
         if len(creators) > 1:  # "the models from Hugging Face and EleutherAI": each creator's rows
             rows = [r for r in self.rows if NodeView.of(r).field("creator") in creators]
         if whole:
@@ -171,7 +183,7 @@ class ModelTable:
             rows = self._best_outputs(rows, output_hit, set(asked), either=bool(re.search(r"\b(or|either)\b", text)))
         if not rows:
             return None
-        creator = " or ".join(creators) if len(creators) > 1 else self._creator_name(creator_hit) if creator_hit else ""
+        creator = " or ".join(creators) if len(creators) > 1 else self._creator_name(creator_hit) if creator_hit else quoted
         output = " and ".join(sorted(whole)) if whole else " and ".join(w for w in asked if w in output_hit)
         return TableMatch(creator=creator, output=" and ".join(dict.fromkeys(output.split(" and "))) if output else "",
                           nodes=rows)

@@ -143,6 +143,8 @@ def test_a_name_shared_by_a_model_row_and_prose_follows_what_was_asked():
     ("What are the two phases?", "What are the two phases (about Whisper)?"),  # a definite plural that refers back
     ("Can you give an example?", "Can you give an example (about Whisper)?"),  # a request with no object
     ("Could you elaborate?", "Could you elaborate (about Whisper)?"),
+    ("Any concrete use case?", "Any concrete use case (about Whisper)?"),  # "Any ...?" asking for a side of it
+    ("And any drawbacks?", "And any drawbacks (about Whisper)?"),
 ])
 def test_references_without_a_pronoun_are_follow_ups(question, expected):
     assert ask(question) == expected

@@ -37,6 +37,10 @@ def reader(indexed_dir, embed_model):
     ("What is the key innovation behind transformers?", Kind.EXPLAIN, "transformers"),  # a side of the entry
     ("Is BERT a model or a technique?", Kind.DEFINITION, "bert"),  # what kind of thing it is
     ("Is GPT-2 a model?", Kind.DEFINITION, "gpt-2"),
+    # a yes/no question naming a model and one of the table's creators asks who made it
+    ("Is DeBERTa a Google model?", Kind.CREATOR, "deberta"),
+    ("Did Meta make LLaMA?", Kind.CREATOR, "llama"),
+    ("Is GPT-3 a text model?", Kind.OTHER, "gpt-3-gpt-4"),  # "text" is an output, not a creator
     ("What are the two phases (about Diffusion models)?", Kind.EXPLAIN, "diffusion-models"),  # a condensed follow-up
 ])
 def test_kinds_and_subjects(reader, question, kind, subject):
@@ -60,6 +64,14 @@ def test_list_questions_filter_by_creator_and_output(reader):
     assert owned is not None and {n.metadata["field_creator"] for n in owned.nodes} == {"EleutherAI"}
     speech = reader("Which text-to-speech models are there?").table  # "X-to-Y" asks for what they generate: Y
     assert speech is not None and {n.metadata["field_generates"] for n in speech.nodes} == {"Speech"}
+    # other words for rows, "did X make anything", a creator quoted as the table writes it
+    brain = reader("Which Google Brain projects appear in the model table?").table
+    assert brain is not None and {n.metadata["field_creator"] for n in brain.nodes} == {"Google Brain", "Google Brain & CMU"}
+    anything = reader("Did Microsoft also make anything for speech?").table
+    assert anything is not None and [n.metadata["entry_id"] for n in anything.nodes] == ["fastspeech"]
+    various = reader("Which table rows give 'Various' as the creator?").table
+    assert various is not None and various.creator == "Various"
+    assert {n.metadata["field_creator"] for n in various.nodes} == {"Various"} and len(various.nodes) >= 2
     mixed = reader("Which entries in the table produce both images and text?").table
     assert mixed is not None and all("Image" in n.metadata["field_generates"] and "Text" in n.metadata["field_generates"]
                                      for n in mixed.nodes)
@@ -95,6 +107,7 @@ def test_definition_terms(question, term):
     ("How is cosine similarity used to compare two embeddings?", "cosine similarity"),
     ("How do diffusion models generate images?", "diffusion models"),
     ("How does the article suggest using LoRA to adapt GPT-3?", ""),  # what the article says: no topic of its own
+    ("How does the glossary describe YOLO?", ""),
     # a verb ends the topic: "stop" is no word of the material, and inside the topic it read as an unknown term
     ("How does classifier guidance stop DALL-E from drifting away?", "classifier guidance"),
     ("Why does layer normalization keep training stable?", "layer normalization"),
