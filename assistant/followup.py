@@ -58,7 +58,9 @@ _ELLIPSIS = re.compile(r"^(and|but|so|also|ok|okay)?\W*(then\W*)?(why|how|how so
                        r"(can you |could you )?simplify( that| it)?|simpler( please)?|explain (it |that )?(more )?simply|"
                        r"explain (it |that )?simpler|eli5|in simple(r)? (terms|words)|examples? please|for example)?\W*$", re.I)
 _FIELD_ELLIPSIS = re.compile(r"^(and|but|so|also)?\W*(what about |how about )?(the |its )?(?P<field>creator|maker|developer|"
-                             r"company|author|output|outputs|definition|meaning|examples?|purpose|use|uses)\W*$", re.I)
+                             r"company|author|output|outputs|definition|meaning|examples?|purpose|use|uses)\W*$"
+                             # "and whose is that?": who made it
+                             r"|^(and|but|so)?\W*(?P<whose>whose) (is|was) (it|that|this)( one)?\W*$", re.I)
 # A request that continues the last answer: "Can you give an example?", "Could you elaborate?"
 _POLITE = r"^(and\W+)?((can|could|would) you (please )?)?"
 _REQUEST = re.compile(_POLITE + r"(give|show|provide|share|tell)( me| us)? (an? |some |another |more )?(examples?|analog(y|ies)|"
@@ -239,7 +241,7 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
         if _REQUEST.match(stripped):
             return _about(stripped, subject.text)
         if field:
-            return _field_question(field.group("field"), subject.text)
+            return _field_question(field.group("field") or "creator", subject.text)
         if (_ELLIPSIS.match(stripped) or _FRAGMENT.match(stripped) and not is_list_question(stripped)) \
                 and not _PRONOUN.search(stripped):  # "What about image classification models?" is a new list
             return _about(stripped, subject.text)
@@ -253,6 +255,9 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
         return _about(question, subject.text)
     if not points_back(question) or (subject.entry_id and subject.entry_id in named):
         return question
+    if len({names.titles_by_entry.get(e, e) for e in named}) >= 2 and re.search(r"\bthe same\b", question, re.I) \
+            and not (_PRONOUN.search(question) or _DEMONSTRATIVE.search(question)):
+        return question  # "Are CodexGLM and Codex from the same company?": the same as each other
     if named and _refers_to_named(question, names) and not (_DEMONSTRATIVE.search(question) or _BARE.search(question)
                                                              or _CREATOR_REF.search(question)):
         return question  # "What does DiffusionBee generate, and who made it?": "it" is the entry just named

@@ -77,6 +77,7 @@ def test_a_standalone_question_is_never_rewritten(question):
 
 @pytest.mark.parametrize(("question", "expected"), [
     ("And the creator?", "Who created Whisper?"),
+    ("and whose is that?", "Who created Whisper?"),  # whose it is: who made it
     ("What about its output?", "What does Whisper generate?"),
     ("Why?", "Why (about Whisper)?"),
     ("How is this model trained?", "How is Whisper trained?"),
@@ -368,3 +369,9 @@ def test_a_long_history_costs_no_more_than_the_last_exchanges():
     assert condensed.startswith("And the discriminator (about")
     assert condense("And the discriminator?", history + turn * 2000, names, {"adv": "Adversarial Training"}) == condensed
     assert time.perf_counter() - started < 1.0
+
+
+def test_the_same_between_two_named_entries_is_no_follow_up():
+    """"the same company" compares the two entries the question names, not the last subject."""
+    assert ask("Are StyleGAN and GPT-3 from the same company?") == "Are StyleGAN and GPT-3 from the same company?"
+    assert ask("Is StyleGAN from the same company?") == "Is StyleGAN from OpenAI?"  # one named: the same as Whisper's

@@ -423,6 +423,9 @@ def test_condensation_of_follow_ups_and_switches():
     # a topic switch must be left alone (whitespace and case aside)
     assert condensation_correct("Who created AlphaFold?", "who  created alphafold?", False)
     assert not condensation_correct("Who created AlphaFold?", "Who created AlphaFold DeepMind?", False)
+    # a topic switch whose pleasantry was dropped is still left alone; one that gained a subject is not
+    assert condensation_correct("ok thanks. How do I get wax off a tablecloth?", "How do I get wax off a tablecloth?", False)
+    assert not condensation_correct("ok thanks. Who made it?", "Who made it (about GANs)?", False)
 
 
 def test_a_sentence_verbatim_in_its_source_is_not_a_contradiction():

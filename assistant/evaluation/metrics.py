@@ -353,10 +353,10 @@ def condensation_correct(question: str, query: str, followup: bool, subject_name
     """Return True if the standalone query is right for the turn. A follow-up must be rewritten
     (query differs from the question) and name its subject (a title or alias, any case), or the
     subject's creator when the question asks for "that company/lab"; any other turn must be left
-    alone (equal up to whitespace and case)."""
+    alone: it gains no word (whitespace, case and dropped pleasantries such as "ok thanks." aside)."""
     same = normalize(question) == normalize(query)
     if not followup:
-        return same
+        return same or bool(words(query)) and set(words(query)) <= set(words(question))
     names = [*subject_names, *([creator] if creator and asks_about_maker(question) else [])]
     return not same and mentions(query, names)
 
