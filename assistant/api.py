@@ -60,6 +60,7 @@ class Pipeline:
     table: ModelTable
     titles: dict[str, str]  # entry id -> title
     creators: dict[str, str]  # model entry id -> creator
+    outputs: dict[str, str]  # model entry id -> what it generates
     vocabulary: Vocabulary  # every word of the material and its rarity (the gate's "is this topic here at all")
 
     @classmethod
@@ -70,6 +71,7 @@ class Pipeline:
                    table=ModelTable(snapshot.nodes),
                    titles={v.entry_id: v.title for v in views},
                    creators={v.entry_id: v.field("creator") for v in views if v.field("creator")},
+                   outputs={v.entry_id: v.field("generates") for v in views if v.field("generates")},
                    vocabulary=Vocabulary([n.get_content() for n in snapshot.nodes]))
 
 
@@ -178,7 +180,7 @@ class Assistant:
 
         question = vocabulary.correct(focus(self._clean(question)))
         turns = [(role, focus(clean_text(text)) if role == "user" else clean_text(text)) for role, text in (history or [])]
-        return condense(question, turns, pipeline.retriever.names, pipeline.titles, pipeline.creators)
+        return condense(question, turns, pipeline.retriever.names, pipeline.titles, pipeline.creators, pipeline.outputs)
 
     def analyze(self, query: str) -> AnalyzedQuery:
         """The standalone query with what it asks (kind, named entries, list filter) for every stage."""

@@ -90,6 +90,9 @@ _MATERIAL_NP = frozenset({"table", "article", "material", "list", "post", "autho
 _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
 _ORDINAL = re.compile(rf"\bthe (?P<n>{'|'.join(_ORDINALS)}|last)(?: (one|model|entry|item|system|tool|row)\b|(?=\s*[?.!,]|\s*$))"
                       r"|\bthe (?P<n2>latter|former)\b", re.I)
+# "that same output", "the same thing", "generate the same": what the subject model generates
+_SAME_OUTPUT = re.compile(r"\b(that|the) same (output|outputs|thing|task|kind of (output|content))\b"
+                          r"|\b(generates?|produces?|outputs?|makes?) the same\b", re.I)
 _LISTED = re.compile(r"^\s*[-•*]\s*(?P<name>.+?)\s+—\s+creator:", re.M)
 _SWITCH = re.compile(r"^(and|but|so)?\W*(what|how) about\s+(?P<x>.+?)\W*$|^(and|but|so)\s+(?P<y>.+?)\W*$", re.I)
 
@@ -201,7 +204,7 @@ def _field_question(field: str, subject: str) -> str:
 
 
 def condense(question: str, history: History | None, names: NameIndex, titles: dict[str, str],
-             creators: dict[str, str] | None = None) -> str:
+             creators: dict[str, str] | None = None, outputs: dict[str, str] | None = None) -> str:
     """A standalone query for `question` given earlier (role, text) turns; unchanged unless it is a follow-up.
     Only the last MAX_EXCHANGES exchanges are read (a follow-up refers to what was just said)."""
     history = (history or [])[-2 * MAX_EXCHANGES:]
@@ -253,6 +256,10 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
             and definite_reference(question, history):
         # "Why bother training the small model?" after an answer about knowledge distillation
         return _about(question, subject.text)
+    output = (outputs or {}).get(subject.entry_id)
+    if output and not named and _SAME_OUTPUT.search(question):
+        # "Which other entry has that same output?" after AlphaStar: the rows that generate what it generates
+        return f"Which models other than {subject.text} generate {output}?"
     if not points_back(question) or (subject.entry_id and subject.entry_id in named):
         return question
     if len({names.titles_by_entry.get(e, e) for e in named}) >= 2 and re.search(r"\bthe same\b", question, re.I) \

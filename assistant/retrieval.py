@@ -28,7 +28,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from assistant.stages import Key, NodeView, with_metadata
-from assistant.text import normalize, singular, unify, words
+from assistant.text import SET_ASIDE, normalize, singular, unify, words
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -159,7 +159,7 @@ class NameIndex:
         """Entry ids named in `text`, in order of mention, longest names winning overlaps ("Craiyon
         (DALL·E Mini)" names Craiyon, not also DALL·E)."""
         # "Besides the text prompt, what does ControlNet take?": what is set aside is not asked about
-        rest = _SET_ASIDE.sub(" ", text)
+        rest = SET_ASIDE.sub(" ", text)
         asked = self.find(rest) if rest != text else []
         if asked:
             return asked
@@ -183,8 +183,6 @@ class NameIndex:
         return found
 
 
-# A phrase that sets something aside: "Besides the text prompt, ...", "apart from GANs, ..."
-_SET_ASIDE = re.compile(r"\b(besides|apart from|aside from|other than|except for|except)\s+[^,;?]{1,60}?(,|;|(?=\?))", re.I)
 # "self-supervised and unsupervised learning": two terms sharing their last word
 _COORDINATED = re.compile(r"\b(?P<a>[\w-]+) (?:and|or|vs\.?|versus) (?P<b>[\w-]+) (?P<head>[\w-]+)\b", re.I)
 

@@ -12,7 +12,7 @@ from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from assistant.stages import Key, NodeView, intent_of, with_metadata
-from assistant.text import content_words, is_field_word, normalize, singular
+from assistant.text import SET_ASIDE, content_words, is_field_word, normalize, singular
 
 _LIST_NOUN = (r"(models?|systems?|tools?|ais|ones|entry|entries|networks|generators|frameworks|technologies|products|"
               r"projects|rows)")
@@ -160,13 +160,21 @@ class ModelTable:
         # A category of two or more words named whole ("image classification") is asked for as a whole.
         whole = {" ".join(p) for r in self.rows for p in _parts(NodeView.of(r).field("generates"))
                  if len(p) > 1 and set(p) <= set(asked)}
+        # the most specific categories named: "real-time strategy game play" holds "game strategy" too
+        whole = {w for w in whole if not any(set(w.split()) < set(o.split()) for o in whole)}
         output_hit = {w for w in asked if w in self.head_vocab} - creator_hit
         if not output_hit:  # no category named by its head: a distinctive word of one ("games", "protein")
             output_hit = {w for w in asked if w in self.output_words - self.head_vocab} - creator_hit - _WEAK["generates"]
         quoted = self._quoted_creator(question)
         if not (creator_hit or output_hit or quoted):
             return None
-        explained = creator_hit | output_hit | self.output_words | _TABLE_WORDS | set(content_words(quoted))
+        # "Which models other than AlphaStar generate ...": the rows set aside are not listed, and their names
+        # are no topic of the question
+        aside = " ".join(normalize(m.group(0)) for m in SET_ASIDE.finditer(question))
+        set_aside = [r for r in self.rows
+                     if aside and re.search(rf"(?<![\w-]){re.escape(normalize(NodeView.of(r).title))}(?![\w-])", aside)]
+        explained = creator_hit | output_hit | self.output_words | _TABLE_WORDS | set(content_words(quoted)) \
+            | {w for r in set_aside for w in content_words(NodeView.of(r).title)}
         unexplained = [w for w in words if w not in explained and not is_field_word(w) and not re.fullmatch(_LIST_NOUN, w)
                        and not ("-" in w and all(singular(p) in explained for p in w.split("-") if p))]
         if len(unexplained) > 1:
@@ -181,6 +189,7 @@ class ModelTable:
             rows = [r for r in rows if whole & {" ".join(p) for p in _parts(NodeView.of(r).field("generates"))}]
         elif output_hit:
             rows = self._best_outputs(rows, output_hit, set(asked), either=bool(re.search(r"\b(or|either)\b", text)))
+        rows = [r for r in rows if r not in set_aside]
         if not rows:
             return None
         creator = " or ".join(creators) if len(creators) > 1 else self._creator_name(creator_hit) if creator_hit else quoted

@@ -31,6 +31,9 @@ QUOTE_VARIANTS: dict[str, str] = {"'": "‘’‚‛", '"': "“”„‟", "-":
 _QUOTES = str.maketrans({variant: plain for plain, variants in QUOTE_VARIANTS.items() for variant in variants})
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 
+# A phrase that sets something aside: "Besides the text prompt, ...", "apart from GANs, ..."
+SET_ASIDE = re.compile(r"\b(besides|apart from|aside from|other than|except for|except)\s+[^,;?]{1,60}?(,|;|(?=\?))", re.I)
+
 STOPWORDS = frozenset(
     """a an the and or but if of to in on at by for with from as is are was were be been being it its this that
     these those what which who whom whose when where why how does do did done can could should would will shall may

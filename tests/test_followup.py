@@ -375,3 +375,11 @@ def test_the_same_between_two_named_entries_is_no_follow_up():
     """"the same company" compares the two entries the question names, not the last subject."""
     assert ask("Are StyleGAN and GPT-3 from the same company?") == "Are StyleGAN and GPT-3 from the same company?"
     assert ask("Is StyleGAN from the same company?") == "Is StyleGAN from OpenAI?"  # one named: the same as Whisper's
+
+
+def test_the_same_output_asks_for_the_other_rows_that_generate_it():
+    outputs = {"whisper": "Transcribed Text"}
+    assert condense("Which other entry has that same output?", WHISPER, NAMES, TITLES, CREATORS, outputs) == \
+        "Which models other than Whisper generate Transcribed Text?"
+    assert condense("Does any other company have a model that generates the same?", WHISPER, NAMES, TITLES, CREATORS,
+                    outputs) == "Which models other than Whisper generate Transcribed Text?"

@@ -72,6 +72,11 @@ def test_list_questions_filter_by_creator_and_output(reader):
     various = reader("Which table rows give 'Various' as the creator?").table
     assert various is not None and various.creator == "Various"
     assert {n.metadata["field_creator"] for n in various.nodes} == {"Various"} and len(various.nodes) >= 2
+    # rows set aside are not listed; the most specific category named wins ("game strategy" is inside it)
+    others = reader("Which models other than AlphaStar generate Real-time Strategy Game Play?").table
+    assert others is not None and [n.metadata["entry_id"] for n in others.nodes] == ["openai-five"]
+    besides = reader("Besides DALL·E, which OpenAI models generate images?").table
+    assert besides is not None and "dall-e" not in {n.metadata["entry_id"] for n in besides.nodes} and besides.nodes
     mixed = reader("Which entries in the table produce both images and text?").table
     assert mixed is not None and all("Image" in n.metadata["field_generates"] and "Text" in n.metadata["field_generates"]
                                      for n in mixed.nodes)
