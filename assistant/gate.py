@@ -84,9 +84,16 @@ _PERSON = re.compile(r"(^|[,:;(]\s*|\b(and|or|but|so|know|tell me|wonder|guess|a
 _MAKING = re.compile(r"\b(creat|made|make|develop|buil|behind|credit|responsib|author|produc|design|releas|own|came up)", re.I)
 
 
+def _asks_quantity(question: str) -> bool:
+    """Whether the question asks for a number: "How many parameters ...?", "Do you know how much ...?", but not
+    "Which mechanism lets a network decide how much weight each part deserves?" (it asks for a mechanism)."""
+    found = _QUANTITY.search(question)
+    return bool(found) and not re.search(r"\b(what|which|who|why|where)\b", question[:found.start()], re.I)
+
+
 def _evidence_type_ok(question: str, texts: list[str], has_model: bool, names: list[str] = ()) -> bool:  # type: ignore[assignment]
     """False when the question asks for a kind of fact the evidence cannot hold."""
-    if _QUANTITY.search(question) or _DATE.search(question):
+    if _asks_quantity(question) or _DATE.search(question):
         stripped = texts
         for name in sorted(names, key=len, reverse=True):
             stripped = [t.replace(name, " ") for t in stripped]

@@ -99,7 +99,7 @@ _TOPIC_END = re.compile(r"\b(use|uses|used|work|works|make|makes|help|helps|gene
                         r"mentioned|say|says|said|described|called|known|in|on|for|to|with|from|by|of|at|into|over|and|or|"
                         r"than|like|so|stop|stops|prevent|prevents|keep|keeps|avoid|avoids|turn|turns|change|changes|know|knows|"
                         r"decide|decides|choose|chooses|pick|picks|tell|tells|guide|guides|steer|steers|fix|fixes|solve|solves|"
-                        r"need|needs|take|takes|give|gives|find|finds|show|shows|achieve|achieves|manage|manages|"
+                        r"need|needs|take|takes|give|gives|find|finds|show|shows|achieve|achieves|manage|manages|put|puts|"
                         r"when|if|that|which|who|whose|where)\b", re.I)
 _NUMBER_Q = re.compile(r"\b(which|what) (concept )?number\b|\bnumbered\b|\bnumber (does|is|has)\b|\bwhat position\b", re.I)
 
@@ -186,8 +186,8 @@ def analyze(question: str, names: NameIndex, table: ModelTable | None = None) ->
 def topic_phrase(question: str) -> str:
     """What a how/why question is about: "How does speculative decoding use ..." -> "speculative decoding"."""
     found = _TOPIC.match(unify(question).rstrip(" ?.!"))
-    if not found or re.match(r"(you|i|we|one|they|people|someone|it|this|that|article|author|text|material|glossary|table|"
-                             r"section|list)\b",
+    if not found or re.match(r"(you|i|we|one|they|people|someone|researchers|scientists|engineers|developers|experts|users|"
+                             r"it|this|that|article|author|text|material|glossary|table|section|list)\b",
                              found.group("x"), re.I):
         # "How do you ...", "How can it ...": about the asker or something said before; "How does the article
         # suggest ...": about what the article says, whose topic comes later

@@ -113,6 +113,7 @@ def test_definition_terms(question, term):
     ("How do diffusion models generate images?", "diffusion models"),
     ("How does the article suggest using LoRA to adapt GPT-3?", ""),  # what the article says: no topic of its own
     ("How does the glossary describe YOLO?", ""),
+    ("How do researchers put a number on how varied the content is?", ""),  # about people in general, like "you"
     # a verb ends the topic: "stop" is no word of the material, and inside the topic it read as an unknown term
     ("How does classifier guidance stop DALL-E from drifting away?", "classifier guidance"),
     ("Why does layer normalization keep training stable?", "layer normalization"),

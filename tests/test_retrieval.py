@@ -177,3 +177,11 @@ def test_gate_a_quantity_of_something_the_material_never_uses_is_refused(assista
     refused = assistant.trace("How much carbon dioxide is emitted when training a large language model?")
     assert not refused.answerable and "carbon" in refused.reason
     assert assistant.trace("How many image-text pairs does LAION 5B contain?").answerable
+
+
+def test_how_much_inside_a_question_for_a_thing_asks_for_no_number():
+    from assistant.gate import _asks_quantity
+
+    assert _asks_quantity("How many parameters does GPT-3 have?")
+    assert _asks_quantity("Do you know how much data LAION 5B holds?")
+    assert not _asks_quantity("Which mechanism lets a network decide how much weight each part of its input deserves?")
