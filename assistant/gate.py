@@ -88,7 +88,7 @@ def _asks_quantity(question: str) -> bool:
     """Whether the question asks for a number: "How many parameters ...?", "Do you know how much ...?", but not
     "Which mechanism lets a network decide how much weight each part deserves?" (it asks for a mechanism)."""
     found = _QUANTITY.search(question)
-    return bool(found) and not re.search(r"\b(what|which|who|why|where)\b", question[:found.start()], re.I)
+    return found is not None and not re.search(r"\b(what|which|who|why|where)\b", question[:found.start()], re.I)
 
 
 def _evidence_type_ok(question: str, texts: list[str], has_model: bool, names: list[str] = ()) -> bool:  # type: ignore[assignment]
