@@ -84,6 +84,16 @@ _PERSON = re.compile(r"(^|[,:;(]\s*|\b(and|or|but|so|know|tell me|wonder|guess|a
 _MAKING = re.compile(r"\b(creat|made|make|develop|buil|behind|credit|responsib|author|produc|design|releas|own|came up)", re.I)
 
 
+def _asking_clause(question: str) -> str:
+    """The clauses of a message from the first one that asks on ("Whisper and WaveNet both deal with sound; who
+    made each?" -> "who made each?"); the whole message when no clause starts with a question word."""
+    clauses = re.split(r"(?<=[;:.!])\s+", question.strip())
+    for i, clause in enumerate(clauses):
+        if re.match(r"(who|whom|whose|what|which|how|why|when|where|is|are|was|were|does|do|did|can|could)\b", clause, re.I):
+            return " ".join(clauses[i:])
+    return question
+
+
 def _asks_quantity(question: str) -> bool:
     """Whether the question asks for a number: "How many parameters ...?", "Do you know how much ...?", but not
     "Which mechanism lets a network decide how much weight each part deserves?" (it asks for a mechanism)."""
@@ -163,8 +173,10 @@ class AnswerabilityGate(BaseNodePostprocessor):
                 return Verdict(numbered, "entry named (number)" if numbered else "the entry has no number in the article")
             if intent is not None and intent.kind in ABOUT_NAMED:
                 # "Who owns the copyright to images made with Midjourney?" names a model and asks who, but about
-                # something the material never mentions.
-                strange = [w for w in focus if self.vocabulary is not None and not self.vocabulary.known(w)
+                # something the material never mentions. Only the clause that asks counts: "Whisper and WaveNet
+                # both deal with sound; who made each?" asks who made them.
+                asked = focus_words(_asking_clause(question), names)
+                strange = [w for w in focus & asked if self.vocabulary is not None and not self.vocabulary.known(w)
                            and intent.kind in (Kind.CREATOR, Kind.OUTPUT)]
                 if strange:
                     return Verdict(False, f"the material does not mention “{strange[0]}”")

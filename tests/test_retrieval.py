@@ -185,3 +185,11 @@ def test_how_much_inside_a_question_for_a_thing_asks_for_no_number():
     assert _asks_quantity("How many parameters does GPT-3 have?")
     assert _asks_quantity("Do you know how much data LAION 5B holds?")
     assert not _asks_quantity("Which mechanism lets a network decide how much weight each part of its input deserves?")
+
+
+def test_gate_only_the_clause_that_asks_counts_for_a_models_fields(assistant):
+    """A lead-in clause may use words the material never does ("sound"); what is asked (who made them) is in the
+    table. A question that asks about something the material never mentions is still refused."""
+    both = assistant.trace("Whisper and WaveNet both deal with sound; who made each, and what does each one output?")
+    assert both.answerable
+    assert not assistant.trace("Who owns the copyright to images made with Midjourney?").answerable
