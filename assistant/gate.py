@@ -48,7 +48,8 @@ class Verdict:
 def focus_words(question: str, named_titles: list[str]) -> set[str]:
     """Content words of the question that are not names of entries nor field words."""
     names = {w for title in named_titles for w in content_words(title)}
-    return {w for w in content_words(question) if w not in names and not is_field_word(w) and len(w) > 2}
+    return {w for w in content_words(question)
+            if w not in names and w.removesuffix("'s") not in names and not is_field_word(w) and len(w) > 2}
 
 
 def coverage(focus: set[str], texts: list[str], vocabulary: Vocabulary | None = None) -> float:
@@ -164,8 +165,12 @@ class AnswerabilityGate(BaseNodePostprocessor):
             about = [t for t, v in zip(texts, views, strict=True)
                      if v.named or any(normalize(x) in normalize(t) for x in name_list)]
             about_best = max(v.vector_score for v in named)
-            covered = coverage(focus, about, self.vocabulary)
             all_models = all(v.kind == "model" for v in named)
+            if all_models:  # a row's own fields answer only for themselves: "audio" in "What sampling rate does
+                # WaveNet's audio use?" is WaveNet's output, and leaves "sampling rate" to be found elsewhere
+                values = {stem(w) for v in named for w in content_words(f"{v.field('creator')} {v.field('generates')}")}
+                focus = {w for w in focus if stem(w) not in values}
+            covered = coverage(focus, about, self.vocabulary)
             if not _evidence_type_ok(question, about, any(v.kind == "model" for v in named), name_list):
                 return Verdict(False, "fields-only" if all_models else "no such facts")
             if intent is not None and intent.kind is Kind.NUMBER:

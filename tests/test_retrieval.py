@@ -193,3 +193,10 @@ def test_gate_only_the_clause_that_asks_counts_for_a_models_fields(assistant):
     both = assistant.trace("Whisper and WaveNet both deal with sound; who made each, and what does each one output?")
     assert both.answerable
     assert not assistant.trace("Who owns the copyright to images made with Midjourney?").answerable
+
+
+def test_gate_a_rows_own_fields_vouch_only_for_themselves(assistant):
+    """"audio" is WaveNet's output and "WaveNet's" its name: neither is evidence for a sampling rate."""
+    refused = assistant.trace("What sampling rate does WaveNet's audio use?")
+    assert not refused.answerable and refused.reason == "fields-only"
+    assert assistant.trace("Is WaveNet used for audio?").answerable
