@@ -33,7 +33,8 @@ RANK_WEIGHT = 0.1  # per place a sentence's passage is below the first in the re
 LIKENESS = re.compile(r"\b(analog\w*|imagine|think of|just as|just like|is like|are like|like having|like an?|akin to|"
                       r"similar to|much like)\b|['’]s like\b", re.I)
 _CUES = [(re.compile(r"\b(analog\w*|metaphor\w*|compar\w*|likened)\b", re.I), LIKENESS),
-         (re.compile(r"\bexamples?\b", re.I), re.compile(r"\b(example|e\.g\.|for instance|such as)\b", re.I)),
+         (re.compile(r"\b(examples?|use ?cases?|in practice|real[- ]world)\b", re.I),
+          re.compile(r"\b(example|e\.g\.|for instance|such as)\b", re.I)),
          # "What ethical concerns does the article raise?": the sentence that lists them, not the one that names them
          (re.compile(r"\b(what|which)\s+(\w+\s+)?(concerns|issues|risks|challenges|problems|kinds|types|sorts|applications|"
                      r"uses|domains|fields|areas|metrics|techniques|data types)\b", re.I),

@@ -198,3 +198,12 @@ def test_what_a_question_asks_for_is_read_in_bounded_time():
     started = time.perf_counter()
     assert asked_for(("which models " * 160)[:2000]) is None
     assert time.perf_counter() - started < 0.05  # unbounded gaps took 0.2 s here
+
+
+def test_a_use_case_is_asked_like_an_example():
+    from assistant.relevance import asked_for
+
+    example = "Example: With a small amount of data, you could fine-tune GPT-3 with LoRA for legal contracts."
+    for question in ("Any concrete use case (about LoRA)?", "Give me an example (about LoRA).", "How is it used in practice?"):
+        found = asked_for(question)
+        assert found is not None and found[1].search(example), question
