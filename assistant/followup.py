@@ -21,7 +21,7 @@ from assistant import prompts
 from assistant.intent import asks_about_fields, definition_term, topic_phrase
 from assistant.retrieval import NameIndex
 from assistant.table import is_list_question
-from assistant.text import content_words, unify, words
+from assistant.text import content_words, normalize, unify, words
 
 History = list[tuple[str, str]]
 MAX_EXCHANGES = 6  # (user, assistant) pairs of history read per question: bounds the work whatever a client sends
@@ -39,6 +39,7 @@ _ONE = re.compile(r"\b(in|of|for|with|inside|from|into|on) one\W*$", re.I)
 _OTHER = re.compile(rf"\bthe (other|same|second|first|latter|former)\s+{_NOUNS}\b|\bthe (\S+ )?(versions?|variants?|phases?|"
                     r"stages?|steps?|parts?|half|halves|networks?|one|ones|components?|layers?)\b", re.I)
 # "the IO version", "the XL variant": another entry named after the subject.
+_MEDIA = frozenset({"text", "image", "images", "video", "videos", "audio", "speech", "music", "3d", "code"})
 _VARIANT = re.compile(r"\bthe (?P<q>[\w.-]+) (version|variant|edition|release)\b", re.I)
 # A bare "this"/"that" used as a pronoun: after a verb or preposition ("compare to that", "who made that").
 _BARE = re.compile(r"\b(is|are|was|were|does|do|did|about|to|with|from|of|on|for|use|uses|made|make|create|created|"
@@ -221,16 +222,23 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
     if subject.others and _PEOPLE.search(question) and not _MAKES.search(question):
         # "What are VAEs and GANs?" -> "How do they differ?": "they" are both
         subject = Subject(" and ".join((subject.text, *subject.others)), subject.entry_id, subject.asked)
+    variant = _VARIANT.search(question)
+    named_variant = _variant_of(subject, variant.group("q"), names) if variant and subject.entry_id else ""
+    if named_variant:  # "the IO version" of Perceiver is the entry "Perceiver IO"; "the video version" of Image to
+        # Image is Video to Video: the question names it from here on ("And the video version?" is "And Video to Video?")
+        question = question[:variant.start()] + named_variant + question[variant.end():]  # type: ignore[union-attr]
     named = names.find(question)
     stripped = question.strip()
     # "What about StyleGAN?" / "And GPT-3?": the previous question, asked about the newly named entry.
     switch = _SWITCH.match(stripped)
-    if named and switch and subject.asked and subject.entry_id and subject.entry_id not in named:
+    # the question the subject came from, or the last one when the subject came from its answer
+    asked = subject.asked or next((text for role, text in reversed(history) if role == "user"), "")
+    if named and switch and asked and subject.entry_id and subject.entry_id not in named:
         target = (switch.group("x") or switch.group("y") or "").strip()
         # the target is a name ("And GPT-3?"), not a question of its own ("So what's the difference from a GAN?")
         if target and set(names.find(target)) == set(named) and len(content_words(target)) <= 4 \
                 and not _QUESTION_LEAD.match(target):
-            previous = _swap_subject(subject.asked, subject, names)
+            previous = _swap_subject(asked, subject, names)
             if previous:
                 if re.search(r"\b(a|an|the)\s+\x00", previous, re.I):  # "What is a VAE?" + "And a GAN?"
                     target = re.sub(r"^(a|an|the)\s+", "", target, flags=re.I)
@@ -277,11 +285,6 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
             return _CREATOR_REF.sub(lambda m: creator + ("'s" if m.group(3) else ""), question, count=1)
         if not (_PRONOUN.search(question) or _DEMONSTRATIVE.search(question) or _BARE.search(question)):
             return _about(question, subject.text)
-    variant = _VARIANT.search(question)
-    if variant and subject.entry_id:
-        named_variant = _variant_of(subject, variant.group("q"), names)
-        if named_variant:  # "the IO version" of Perceiver is the entry "Perceiver IO"
-            return question[:variant.start()] + named_variant + question[variant.end():]
     if (_OTHER.search(question) or _ONE.search(question)) and not (_PRONOUN.search(question) or _DEMONSTRATIVE.search(question)):
         return _about(question, subject.text)
     # "Who created StyleGAN?" -> "What else did they make?": "they" who make things are its creator.
@@ -366,10 +369,17 @@ def definite_reference(question: str, history: History) -> bool:
 def _variant_of(subject: Subject, qualifier: str, names: NameIndex) -> str:
     """The title of the entry that is `subject` with `qualifier` ("Perceiver" + "IO" -> "Perceiver IO"),
     or '' when the material has no such entry."""
-    wanted = set(words(subject.text)) | set(words(qualifier))
-    for entry_id, title in names.titles_by_entry.items():
-        if entry_id != subject.entry_id and any(set(words(name)) == wanted for name in names.names_of(entry_id)):
-            return title
+    own = words(subject.text)
+    q = normalize(qualifier)
+    wanted = [set(own) | {q}]
+    # a medium for a medium: the last medium the subject names, wherever it occurs, then the first one
+    media = [w for w in own if w in _MEDIA]
+    if q in _MEDIA and media:
+        wanted += [{q if w == m else w for w in own} for m in dict.fromkeys((media[-1], media[0]))]
+    for want in wanted:
+        for entry_id, title in names.titles_by_entry.items():
+            if entry_id != subject.entry_id and any(set(words(name)) == want for name in names.names_of(entry_id)):
+                return title
     return ""
 
 
@@ -381,7 +391,8 @@ def _asked_for_creator(asked: str) -> bool:
 def _swap_subject(asked: str, subject: Subject, names: NameIndex) -> str:
     """`asked` with the subject's name replaced by a placeholder, or '' when the name is not in it."""
     for name in sorted(names.names_of(subject.entry_id), key=len, reverse=True):
-        found = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", asked, re.I)
+        spelt = r"[\s-]+".join(map(re.escape, name.split()))  # "image-to-image" is "Image to Image"
+        found = re.search(rf"(?<![\w-]){spelt}(?![\w-])", asked, re.I)
         if found:
             return asked[:found.start()] + "\x00" + asked[found.end():]
     return ""

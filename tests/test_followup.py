@@ -125,6 +125,16 @@ def test_the_named_version_of_the_subject_is_that_entry():
         "What does the new version generate (about Perceiver)?"
 
 
+def test_the_version_for_another_medium_is_that_entry():
+    """"the video version" of Image to Image is Video to Video; of Text to Image, Text to Video."""
+    names = NameIndex({"i2i": ["Image to Image"], "v2v": ["Video to Video"], "t2i": ["Text to Image"], "t2v": ["Text to Video"]})
+    titles = {"i2i": "Image to Image", "v2v": "Video to Video", "t2i": "Text to Image", "t2v": "Text to Video"}
+    image = [("user", "What is image-to-image generation?"), ("assistant", "Image to Image: A process where ... [1]")]
+    assert condense("and the video version?", image, names, titles) == "What is Video to Video generation?"
+    text = [("user", "What is Text to Image?"), ("assistant", "Text to Image: A technique ... [1]")]
+    assert condense("What about the video version?", text, names, titles) == "What is Text to Video?"
+
+
 def test_a_name_shared_by_a_model_row_and_prose_follows_what_was_asked():
     """"Transformer" names the model row and the section "Transformers": after "who made it" the subject
     is the row (its creator answers "that group"), after "what is it" the section."""
