@@ -212,9 +212,13 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
     if not history:
         return question
     item = resolve_ordinal(question, history, names)
-    if item:
-        return item
     subject = last_subject(history, names, titles, names.kinds)
+    if item:
+        # "Is it any different from the first?" after the second one: "it" is still the subject
+        if subject is not None and _PRONOUN.search(_ORDINAL.sub(" ", question)) and subject.text not in item \
+                and not _EXPLETIVE.search(item):
+            return _replace_reference(item, subject.text)
+        return item
     if subject is None:
         return question
     if subject.row[0] and asks_about_fields(question):  # "What is the Transformer?" -> "Which lab built it?": the row

@@ -294,6 +294,10 @@ ORDINAL_NAMES = NameIndex({"fastspeech": ["FastSpeech"], "tacotron": ["Tacotron"
     # the same question again about another item of the list
     ("And the first one?", [*SPEECH, ("user", "Who made the second one?"), ("assistant", "Tacotron was created by Google [1].")],
      "Who made FastSpeech?"),
+    # "it" is still the subject when an ordinal names the other item
+    ("Is it any different from the first one?",
+     [*SPEECH, ("user", "Who made the second one?"), ("assistant", "Tacotron was created by Google [1].")],
+     "Is Tacotron any different from FastSpeech?"),
     # the two entries the last question compared
     ("Tell me more about the latter.", [("user", "How does a VAE differ from a GAN?"), ("assistant", "A VAE encodes [1].")],
      "Tell me more about GAN."),
