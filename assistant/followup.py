@@ -33,12 +33,15 @@ _EXPLETIVE = re.compile(r"\b(call(ed)?|is|was|isn't|make|find)\s+it\s+(when|that
 _NOUNS = (r"(one|ones|model|models|technique|techniques|method|methods|approach|approaches|concept|concepts|idea|ideas|"
           r"term|terms|architecture|architectures|network|networks|algorithm|algorithms|process|entry|system|systems|"
           r"tool|tools|framework|field|area|type|kind|thing|component|part|step|problem|issue|dataset|task)")
-_DEMONSTRATIVE = re.compile(rf"\b(this|that|these|those|said)\s+{_NOUNS}\b", re.I)
+_DEMONSTRATIVE = re.compile(rf"\b(this|that|these|those|said)\s+(same\s+)?{_NOUNS}\b", re.I)
 # "one" standing for the subject at the end of a question: "What is the decoder's job in one?"
 _ONE = re.compile(r"\b(in|of|for|with|inside|from|into|on) one\W*$", re.I)
 _OTHER = re.compile(rf"\bthe (other|same|second|first|latter|former)\s+{_NOUNS}\b|\bthe (\S+ )?(versions?|variants?|phases?|"
                     r"stages?|steps?|parts?|half|halves|networks?|one|ones|components?|layers?)\b", re.I)
 # "the IO version", "the XL variant": another entry named after the subject.
+# "And zero-inflated models — what are they for?" asks a question of its own about the new name; "And
+# fine-tuning, how does it relate?" still relates it to the subject
+_OWN_QUESTION = re.compile(r"\b(what|how|why|who|which|where|when)\b(?!.*\b(relat\w*|differ\w*|compar\w*|versus|vs)\b)", re.I)
 _MEDIA = frozenset({"text", "image", "images", "video", "videos", "audio", "speech", "music", "3d", "code"})
 _VARIANT = re.compile(r"\bthe (?P<q>[\w.-]+) (version|variant|edition|release)\b", re.I)
 # A bare "this"/"that" used as a pronoun: after a verb or preposition ("compare to that", "who made that").
@@ -61,7 +64,11 @@ _ELLIPSIS = re.compile(r"^(and|but|so|also|ok|okay)?\W*(then\W*)?(why|how|how so
 _FIELD_ELLIPSIS = re.compile(r"^(and|but|so|also)?\W*(what about |how about )?(the |its )?(?P<field>creator|maker|developer|"
                              r"company|author|output|outputs|definition|meaning|examples?|purpose|use|uses)\W*$"
                              # "and whose is that?": who made it
-                             r"|^(and|but|so)?\W*(?P<whose>whose) (is|was) (it|that|this)( one)?\W*$", re.I)
+                             r"|^(and|but|so)?\W*(?P<whose>whose) (is|was) (it|that|this)( one)?\W*$"
+                             # with filler: "Output type according to the table?", "Generates what, exactly?"
+                             r"|^(and\W+)?(the |its )?(?P<field2>creator|maker|output)( type)?,?( (according to|in|per|from) the "
+                             r"(table|article|list))?\W*$"
+                             r"|^(and\W+)?(?P<generates>generates?|produces?|outputs?) what\b[\w\s,]{0,20}\W*$", re.I)
 # A request that continues the last answer: "Can you give an example?", "Could you elaborate?"
 _POLITE = r"^(and\W+)?((can|could|would) you (please )?)?"
 _REQUEST = re.compile(_POLITE + r"(give|show|provide|share|tell)( me| us)? (an? |some |another |more )?(examples?|analog(y|ies)|"
@@ -241,7 +248,7 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
         target = (switch.group("x") or switch.group("y") or "").strip()
         # the target is a name ("And GPT-3?"), not a question of its own ("So what's the difference from a GAN?")
         if target and set(names.find(target)) == set(named) and len(content_words(target)) <= 4 \
-                and not _QUESTION_LEAD.match(target):
+                and not _QUESTION_LEAD.match(target) and not _OWN_QUESTION.search(target):
             previous = _swap_subject(asked, subject, names)
             if previous:
                 if re.search(r"\b(a|an|the)\s+\x00", previous, re.I):  # "What is a VAE?" + "And a GAN?"
@@ -256,7 +263,8 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
         if _REQUEST.match(stripped):
             return _about(stripped, subject.text)
         if field:
-            return _field_question(field.group("field") or "creator", subject.text)
+            asked_field = field.group("field") or field.group("field2") or ("output" if field.group("generates") else "creator")
+            return _field_question(asked_field, subject.text)
         if (_ELLIPSIS.match(stripped) or _FRAGMENT.match(stripped) and not is_list_question(stripped)) \
                 and not _PRONOUN.search(stripped):  # "What about image classification models?" is a new list
             return _about(stripped, subject.text)

@@ -75,6 +75,7 @@ _DEFINE = [re.compile(p, re.I) for p in (
     r"^(?:so,?\s+)?(?:what|who)\s+(?:is|are|was|were)\s+(?:an?\s+|the\s+)?(?P<x>.+?)$",
     r"^(?:please\s+)?(?:define|explain|describe)\s+(?:an?\s+|the\s+)?(?P<x>.+?)$",
     r"^what\s+(?:does|do)\s+(?:an?\s+|the\s+)?(?P<x>.+?)\s+(?:mean|stand for|refer to)$",
+    r"^what\s+(?:does|do)\s+the\s+(?:article|author|text|glossary)\s+mean\s+by\s+(?:an?\s+|the\s+)?(?P<x>.+?)$",
     r"^(?:what\s+is\s+)?(?:the\s+)?(?:meaning|definition)\s+of\s+(?:an?\s+|the\s+)?(?P<x>.+?)$",
     r"^(?:tell me about|what about|what'?s|what is meant by)\s+(?:an?\s+|the\s+)?(?P<x>.+?)$",
     r"^what\s+(?:kind|type|sort)\s+of\s+\w+\s+(?:is|are)\s+(?:an?\s+|the\s+)?(?P<x>.+?)$",
@@ -99,7 +100,8 @@ _TOPIC_END = re.compile(r"\b(use|uses|used|work|works|make|makes|help|helps|gene
                         r"mentioned|say|says|said|described|called|known|in|on|for|to|with|from|by|of|at|into|over|and|or|"
                         r"than|like|so|stop|stops|prevent|prevents|keep|keeps|avoid|avoids|turn|turns|change|changes|know|knows|"
                         r"decide|decides|choose|chooses|pick|picks|tell|tells|guide|guides|steer|steers|fix|fixes|solve|solves|"
-                        r"need|needs|take|takes|give|gives|find|finds|show|shows|achieve|achieves|manage|manages|put|puts|"
+                        r"need|needs|take|takes|give|gives|find|finds|show|shows|achieve|achieves|manage|manages|put|puts|bring|brings|"
+                        r"add|adds|offer|offers|contribute|contributes|"
                         r"when|if|that|which|who|whose|where)\b", re.I)
 _NUMBER_Q = re.compile(r"\b(which|what) (concept )?number\b|\bnumbered\b|\bnumber (does|is|has)\b|\bwhat position\b", re.I)
 

@@ -78,6 +78,8 @@ def test_a_standalone_question_is_never_rewritten(question):
 @pytest.mark.parametrize(("question", "expected"), [
     ("And the creator?", "Who created Whisper?"),
     ("and whose is that?", "Who created Whisper?"),  # whose it is: who made it
+    ("Output type according to the table?", "What does Whisper generate?"),  # a field with filler
+    ("Generates what, exactly?", "What does Whisper generate?"),
     ("What about its output?", "What does Whisper generate?"),
     ("Why?", "Why (about Whisper)?"),
     ("How is this model trained?", "How is Whisper trained?"),
@@ -397,3 +399,17 @@ def test_the_same_output_asks_for_the_other_rows_that_generate_it():
         "Which models other than Whisper generate Transcribed Text?"
     assert condense("Does any other company have a model that generates the same?", WHISPER, NAMES, TITLES, CREATORS,
                     outputs) == "Which models other than Whisper generate Transcribed Text?"
+
+
+def test_a_switch_that_asks_its_own_question_is_left_alone():
+    """"they" are the zero-inflated models; "how does it relate" still relates the new name to the subject."""
+    names = NameIndex({"pt": ["Prompt Tuning"], "ft": ["Fine-Tuning"], "zim": ["Zero-Inflated Models"]})
+    titles = {"pt": "Prompt Tuning", "ft": "Fine-Tuning", "zim": "Zero-Inflated Models"}
+    history = [("user", "Explain prompt tuning."), ("assistant", "Prompt Tuning: Fine-tuning a model by its prompts [1].")]
+    assert condense("And zero-inflated models — what are they for?", history, names, titles) == \
+        "And zero-inflated models — what are they for?"
+    assert condense("And fine-tuning, how does it relate?", history, names, titles) == "Explain fine-tuning, how does it relate."
+
+
+def test_this_same_names_the_subject():
+    assert ask("Is this same model used for images?") == "Is Whisper used for images?"

@@ -102,6 +102,7 @@ def test_not_a_list_question(reader, question):
     ("What is the technique where a small model learns from a large one?", ""),  # a description, not a term
     ("Tell me about VAEs. How are they trained?", ""),
     ("What is DALL-E 2 based on?", ""),  # what it is based on, not what it is
+    ("What does the article mean by memory or attention?", "memory or attention"),
 ])
 def test_definition_terms(question, term):
     assert definition_term(question) == term
@@ -113,6 +114,7 @@ def test_definition_terms(question, term):
     ("How do diffusion models generate images?", "diffusion models"),
     ("How does the article suggest using LoRA to adapt GPT-3?", ""),  # what the article says: no topic of its own
     ("How does the glossary describe YOLO?", ""),
+    ("What does reinforcement learning bring to generative models?", "reinforcement learning"),
     ("How do researchers put a number on how varied the content is?", ""),  # about people in general, like "you"
     # a verb ends the topic: "stop" is no word of the material, and inside the topic it read as an unknown term
     ("How does classifier guidance stop DALL-E from drifting away?", "classifier guidance"),
