@@ -22,6 +22,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 from assistant.intent import ABOUT_NAMED, Intent, Kind, topic_phrase
 from assistant.stages import Key, NodeView, intent_of
 from assistant.text import (
+    STOPWORDS,
     Vocabulary,
     compound_parts,
     content_words,
@@ -82,7 +83,8 @@ _YEAR = re.compile(r"(?<![\w-])(1[89]|20)\d\d(?![\w-])")
 # "who" that asks, not the relative "who" of "people who shouldn't": at the start of a clause or after a verb of asking.
 _PERSON = re.compile(r"(^|[,:;(]\s*|\b(and|or|but|so|know|tell me|wonder|guess|ask|asking|say|says|said|is|was)\s+)who(m|se)?\b"
                      r"|\bwhich (person|people|researcher|scientist|company|organi[sz]ation|lab)\b", re.I)
-_MAKING = re.compile(r"\b(creat|made|make|develop|buil|behind|credit|responsib|author|produc|design|releas|own|came up)", re.I)
+_MAKING = re.compile(r"\b(creat|made|make|develop|buil|behind|credit|responsib|author|produc|design|releas|own|came up)"
+                     r"|\bfrom\W*$|\b(comes?|came) from\b|\bsame (company|lab|organi[sz]ation|team|group|creator|maker)\b", re.I)
 
 
 def _asking_clause(question: str) -> str:
@@ -182,7 +184,7 @@ class AnswerabilityGate(BaseNodePostprocessor):
                 # both deal with sound; who made each?" asks who made them.
                 asked = focus_words(_asking_clause(question), names)
                 strange = [w for w in focus & asked if self.vocabulary is not None and not self.vocabulary.known(w)
-                           and intent.kind in (Kind.CREATOR, Kind.OUTPUT)]
+                           and singular(w) not in STOPWORDS and intent.kind in (Kind.CREATOR, Kind.OUTPUT)]  # "elses"
                 if strange:
                     return Verdict(False, f"the material does not mention “{strange[0]}”")
                 return Verdict(True, f"entry named ({intent.kind.value})")

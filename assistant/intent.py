@@ -61,6 +61,9 @@ _CREATOR = re.compile(r"\b(who|whom|whose|which (company|companies|organi[sz]ati
                       r"|what (company|organi[sz]ation|lab|team|firm|group))\b.*\b(creat|made|make|develop|buil|behind|"
                       r"releas|produc|design|own|invent|responsib|train|c[ao]mes? up with)"
                       r"|\b(creator|maker|developer|author|inventor)s? (of|behind)\b|\bwho('s| is| was) behind\b"
+                      # "Which company is ELECTRA from?", "Do ERNIE and PanGu-α come from the same company?"
+                      r"|\b(which|what) (company|companies|organi[sz]ations?|labs?|team|firms?|group)\b.*\bfrom\W*$"
+                      r"|\b(the same|one|a single) (company|lab|organi[sz]ation|team|group|creator|maker|developer)\b"
                       r"|\b(made|created|developed|built|released) by (whom|who|which|what)\b")
 _OUTPUT = re.compile(r"\bwhat (does|do|did|can|could|will|would)\b.*\b(generat|produc|creat|output|make|synthes)\w*\b"
                      r"|\bwhat (kind|type|sort)s? of (content|output|data|media|thing)s?\b|\b(output|outputs) of\b"

@@ -30,6 +30,9 @@ _LIST_INTENT = re.compile(
     r"|\bwhat (has|have|did|does|do) [\w&'-]+( [\w&'-]+)? (build|built|make|made|create|created|develop|developed|"
     r"release|released|produce|produced)\b"
     r"|\b[\w-]+['’]s (models|systems|tools|entries)\b"
+    # "Does the table list anything from Google Research?", "Does Facebook AI have an image model in the table?"
+    r"|\b(anything|something) (from|by|made by|credited to)\b"
+    rf"|^(does|do|did|has|have) [\w&'-]+( [\w&'-]+)? (have|make|list) (an?|any)\b(?:\s+[\w&'-]+){{0,3}}?\s+{_LIST_NOUN}\b"
     # "Did Microsoft also make anything for speech?"
     r"|^(did|does|has|have) [\w&'-]+( [\w&'-]+)?( also)? (build|make|create|develop|release|produce)\w* (anything|any)\b")
 
@@ -48,7 +51,7 @@ _GENERIC_HEAD = frozenset({"generation", "generations"})
 _TABLE_WORDS = frozenset({"table", "article", "listed", "list", "mentioned", "other", "else", "all", "also", "both", "kind",
                           "kinds", "type", "types", "ai", "generative", "name", "names", "known", "many", "number", "company",
                           "companies", "lab", "labs", "organization", "organisation", "organizations", "organisations",
-                          "content", "data", "thing", "things", "something", "able", "can", "could", "any", "ones",
+                          "content", "data", "thing", "things", "something", "anything", "able", "can", "could", "any", "ones",
                           # verbs and phrases for generating several outputs: "handles text, images and audio at once"
                           "handle", "handles", "handling", "support", "supports", "process", "processes", "deal", "deals",
                           "once", "together", "simultaneously", "same", "time"})
@@ -117,10 +120,18 @@ class ModelTable:
         return [c for c in named if not any(c != o and self._tokens(c) < self._tokens(o) for o in named)]
 
     def _quoted_creator(self, question: str) -> str:
-        """A creator quoted as the table writes it ("Which rows give 'Various' as the creator?"), which counts
-        even when its words identify no one; "" when none is."""
+        """A creator quoted as the table writes it ("Which rows give 'Various' as the creator?"), or named in full
+        where only its full name tells it from another ("Google Research", not every Google row); "" when none is."""
         quoted = {normalize(q) for q in re.findall(r"['\"‘“]([^'\"‘’“”]{2,40})['\"’”]", question)}
-        return next((c for r in self.rows if normalize(c := NodeView.of(r).field("creator")) in quoted), "")
+        creators = sorted({NodeView.of(r).field("creator") for r in self.rows}, key=len, reverse=True)
+        text = normalize(question)
+
+        def named_in_full(c: str) -> bool:
+            return bool(set(content_words(c)) & _WEAK["creator"]) and any(o != c and self._tokens(o) == self._tokens(c)
+                                                                           for o in creators) \
+                and bool(re.search(rf"(?<![\w-]){re.escape(normalize(c))}(?![\w-])", text))
+
+        return next((c for c in creators if normalize(c) in quoted or named_in_full(c)), "")
 
     @staticmethod
     def _tokens(creator: str) -> set[str]:
@@ -181,8 +192,9 @@ class ModelTable:
             return None
         rows = [r for r in self.rows if creator_hit <= self.creator_tokens[r.node_id]]
         creators = self._creators_named(creator_hit) if creator_hit and not rows else []
-        if quoted and not creator_hit:
+        if quoted:
             rows = [r for r in self.rows if NodeView.of(r).field("creator") == quoted]
+            creators = []
         if len(creators) > 1:  # "the models from Hugging Face and EleutherAI": each creator's rows
             rows = [r for r in self.rows if NodeView.of(r).field("creator") in creators]
         if whole:
@@ -192,7 +204,8 @@ class ModelTable:
         rows = [r for r in rows if r not in set_aside]
         if not rows:
             return None
-        creator = " or ".join(creators) if len(creators) > 1 else self._creator_name(creator_hit) if creator_hit else quoted
+        creator = " or ".join(creators) if len(creators) > 1 else self._creator_name(creator_hit) if creator_hit else ""
+        creator = quoted or creator
         output = " and ".join(sorted(whole)) if whole else " and ".join(w for w in asked if w in output_hit)
         return TableMatch(creator=creator, output=" and ".join(dict.fromkeys(output.split(" and "))) if output else "",
                           nodes=rows)

@@ -38,7 +38,7 @@ STOPWORDS = frozenset(
     """a an the and or but if of to in on at by for with from as is are was were be been being it its this that
     these those what which who whom whose when where why how does do did done can could should would will shall may
     might must i me my we our you your he she they them their there here about into over under than then so such
-    not no nor only own same too very s t just also any all each both few more most other some tell explain describe
+    not no nor only own same too very s t just also any all each both few more most other some else tell explain describe
     give list name please between vs versus has have had having""".split()
 )
 

@@ -41,6 +41,8 @@ def reader(indexed_dir, embed_model):
     ("Is DeBERTa a Google model?", Kind.CREATOR, "deberta"),
     ("Did Meta make LLaMA?", Kind.CREATOR, "llama"),
     ("Is GPT-3 a text model?", Kind.OTHER, "gpt-3-gpt-4"),  # "text" is an output, not a creator
+    ("Which company is ELECTRA from?", Kind.CREATOR, "electra"),
+    ("Do ERNIE and PanGu-α come from the same company?", Kind.CREATOR, "pangu-alpha"),
     ("What are the two phases (about Diffusion models)?", Kind.EXPLAIN, "diffusion-models"),  # a condensed follow-up
 ])
 def test_kinds_and_subjects(reader, question, kind, subject):
@@ -69,6 +71,10 @@ def test_list_questions_filter_by_creator_and_output(reader):
     assert brain is not None and {n.metadata["field_creator"] for n in brain.nodes} == {"Google Brain", "Google Brain & CMU"}
     anything = reader("Did Microsoft also make anything for speech?").table
     assert anything is not None and [n.metadata["entry_id"] for n in anything.nodes] == ["fastspeech"]
+    research = reader("Does the table list anything from Google Research?").table  # named in full: not every Google row
+    assert research is not None and {n.metadata["field_creator"] for n in research.nodes} == {"Google Research"}
+    has = reader("Does Facebook AI have an image-classification model in the table?").table
+    assert has is not None and {n.metadata["field_generates"] for n in has.nodes} == {"Image Classification"}
     various = reader("Which table rows give 'Various' as the creator?").table
     assert various is not None and various.creator == "Various"
     assert {n.metadata["field_creator"] for n in various.nodes} == {"Various"} and len(various.nodes) >= 2

@@ -200,3 +200,9 @@ def test_gate_a_rows_own_fields_vouch_only_for_themselves(assistant):
     refused = assistant.trace("What sampling rate does WaveNet's audio use?")
     assert not refused.answerable and refused.reason == "fields-only"
     assert assistant.trace("Is WaveNet used for audio?").answerable
+
+
+def test_gate_a_creator_question_in_chat_style_is_answered(assistant):
+    """"someone elses" is "someone else's"; "Which company is X from?" asks who made it."""
+    assert assistant.trace("is reformer a google thing or someone elses").answerable
+    assert assistant.trace("Which company is ELECTRA from?").answerable
