@@ -222,6 +222,10 @@ class AnswerabilityGate(BaseNodePostprocessor):
         lead = content_words(topic_phrase(question))[:1]
         if lead and lead[0] in strangers and not _everyday(lead[0], self.vocabulary):
             return Verdict(False, f"the material does not mention “{lead[0]}”")
+        # "What can Google's Gemini model generate?": a model the material never lists is what is asked about
+        for name in strangers:
+            if re.search(rf"(?<![\w-]){re.escape(name)}\s+(models?|system|chatbot|assistant|llm|tool|app)\b", question, re.I):
+                return Verdict(False, f"the material does not mention “{name}”")
         # "How much carbon dioxide is emitted ...": what is measured is the topic, and the material never uses it.
         measured = _MEASURED.search(question)
         unknown = unknown_words(measured.group("x"), self.vocabulary) if measured else []

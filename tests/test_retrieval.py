@@ -206,3 +206,10 @@ def test_gate_a_creator_question_in_chat_style_is_answered(assistant):
     """"someone elses" is "someone else's"; "Which company is X from?" asks who made it."""
     assert assistant.trace("is reformer a google thing or someone elses").answerable
     assert assistant.trace("Which company is ELECTRA from?").answerable
+
+
+def test_gate_a_model_the_material_never_lists_is_refused(assistant):
+    """Passages about generating content are close in words; the question is about a model the table lacks."""
+    refused = assistant.trace("What kinds of content can Google's Gemini model generate?")
+    assert not refused.answerable and "gemini" in refused.reason
+    assert assistant.trace("What kinds of content can Google's BERT model generate?").answerable
