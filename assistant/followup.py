@@ -68,7 +68,10 @@ _FIELD_ELLIPSIS = re.compile(r"^(and|but|so|also)?\W*(what about |how about )?(t
                              # with filler: "Output type according to the table?", "Generates what, exactly?"
                              r"|^(and\W+)?(the |its )?(?P<field2>creator|maker|output)( type)?,?( (according to|in|per|from) the "
                              r"(table|article|list))?\W*$"
-                             r"|^(and\W+)?(?P<generates>generates?|produces?|outputs?) what\b[\w\s,]{0,20}\W*$", re.I)
+                             r"|^(and\W+)?(?P<generates>generates?|produces?|outputs?) what\b[\w\s,]{0,20}\W*$"
+                             # "what does the acronym stand for": the subject's name spelt out
+                             r"|^(and\W+)?what does (the|that|this|its) (?P<acronym>acronym|abbreviation|name) stand for\W*$",
+                             re.I)
 # A request that continues the last answer: "Can you give an example?", "Could you elaborate?"
 _POLITE = r"^(and\W+)?((can|could|would) you (please )?)?"
 _REQUEST = re.compile(_POLITE + r"(give|show|provide|share|tell)( me| us)? (an? |some |another |more )?(examples?|analog(y|ies)|"
@@ -208,6 +211,8 @@ def _field_question(field: str, subject: str) -> str:
         return f"What is {subject}?"
     if field.startswith("example"):
         return f"What is an example of {subject}?"
+    if field == "acronym":
+        return f"What does {subject} stand for?"
     return f"What is the {field} of {subject}?"
 
 
@@ -263,7 +268,8 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
         if _REQUEST.match(stripped):
             return _about(stripped, subject.text)
         if field:
-            asked_field = field.group("field") or field.group("field2") or ("output" if field.group("generates") else "creator")
+            asked_field = field.group("field") or field.group("field2") or ("output" if field.group("generates") else
+                                                                            "acronym" if field.group("acronym") else "creator")
             return _field_question(asked_field, subject.text)
         if (_ELLIPSIS.match(stripped) or _FRAGMENT.match(stripped) and not is_list_question(stripped)) \
                 and not _PRONOUN.search(stripped):  # "What about image classification models?" is a new list

@@ -80,6 +80,7 @@ def test_a_standalone_question_is_never_rewritten(question):
     ("and whose is that?", "Who created Whisper?"),  # whose it is: who made it
     ("Output type according to the table?", "What does Whisper generate?"),  # a field with filler
     ("Generates what, exactly?", "What does Whisper generate?"),
+    ("what does the acronym stand for", "What does Whisper stand for?"),
     ("What about its output?", "What does Whisper generate?"),
     ("Why?", "Why (about Whisper)?"),
     ("How is this model trained?", "How is Whisper trained?"),
