@@ -26,7 +26,8 @@ DEFINITIONS = (
     "outside those entries over all citations (pooled; per question in `off_topic_citation_rate_per_question`). "
     "**first-sentence answer**: the first sentence alone holds an alias. **condensation accuracy** (conversation turns "
     "after the first): a follow-up's standalone query differs from the question and names its subject (or, for "
-    "\"that company/lab\", its creator); a topic switch is left unchanged. TTFT: from the call to the first text.")
+    "\"that company/lab\", its creator); a topic switch gains no word (left as asked, a dropped \"ok thanks.\" aside). "
+    "TTFT: from the call to the first text.")
 
 
 def _fmt(stat: dict[str, Any] | None) -> str:
