@@ -130,7 +130,9 @@ def definition_term(text: str) -> str:
     for pattern, start in ((p, s) for s in starts for p in _DEFINE):
         found = pattern.match(question[start:])
         if found:
-            term = found.group("x").strip(" ,;:'\"")
+            # "What is curriculum learning, where a model sees easy examples first?": the clause describes the term
+            term = re.split(r",\s*(?:where|which|in which|when|that|i\.e\.|meaning)\b", found.group("x"), maxsplit=1)[0]
+            term = term.strip(" ,;:'\"")
             words = term.split()
             if not words or len(words) > MAX_TERM_WORDS + 2 or _DESCRIPTIVE.search(term.lower()) \
                     or re.search(r"[.!?;](\s|$)", term) or term.lower() in _POINTING or _WH.match(term):

@@ -109,6 +109,7 @@ def test_not_a_list_question(reader, question):
     ("Tell me about VAEs. How are they trained?", ""),
     ("What is DALL-E 2 based on?", ""),  # what it is based on, not what it is
     ("What does the article mean by memory or attention?", "memory or attention"),
+    ("What is curriculum learning, where a model sees easy examples first?", "curriculum learning"),  # a describing clause
 ])
 def test_definition_terms(question, term):
     assert definition_term(question) == term
