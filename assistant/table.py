@@ -101,6 +101,11 @@ class ModelTable:
         self.output_words = {w for r in self.rows for part in _parts(NodeView.of(r).field("generates")) for w in part}
         self.creator_vocab = set().union(*self.creator_tokens.values()) if self.rows else set()
         self.head_vocab = set().union(*self.output_heads.values()) if self.rows else set()
+        creators = sorted({NodeView.of(r).field("creator") for r in self.rows}, key=len, reverse=True)
+        self.creators = creators  # longest first: "Google Research" is found before "Google"
+        # creators only their full name tells apart: "Google Research" (its "research" identifies no one) beside "Google"
+        self.told_apart_in_full = {c for c in creators if set(content_words(c)) & _WEAK["creator"]
+                                   and any(o != c and self._tokens(o) == self._tokens(c) for o in creators)}
 
     def _creator_name(self, hit: set[str]) -> str:
         """The table's own spelling of the creator asked for (the shortest creator holding every hit word)."""
@@ -119,19 +124,13 @@ class ModelTable:
         # "Meta AI (Facebook AI)" also holds "Facebook AI"'s words: keep the creators no other one contains
         return [c for c in named if not any(c != o and self._tokens(c) < self._tokens(o) for o in named)]
 
-    def _quoted_creator(self, question: str) -> str:
+    def _creator_as_written(self, question: str) -> str:
         """A creator quoted as the table writes it ("Which rows give 'Various' as the creator?"), or named in full
         where only its full name tells it from another ("Google Research", not every Google row); "" when none is."""
         quoted = {normalize(q) for q in re.findall(r"['\"‘“]([^'\"‘’“”]{2,40})['\"’”]", question)}
-        creators = sorted({NodeView.of(r).field("creator") for r in self.rows}, key=len, reverse=True)
         text = normalize(question)
-
-        def named_in_full(c: str) -> bool:
-            return bool(set(content_words(c)) & _WEAK["creator"]) and any(o != c and self._tokens(o) == self._tokens(c)
-                                                                           for o in creators) \
-                and bool(re.search(rf"(?<![\w-]){re.escape(normalize(c))}(?![\w-])", text))
-
-        return next((c for c in creators if normalize(c) in quoted or named_in_full(c)), "")
+        return next((c for c in self.creators if normalize(c) in quoted or c in self.told_apart_in_full
+                     and re.search(rf"(?<![\w-]){re.escape(normalize(c))}(?![\w-])", text)), "")
 
     @staticmethod
     def _tokens(creator: str) -> set[str]:
@@ -176,25 +175,25 @@ class ModelTable:
         output_hit = {w for w in asked if w in self.head_vocab} - creator_hit
         if not output_hit:  # no category named by its head: a distinctive word of one ("games", "protein")
             output_hit = {w for w in asked if w in self.output_words - self.head_vocab} - creator_hit - _WEAK["generates"]
-        quoted = self._quoted_creator(question)
-        if not (creator_hit or output_hit or quoted):
+        written = self._creator_as_written(question)
+        if not (creator_hit or output_hit or written):
             return None
         # "Which models other than AlphaStar generate ...": the rows set aside are not listed, and their names
         # are no topic of the question
         aside = " ".join(normalize(m.group(0)) for m in SET_ASIDE.finditer(question))
         set_aside = [r for r in self.rows
                      if aside and re.search(rf"(?<![\w-]){re.escape(normalize(NodeView.of(r).title))}(?![\w-])", aside)]
-        explained = creator_hit | output_hit | self.output_words | _TABLE_WORDS | set(content_words(quoted)) \
+        explained = creator_hit | output_hit | self.output_words | _TABLE_WORDS | set(content_words(written)) \
             | {w for r in set_aside for w in content_words(NodeView.of(r).title)}
         unexplained = [w for w in words if w not in explained and not is_field_word(w) and not re.fullmatch(_LIST_NOUN, w)
                        and not ("-" in w and all(singular(p) in explained for p in w.split("-") if p))]
         if len(unexplained) > 1:
             return None
-        rows = [r for r in self.rows if creator_hit <= self.creator_tokens[r.node_id]]
-        creators = self._creators_named(creator_hit) if creator_hit and not rows else []
-        if quoted:
-            rows = [r for r in self.rows if NodeView.of(r).field("creator") == quoted]
-            creators = []
+        if written:
+            rows, creators = [r for r in self.rows if NodeView.of(r).field("creator") == written], []
+        else:
+            rows = [r for r in self.rows if creator_hit <= self.creator_tokens[r.node_id]]
+            creators = self._creators_named(creator_hit) if creator_hit and not rows else []
         if len(creators) > 1:  # "the models from Hugging Face and EleutherAI": each creator's rows
             rows = [r for r in self.rows if NodeView.of(r).field("creator") in creators]
         if whole:
@@ -204,8 +203,8 @@ class ModelTable:
         rows = [r for r in rows if r not in set_aside]
         if not rows:
             return None
-        creator = " or ".join(creators) if len(creators) > 1 else self._creator_name(creator_hit) if creator_hit else ""
-        creator = quoted or creator
+        creator = written or (" or ".join(creators) if len(creators) > 1 else self._creator_name(creator_hit) if creator_hit
+                              else "")
         output = " and ".join(sorted(whole)) if whole else " and ".join(w for w in asked if w in output_hit)
         return TableMatch(creator=creator, output=" and ".join(dict.fromkeys(output.split(" and "))) if output else "",
                           nodes=rows)
