@@ -255,6 +255,8 @@ def table_answer(query: str, intent: Intent, nodes: list[NodeWithScore], passage
     if match.output:
         made = f" and {'was' if one else 'were'} {what}" if what else ""
         what = f"that generate{'s' if one else ''} {match.output}{made}"
+    if match.name:
+        what = f"with “{match.name}” in {'its' if one else 'their'} name"
     lines = [prompts.TABLE_INTRO.format(count=len(rows), noun=noun, what=what)]
     citations = []
     for number, _, passage in rows:

@@ -28,13 +28,29 @@ _LIST_INTENT = re.compile(
     rf"|\b(name|give me|show me|tell me|find)\b(?:\s+[\w&'-]+){{0,4}}?\s+{_LIST_NOUN}\b"
     # "What has NVIDIA built?", "What did Meta release?", "EleutherAI's models"
     r"|\bwhat (has|have|did|does|do) [\w&'-]+( [\w&'-]+)? (build|built|make|made|create|created|develop|developed|"
-    r"release|released|produce|produced)\b"
+    r"release|released|produce|produced|have)\b"
     r"|\b[\w-]+['’]s (models|systems|tools|entries)\b"
     # "Does the table list anything from Google Research?", "Does Facebook AI have an image model in the table?"
     r"|\b(anything|something) (from|by|made by|credited to)\b"
     rf"|^(does|do|did|has|have) [\w&'-]+( [\w&'-]+)? (have|make|list) (an?|any)\b(?:\s+[\w&'-]+){{0,3}}?\s+{_LIST_NOUN}\b"
     # "Did Microsoft also make anything for speech?"
     r"|^(did|does|has|have) [\w&'-]+( [\w&'-]+)?( also)? (build|make|create|develop|release|produce)\w* (anything|any)\b")
+# "How many times does BEiT appear in the table?", "Is Whisper listed more than once?"
+_APPEARS = re.compile(r"\bhow many times\b|\bmore than once\b|\btwice\b|\bduplicat\w*|\b(appear|appears|listed|occur|occurs) "
+                      r"(again|twice|two times|several times)\b")
+
+
+def _says(text: str, name: str) -> bool:
+    """Whether normalised `text` holds `name` as a whole word."""
+    return bool(name) and re.search(rf"(?<![\w-]){re.escape(normalize(name))}(?![\w-])", text) is not None
+
+
+# "Which models have 'Transformer' in their name?", "rows whose name contains GPT": a filter on the Name cell
+_NAME_HOLDS = re.compile(
+    r"\b(?:with|have|has|having|contains?|containing|includes?|including|carry|carries|carrying|uses?|using)\s+"
+    r"(?:the\s+(?:word|string|term|text)\s+)?['\"‘“]?(?P<x>[\w.·&+-]{2,30}?)['\"’”]?\s+in\s+(?:their|its|the)\s+(?:own\s+)?names?\b"
+    r"|\bnames?\s+(?:contains?|containing|includes?|including|mentions?)\s+"
+    r"(?:the\s+(?:word|string|term|text)\s+)?['\"‘“]?(?P<y>[\w.·&+-]{2,30}?)['\"’”]?(?=[\s?.!,]|$)", re.I)
 
 
 def is_list_question(question: str) -> bool:
@@ -54,7 +70,9 @@ _TABLE_WORDS = frozenset({"table", "article", "listed", "list", "mentioned", "ot
                           "content", "data", "thing", "things", "something", "anything", "able", "can", "could", "any", "ones",
                           # verbs and phrases for generating several outputs: "handles text, images and audio at once"
                           "handle", "handles", "handling", "support", "supports", "process", "processes", "deal", "deals",
-                          "once", "together", "simultaneously", "same", "time"})
+                          "once", "together", "simultaneously", "same", "time",
+                          # asking for the rows: "Give me every model the table attributes to Google"
+                          "give", "show", "every", "each", "attribute", "attributes", "attributed", "whole", "full"})
 
 
 def _parts(generates: str) -> list[list[str]]:
@@ -80,15 +98,16 @@ class TableMatch:
     creator: str  # the creator asked for, as the table writes it ("" when none)
     output: str  # the output asked for, as the question words it ("" when none)
     nodes: list[TextNode]
+    name: str = ""  # what the rows' names hold, as the question writes it ("" when not asked)
 
     @property
     def field(self) -> str:
-        """The filtered fields: "creator", "generates" or "creator,generates"."""
-        return ",".join(f for f, v in (("creator", self.creator), ("generates", self.output)) if v)
+        """The filtered fields: "creator", "generates", "name" or several, comma-separated."""
+        return ",".join(f for f, v in (("creator", self.creator), ("generates", self.output), ("name", self.name)) if v)
 
     @property
     def value(self) -> str:
-        return " and ".join(v for v in (self.output, self.creator) if v)
+        return " and ".join(v for v in (self.output, self.creator, self.name) if v)
 
 
 class ModelTable:
@@ -160,8 +179,15 @@ class ModelTable:
         a value of the table nor a word about the table ("Which loss function do learning models
         use?" is not a table question even though "learning" is an output type)."""
         text = normalize(question)
+        if _APPEARS.search(text):  # "How many times does BEiT appear in the table?": the rows of that name
+            named = [NodeView.of(r).title for r in self.rows if _says(text, re.sub(r"\s*\(.*\)", "", NodeView.of(r).title))]
+            if named:
+                return self._named_like(min(named, key=len))
         if not _LIST_INTENT.search(text):
             return None
+        held = _NAME_HOLDS.search(question)
+        if held:
+            return self._named_like(held.group("x") or held.group("y"))
         # "text-to-speech models" asks for what they generate: speech
         words = [singular(re.sub(r"'s$", "", re.sub(r"^[a-z]+-to-([a-z]+)$", r"\1", w))) for w in content_words(text)]
         # "image-classification models" asks for the category "image classification"
@@ -208,6 +234,11 @@ class ModelTable:
         output = " and ".join(sorted(whole)) if whole else " and ".join(w for w in asked if w in output_hit)
         return TableMatch(creator=creator, output=" and ".join(dict.fromkeys(output.split(" and "))) if output else "",
                           nodes=rows)
+
+    def _named_like(self, part: str) -> TableMatch | None:
+        """The rows whose Name cell holds `part`, case aside ("GPT" -> "GPT-3, GPT-4", "GPT-Neo", ...)."""
+        rows = [r for r in self.rows if part.casefold() in NodeView.of(r).title.casefold()]
+        return TableMatch(creator="", output="", nodes=rows, name=part) if rows else None
 
 
 class TableRetriever(BaseRetriever):

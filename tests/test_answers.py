@@ -137,6 +137,14 @@ def test_table_question_lists_every_row_cited_without_llm(assistant, fake):
     assert fake.attempts == 0
 
 
+def test_list_by_name_says_what_the_names_hold(assistant, fake):
+    answer = assistant.ask("Which models have CLIP in their name?")
+    assert answer.mode == "structured" and answer.text.startswith("The article's model table lists")
+    assert "“CLIP” in their name" in answer.text and {"CLIP", "CLIPper"} <= {c.title for c in answer.citations}
+    assert_verified(answer)
+    assert fake.attempts == 0
+
+
 def test_table_question_streams_the_same_answer(assistant, fake):
     events = list(assistant.stream("Which models did NVIDIA create?"))
     assert events[-1].mode == "structured" and events[0] == events[-1].text

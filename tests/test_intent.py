@@ -41,6 +41,11 @@ def reader(indexed_dir, embed_model):
     ("Is DeBERTa a Google model?", Kind.CREATOR, "deberta"),
     ("Did Meta make LLaMA?", Kind.CREATOR, "llama"),
     ("Is GPT-3 a text model?", Kind.OTHER, "gpt-3-gpt-4"),  # "text" is an output, not a creator
+    ("What is LangChain listed as producing?", Kind.OUTPUT, "langchain"),  # "listed as/for" asks for its output
+    ("What's ESPnet listed for?", Kind.OUTPUT, "espnet"),
+    ("MUM - what does that stand for, going by the table?", Kind.DEFINITION, "mum"),  # its output cell spells it out
+    ("What does DeiT stand for?", Kind.DEFINITION, "deit-data-efficient-image-transformer"),  # its title does
+    ("Didn't Craiyon go by another name?", Kind.DEFINITION, "craiyon-dall-e-mini"),  # its title gives it
     ("Which company is ELECTRA from?", Kind.CREATOR, "electra"),
     ("Do ERNIE and PanGu-α come from the same company?", Kind.CREATOR, "pangu-alpha"),
     ("What are the two phases (about Diffusion models)?", Kind.EXPLAIN, "diffusion-models"),  # a condensed follow-up
@@ -86,6 +91,22 @@ def test_list_questions_filter_by_creator_and_output(reader):
     mixed = reader("Which entries in the table produce both images and text?").table
     assert mixed is not None and all("Image" in n.metadata["field_generates"] and "Text" in n.metadata["field_generates"]
                                      for n in mixed.nodes)
+
+
+def test_list_by_what_the_names_hold(reader):
+    """"Which models have 'Transformer' in their name?" filters the Name cell, not the topic."""
+    named = reader("Which models in the table have 'Transformer' in their name?").table
+    assert named is not None and named.name == "Transformer" and named.field == "name"
+    ids = {n.metadata["entry_id"] for n in named.nodes}
+    assert {"transformer", "swin-transformer"} <= ids and all("transformer" in n.metadata["title"].lower() for n in named.nodes)
+    gpt = reader("List the rows whose name contains GPT.").table
+    assert gpt is not None and "chatgpt" in {n.metadata["entry_id"] for n in gpt.nodes} and len(gpt.nodes) >= 5
+    assert reader("Which models have Zorblax in their name?").table is None  # no row holds it: nothing to list
+    # how often a named model appears: the rows of that name (the table lists BEiT and Whisper twice)
+    twice = reader("How many times does BEiT appear in the model table, and with what outputs?").table
+    assert twice is not None and {n.metadata["entry_id"] for n in twice.nodes} == {"beit", "beit-2"}
+    again = reader("Does Whisper appear more than once in the list?").table
+    assert again is not None and {n.metadata["title"] for n in again.nodes} == {"Whisper", "Whisper AI"}
 
 
 @pytest.mark.parametrize("question", [
