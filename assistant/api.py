@@ -61,6 +61,7 @@ class Pipeline:
     titles: dict[str, str]  # entry id -> title
     creators: dict[str, str]  # model entry id -> creator
     outputs: dict[str, str]  # model entry id -> what it generates
+    numbers: dict[str, str]  # entry id -> its number in the article's numbered list of concepts
     vocabulary: Vocabulary  # every word of the material and its rarity (the gate's "is this topic here at all")
 
     @classmethod
@@ -72,6 +73,7 @@ class Pipeline:
                    titles={v.entry_id: v.title for v in views},
                    creators={v.entry_id: v.field("creator") for v in views if v.field("creator")},
                    outputs={v.entry_id: v.field("generates") for v in views if v.field("generates")},
+                   numbers={v.entry_id: v.field("number") for v in views if v.field("number")},
                    vocabulary=Vocabulary([n.get_content() for n in snapshot.nodes]))
 
 
@@ -180,7 +182,8 @@ class Assistant:
 
         question = vocabulary.correct(focus(self._clean(question)))
         turns = [(role, focus(clean_text(text)) if role == "user" else clean_text(text)) for role, text in (history or [])]
-        return condense(question, turns, pipeline.retriever.names, pipeline.titles, pipeline.creators, pipeline.outputs)
+        return condense(question, turns, pipeline.retriever.names, pipeline.titles, pipeline.creators, pipeline.outputs,
+                        pipeline.numbers)
 
     def analyze(self, query: str) -> AnalyzedQuery:
         """The standalone query with what it asks (kind, named entries, list filter) for every stage."""

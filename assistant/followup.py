@@ -45,8 +45,8 @@ _OWN_QUESTION = re.compile(r"\b(what|how|why|who|which|where|when)\b(?!.*\b(rela
 _MEDIA = frozenset({"text", "image", "images", "video", "videos", "audio", "speech", "music", "3d", "code"})
 _VARIANT = re.compile(r"\bthe (?P<q>[\w.-]+) (version|variant|edition|release)\b", re.I)
 # A bare "this"/"that" used as a pronoun: after a verb or preposition ("compare to that", "who made that").
-_BARE = re.compile(r"\b(is|are|was|were|does|do|did|about|to|with|from|of|on|for|use|uses|made|make|create|created|"
-                   r"want|need|needs|try|trust|avoid|prefer|choose|fix|solve|prevent|achieve|improve|measure|change|affect|modify|"
+_BARE = re.compile(r"\b(is|are|was|were|does|do|did|doing|done|can|could|would|should|will|might|about|to|with|from|of|on|"
+                   r"for|use|uses|made|make|create|created|want|need|needs|try|trust|avoid|prefer|choose|fix|solve|prevent|achieve|improve|measure|change|affect|modify|"
                    r"extend|replace|"
                    r"than|like)\s+(this|that|these|those)\b(?!\s+\w+\s+(is|are|was|were)\b)(?=\s*[?.!,]|\s*$|\s+\w+)", re.I)
 _CREATOR_REF = re.compile(r"\b(that|this|the same|the|its|their)\s+"
@@ -65,6 +65,8 @@ _FIELD_ELLIPSIS = re.compile(r"^(and|but|so|also)?\W*(what about |how about )?(t
                              r"company|author|output|outputs|definition|meaning|examples?|purpose|use|uses)\W*$"
                              # "and whose is that?": who made it
                              r"|^(and|but|so)?\W*(?P<whose>whose) (is|was) (it|that|this)( one)?\W*$"
+                             # "and which company?", "which lab?": who made it
+                             r"|^(and|but|so)?\W*(which|what) (company|lab|organi[sz]ation|team|firm|group)\W*$"
                              # with filler: "Output type according to the table?", "Generates what, exactly?"
                              r"|^(and\W+)?(the |its )?(?P<field2>creator|maker|output)( type)?,?( (according to|in|per|from) the "
                              r"(table|article|list))?\W*$"
@@ -74,9 +76,11 @@ _FIELD_ELLIPSIS = re.compile(r"^(and|but|so|also)?\W*(what about |how about )?(t
                              re.I)
 # A request that continues the last answer: "Can you give an example?", "Could you elaborate?"
 _POLITE = r"^(and\W+)?((can|could|would) you (please )?)?"
-_REQUEST = re.compile(_POLITE + r"(give|show|provide|share|tell)( me| us)? (an? |some |another |more )?(examples?|analog(y|ies)|"
-                      r"details?|more)\W*$|" + _POLITE + r"(elaborate|expand|go into more detail|say more|"
-                      r"explain (that |this )?(more|further|again))\W*$|^(and )?any( [\w-]+)?( [\w-]+)? (examples?|analog(y|ies)|"
+_REQUEST = re.compile(_POLITE + r"(give|show|provide|share|tell)( me| us)? (an? |some |another |more )?([\w-]+ )?(examples?|"
+                      r"analog(y|ies)|details?|more|uses?|use ?cases?|applications?)\W*$|"
+                      + _POLITE + r"(elaborate|expand|go into more detail|say more|"
+                      r"explain (that |this )?(more|further|again))\W*$"
+                      r"|^(and )?any( [\w-]+)?( [\w-]+)? (examples?|analog(y|ies)|"
                       r"use ?cases?|applications?|uses|downsides?|drawbacks?|risks?|limitations?|benefits?|advantages?|"
                       r"alternatives?)\W*$", re.I)
 _QUESTION_LEAD = re.compile(r"^(what|what's|whats|who|which|how|why|when|where|is|are|does|do|can)\b", re.I)
@@ -104,6 +108,13 @@ _ORDINAL = re.compile(rf"\bthe (?P<n>{'|'.join(_ORDINALS)}|last)(?: (one|model|e
 # "that same output", "the same thing", "generate the same": what the subject model generates
 _SAME_OUTPUT = re.compile(r"\b(that|the) same (output|outputs|thing|task|kind of (output|content))\b"
                           r"|\b(generates?|produces?|outputs?|makes?) the same\b", re.I)
+# The article's numbered list: "concept number 17", "concept #5", "number 19", "the 3rd concept"; and the entry next
+# to the subject: "the concept right after it", "the next one", "the previous concept"
+_NUMBERED = re.compile(r"\b(?:concept|item|entry)\s+(?:number\s+|no\.?\s*|#\s*)?(?P<n>\d{1,2})\b|\bnumber\s+(?P<m>\d{1,2})\b"
+                       r"|\bthe (?P<o>\d{1,2})(?:st|nd|rd|th) (?:numbered )?concept\b", re.I)
+_NEXT_TO = re.compile(r"\bthe (?:concept|one|entry|item)s? (?:right |just |immediately |directly )?"
+                      r"(?P<dir>after|before|following|preceding)(?: (?:it|that|this)(?: one)?)?\b"
+                      r"|\bthe (?P<dir2>next|previous|preceding|following) (?:concept|one|entry|item)\b", re.I)
 _LISTED = re.compile(r"^\s*[-•*]\s*(?P<name>.+?)\s+—\s+creator:", re.M)
 _SWITCH = re.compile(r"^(and|but|so)?\W*(what|how) about\s+(?P<x>.+?)\W*$|^(and|but|so)\s+(?P<y>.+?)\W*$", re.I)
 
@@ -120,7 +131,7 @@ class Subject:
 
 
 def last_subject(history: History, names: NameIndex, titles: dict[str, str],
-                 kinds: dict[str, str] | None = None) -> Subject | None:
+                 kinds: dict[str, str] | None = None, numbers: dict[str, str] | None = None) -> Subject | None:
     """What the last exchange was about: the entry the latest user question names (prose before a
     table row when a name is both, "Transformers" over the "Transformer" row), or the term it defined
     ("mode collapse"), or for a list question the rows its answer names ("Which model is credited to
@@ -130,7 +141,8 @@ def last_subject(history: History, names: NameIndex, titles: dict[str, str],
     refusal = prompts.REFUSAL_TEMPLATE.split("{", 1)[0]
     # each user turn as it was meant ("Tell me more about the latter." is about the latter entry), with the
     # answer it got (a refusal's left out)
-    exchanges = [(i, resolve_ordinal(text, history[:i], names) or text,
+    exchanges = [(i, resolve_ordinal(text, history[:i], names)
+                  or (name_numbered(text, history[:i], names, titles, numbers) if numbers else text),
                   next((t for r, t in history[i + 1:i + 2] if r == "assistant" and not t.startswith(refusal)), ""))
                  for i, (role, text) in reversed(list(enumerate(history))) if role == "user"]
     users = [text for _, text, _ in exchanges]
@@ -149,6 +161,9 @@ def last_subject(history: History, names: NameIndex, titles: dict[str, str],
 
     for i, text, answer in exchanges:
         found = names.find(text)
+        if found and is_list_question(text) and not any((kinds or {}).get(e) == "model" for e in found):
+            # "Which entry in the table is listed for self-supervised learning?" names a topic: the row it got, DINO
+            found = [e for e in names.find(answer) if (kinds or {}).get(e) == "model" and e not in found] or found
         if found:
             return entry(found, text)
         term = definition_term(text)
@@ -156,10 +171,12 @@ def last_subject(history: History, names: NameIndex, titles: dict[str, str],
             earlier = history[:i]
             if earlier and (points_back(text) or definite_reference(text, earlier)):
                 # "What is the generator's job?" was itself a follow-up: what it was about is the subject
-                return last_subject(earlier, names, titles, kinds)
+                return last_subject(earlier, names, titles, kinds, numbers)
             return Subject(term, "", text)
-        found = names.find(answer) if is_list_question(text) else []
-        if found:  # "Which model is credited to Studio Ousia?": the row(s) it got
+        # "Which model is credited to Studio Ousia?" or "Does any other company have one?" answered by a list of
+        # rows: the row(s) it got
+        found = names.find(answer) if is_list_question(text) or _LISTED.search(answer) else []
+        if found:
             return entry(found, text)
     for _, _, answer in exchanges:
         found = names.find(answer)
@@ -216,15 +233,39 @@ def _field_question(field: str, subject: str) -> str:
     return f"What is the {field} of {subject}?"
 
 
+def name_numbered(question: str, history: History, names: NameIndex, titles: dict[str, str],
+                  numbers: dict[str, str]) -> str:
+    """`question` with a place in the article's numbered list named by its entry: "What's concept number 17?" ->
+    "What's Adetailer?", and after a turn about Textural Inversion (number 14) "And the concept right after it?" ->
+    "And Embedding?". Unchanged when it names no place, or no entry has that number."""
+    by_number = {number: entry for entry, number in numbers.items()}
+    found = _NUMBERED.search(question)
+    if found:
+        entry = by_number.get(str(int(found.group("n") or found.group("m") or found.group("o"))))
+        return question[:found.start()] + titles.get(entry, entry) + question[found.end():] if entry else question
+    nearby = _NEXT_TO.search(question)
+    subject = last_subject(history, names, titles, names.kinds, numbers) if nearby and history else None
+    number = numbers.get(subject.entry_id) if subject else None
+    if not nearby or not number:
+        return question
+    step = 1 if (nearby.group("dir") or nearby.group("dir2")).lower() in ("after", "following", "next") else -1
+    entry = by_number.get(str(int(number) + step))
+    return question[:nearby.start()] + titles.get(entry, entry) + question[nearby.end():] if entry else question
+
+
 def condense(question: str, history: History | None, names: NameIndex, titles: dict[str, str],
-             creators: dict[str, str] | None = None, outputs: dict[str, str] | None = None) -> str:
-    """A standalone query for `question` given earlier (role, text) turns; unchanged unless it is a follow-up.
+             creators: dict[str, str] | None = None, outputs: dict[str, str] | None = None,
+             numbers: dict[str, str] | None = None) -> str:
+    """A standalone query for `question` given earlier (role, text) turns; unchanged unless it is a follow-up
+    or names a place in the article's numbered list (`numbers`: entry id -> its number there).
     Only the last MAX_EXCHANGES exchanges are read (a follow-up refers to what was just said)."""
     history = (history or [])[-2 * MAX_EXCHANGES:]
+    if numbers:
+        question = name_numbered(question, history, names, titles, numbers)
     if not history:
         return question
     item = resolve_ordinal(question, history, names)
-    subject = last_subject(history, names, titles, names.kinds)
+    subject = last_subject(history, names, titles, names.kinds, numbers)
     if item:
         # "Is it any different from the first?" after the second one: "it" is still the subject
         if subject is not None and _PRONOUN.search(_ORDINAL.sub(" ", question)) and subject.text not in item \

@@ -357,6 +357,32 @@ def test_a_list_question_naming_nothing_leaves_the_row_it_got_as_the_subject():
     assert condense("How many parameters does it have?", history, names, titles) == "How many parameters does LUKE have?"
 
 
+def test_a_list_question_naming_a_topic_is_about_the_row_it_got():
+    """"Which entry in the table is listed for self-supervised learning?" names a glossary term, but its answer is
+    the row DINO: "who made it?" asks about DINO."""
+    names = NameIndex({"ssl": ["Self-Supervised Learning"], "dino": ["DINO"]}, kinds={"ssl": "glossary", "dino": "model"})
+    titles = {"ssl": "Self-Supervised Learning", "dino": "DINO"}
+    history = [("user", "Which entry in the table is listed for self-supervised learning?"),
+               ("assistant", "The article's model table lists 1 model that generates self-supervised learning:\n"
+                             "- DINO — creator: Facebook AI — generates: Self-supervised Learning [1]")]
+    assert condense("who made it?", history, names, titles) == "who made DINO?"
+    # a question that is no list keeps the entry it named
+    history[0] = ("user", "What is self-supervised learning?")
+    assert condense("Why is it useful?", history, names, titles) == "Why is Self-Supervised Learning useful?"
+
+
+def test_a_question_answered_by_a_list_of_rows_is_about_those_rows():
+    """The question did not read as a list ("Does any other company have ...?"), but its answer listed rows:
+    "that one" is the row it got, not the model asked about before."""
+    names = NameIndex({"alphastar": ["AlphaStar"], "five": ["OpenAI Five"]}, kinds={"alphastar": "model", "five": "model"})
+    titles = {"alphastar": "AlphaStar", "five": "OpenAI Five"}
+    history = [("user", "What does AlphaStar produce?"), ("assistant", "AlphaStar generates real-time strategy game play [1]."),
+               ("user", "Does any other company have a model listed for the same thing?"),
+               ("assistant", "The article's model table lists 1 model that generates real-time strategy game play:\n"
+                             "- OpenAI Five — creator: OpenAI — generates: Real-time Strategy Game Play [1]")]
+    assert condense("Who made that one?", history, names, titles) == "Who made OpenAI Five?"
+
+
 def test_a_named_entry_changing_this_is_compared_with_the_subject():
     names = NameIndex({"dm": ["Diffusion models"], "ld": ["Latent Diffusion"]})
     titles = {"dm": "Diffusion models", "ld": "Latent Diffusion"}
@@ -414,3 +440,37 @@ def test_a_switch_that_asks_its_own_question_is_left_alone():
 
 def test_this_same_names_the_subject():
     assert ask("Is this same model used for images?") == "Is Whisper used for images?"
+
+
+@pytest.mark.parametrize(("question", "standalone"), [
+    ("what's the benefit of doing that?", "what's the benefit of doing Data Augmentation?"),  # "doing that"
+    ("can that be done to video as well?", "can Data Augmentation be done to video as well?"),  # "can that be"
+    ("give me a real-world use", "give me a real-world use (about Data Augmentation)?"),  # a request with an adjective
+])
+def test_bare_that_and_requests_refer_to_the_subject(question, standalone):
+    names = NameIndex({"da": ["Data Augmentation"]})
+    history = [("user", "What is data augmentation?"), ("assistant", "Techniques to increase diversity [1].")]
+    assert condense(question, history, names, {"da": "Data Augmentation"}) == standalone
+
+
+def test_which_company_alone_asks_who_made_the_subject():
+    names = NameIndex({"mum": ["MUM"]}, kinds={"mum": "model"})
+    history = [("user", "What does MUM stand for?"), ("assistant", "MUM generates Multitask Unified Model [1].")]
+    assert condense("and which company?", history, names, {"mum": "MUM"}) == "Who created MUM?"
+
+
+def test_places_in_the_numbered_list_are_named_by_their_entry():
+    """"concept number 17", "number 19", "the 5th concept" and "the concept right after it" name entries of the
+    article's numbered list; a number no entry has, and a subject with no number, leave the question alone."""
+    names = NameIndex({"ti": ["Textural Inversion"], "emb": ["Embedding"], "sdxl": ["SDXL"], "gan": ["GANs"]})
+    titles = {"ti": "Textural Inversion", "emb": "Embedding", "sdxl": "SDXL", "gan": "GANs"}
+    numbers = {"sdxl": "13", "ti": "14", "emb": "15"}
+    assert condense("What's concept number 14 in the article's list?", [], names, titles, numbers=numbers) == \
+        "What's Textural Inversion in the article's list?"
+    assert condense("What is the 13th concept?", [], names, titles, numbers=numbers) == "What is SDXL?"
+    assert condense("What is concept 40?", [], names, titles, numbers=numbers) == "What is concept 40?"
+    history = [("user", "What is Textural Inversion?"), ("assistant", "Training a model to tie a concept to images [1].")]
+    assert "Embedding" in condense("And the concept right after it?", history, names, titles, numbers=numbers)
+    assert "SDXL" in condense("What about the previous concept?", history, names, titles, numbers=numbers)
+    history = [("user", "What are GANs?"), ("assistant", "Two networks that compete [1].")]
+    assert not {"SDXL", "Embedding"} & set(condense("And the next one?", history, names, titles, numbers=numbers).split())
