@@ -22,6 +22,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 from assistant.intent import ABOUT_NAMED, Intent, Kind, topic_phrase
 from assistant.stages import Key, NodeView, intent_of
 from assistant.text import (
+    LANGUAGES,
     STOPWORDS,
     Vocabulary,
     compound_parts,
@@ -74,6 +75,11 @@ def coverage(focus: set[str], texts: list[str], vocabulary: Vocabulary | None = 
 # model row's creator field, so they need a model row and a verb of making.
 _QUANTITY = re.compile(r"\b(how (many|much|long|old|big|large|fast)|formula|equation"
                        r"|what (size|price|percentage))\b", re.I)
+# A setting asks for a value, which only a number written as digits gives: "What beam width do people use?",
+# "what decay rate should I pick?" ("one" in "from one task to another" is no setting, nor the 3 of "3D")
+_SETTING = re.compile(r"\b(what|which)\s+([\w-]+\s+)?(rate|width|rank|size|value|setting|temperature|threshold|"
+                      r"dimension|dimensionality)s?\s+(do|does|did|should|would|could|is|are|to)\b", re.I)
+_DIGITS = re.compile(r"(?<![\w.-])\d+(\.\d+)?(?![\w-])")
 _DATE = re.compile(r"\b(what (year|date|day|month|time)|when (was|were|did|is|will))\b|\bin which year\b", re.I)
 # A number standing on its own: the "3" of "GPT-3" is part of a name.
 _NUMBER = re.compile(r"(?<![\w-])\d|\b(one|two|three|four|five|ten|hundred|thousand|million|billion)\b", re.I)
@@ -106,11 +112,12 @@ def _asks_quantity(question: str) -> bool:
 
 def _evidence_type_ok(question: str, texts: list[str], has_model: bool, names: list[str] = ()) -> bool:  # type: ignore[assignment]
     """False when the question asks for a kind of fact the evidence cannot hold."""
-    if _asks_quantity(question) or _DATE.search(question):
+    if _asks_quantity(question) or _DATE.search(question) or _SETTING.search(question):
         stripped = texts
         for name in sorted(names, key=len, reverse=True):
             stripped = [t.replace(name, " ") for t in stripped]
-        if not any((_YEAR if _DATE.search(question) else _NUMBER).search(t) for t in stripped):
+        number = _YEAR if _DATE.search(question) else _DIGITS if _SETTING.search(question) else _NUMBER
+        if not any(number.search(t) for t in stripped):
             return False
     return not (_PERSON.search(question) and not (has_model and _MAKING.search(question)))
 
@@ -120,7 +127,15 @@ def unknown_words(term: str, vocabulary: Vocabulary | None) -> list[str]:
     collapse" have one; "ethical concerns of generative AI" has none."""
     if vocabulary is None:
         return []
-    return [w for w in content_words(term) if not is_field_word(w) and not vocabulary.known(w)]
+    return [w for w in content_words(term) if not is_field_word(w) and not vocabulary.known(w) and not _adverb(w)]
+
+
+def _adverb(word: str) -> bool:
+    """An everyday adverb made from an adjective ("mostly", "usually", "easily"): how, not what, is asked about."""
+    if len(word) <= 5 or not word.endswith("ly"):
+        return False
+    base = word[:-3] + "y" if word.endswith("ily") else word[:-2]
+    return base in english_words() or word[:-4] in english_words() and word.endswith("ally")
 
 
 def _everyday(word: str, vocabulary: Vocabulary | None) -> bool:
@@ -214,7 +229,9 @@ class AnswerabilityGate(BaseNodePostprocessor):
         if not _evidence_type_ok(question, top, any(v.kind == "model" for v in views[:3])):
             return Verdict(False, "no such facts")
         # Names the material never uses ("FLAN", "Alpaca", "GPT-5"): the question is about something else.
-        strangers = [n for n in name_words(question) if self.vocabulary is not None and not self.vocabulary.known(n)]
+        # ("a sentence in French" names a language, no entry)
+        strangers = [n for n in name_words(question)
+                     if self.vocabulary is not None and not self.vocabulary.known(n) and n not in LANGUAGES]
         if strangers and best < self.threshold + UNKNOWN_MARGIN:
             return Verdict(False, f"the material does not mention “{strangers[0]}”")
         # A name is no paraphrase: when the question is about one the material never uses ("How does Nightshade

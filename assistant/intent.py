@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from assistant.stages import NodeView
 from assistant.text import content_words, is_field_word, normalize, singular, unify
 
 if TYPE_CHECKING:
@@ -68,6 +69,8 @@ _CREATOR = re.compile(r"\b(who|whom|whose|which (company|companies|organi[sz]ati
 _OUTPUT = re.compile(r"\bwhat (does|do|did|can|could|will|would)\b.*\b(generat|produc|creat|output|make|synthes)\w*\b"
                      r"|\bwhat (kind|type|sort)s? of (content|output|data|media|thing)s?\b|\b(output|outputs) of\b"
                      r"|\bwhat is .* used to (generate|produce|create|make)\b|\bwhat .* generates?\b"
+                     # "What is LangChain listed as producing?", "What's ESPnet listed for?"
+                     r"|\bwhat('s| is| are| was| were)\b.*\blisted (as|for)\b"
                      # a yes/no question about a model's output: "Does Whisper generate images?"
                      r"|^(does|do|did|can|could|will) \S.* (generate|produce|output|synthesi[sz]e|create|make)s?\b")
 _YES_NO = re.compile(r"^(is|are|was|were|did|does|do|has|have)\b")
@@ -106,6 +109,9 @@ _TOPIC_END = re.compile(r"\b(use|uses|used|work|works|make|makes|help|helps|gene
                         r"need|needs|take|takes|give|gives|find|finds|show|shows|achieve|achieves|manage|manages|put|puts|bring|brings|"
                         r"add|adds|offer|offers|contribute|contributes|"
                         r"when|if|that|which|who|whose|where)\b", re.I)
+# What a model's short name stands for, or its other name: both are in its row when the table gives them
+_STANDS_FOR = re.compile(r"\b(stands?|stood) for\b|\bshort for\b|\b(acronym|abbreviation)\b|\b(another|other|former|old|"
+                         r"original|full) names?\b|\b(also|formerly) (known|called)\b|\brenamed\b|\bgo(es)? by\b", re.I)
 _NUMBER_Q = re.compile(r"\b(which|what) (concept )?number\b|\bnumbered\b|\bnumber (does|is|has)\b|\bwhat position\b", re.I)
 
 
@@ -165,6 +171,8 @@ def analyze(question: str, names: NameIndex, table: ModelTable | None = None) ->
         return Intent(Kind.CREATOR, subjects)
     if models and _OUTPUT.search(text):
         return Intent(Kind.OUTPUT, subjects)
+    if models and _STANDS_FOR.search(text) and table is not None and any(_spelled_out(m, names, table) for m in models):
+        return Intent(Kind.DEFINITION, subjects)  # "MUM - what does that stand for?": its row spells it out
     # A condensed follow-up carries its subject as "(about X)": the question proper is what precedes it.
     about = re.search(r"\s*\(about [^()]*(\([^()]*\)[^()]*)*\)\s*\??$", question)
     term = definition_term(question[:about.start()] + "?" if about else question)
@@ -188,6 +196,17 @@ def analyze(question: str, names: NameIndex, table: ModelTable | None = None) ->
     if _EXPLAIN.search(text):
         return Intent(Kind.EXPLAIN, subjects, term=topic)
     return Intent(Kind.OTHER, subjects, term=topic)
+
+
+def _spelled_out(entry: str, names: NameIndex, table: ModelTable) -> bool:
+    """Whether the table spells out a model's short name: in brackets after it ("DeiT (Data-efficient Image
+    Transformer)") or in a field whose words start with its letters ("MUM": "Multitask Unified Model")."""
+    title = names.titles_by_entry.get(entry, entry)
+    if re.search(r"\(.+\)", title):
+        return True
+    letters = re.sub(r"[^a-z]", "", title.lower())
+    fields = [NodeView.of(r).field(f) for r in table.rows if NodeView.of(r).entry_id == entry for f in ("creator", "generates")]
+    return any("".join(w[0] for w in re.split(r"[\s-]+", f.lower()) if w) == letters for f in fields if f)
 
 
 def topic_phrase(question: str) -> str:

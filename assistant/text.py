@@ -7,6 +7,7 @@ the UI's quote highlighting) uses these definitions, so retuning one retunes the
 from __future__ import annotations
 
 import functools
+import locale
 import re
 import threading
 import unicodedata
@@ -39,7 +40,7 @@ STOPWORDS = frozenset(
     these those what which who whom whose when where why how does do did done can could should would will shall may
     might must i me my we our you your he she they them their there here about into over under than then so such
     not no nor only own same too very s t just also any all each both few more most other some else tell explain describe
-    give list name please between vs versus has have had having""".split()
+    give list name please between vs versus has have had having doing""".split()
 )
 
 
@@ -96,13 +97,22 @@ _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
 _SENTENCE_START = re.compile(r"(?:^|[.?!:]\s+)$")
 
 
+# Languages and nationalities are capitalised but name no entry ("a sentence in French"): the locale
+# table's language names, and widely spoken languages it lacks.
+LANGUAGES = frozenset(k for k in locale.locale_alias if k.isalpha() and len(k) > 3) - {"posix", "univ", "universal", "cextend"} \
+    | {"chinese", "mandarin", "cantonese", "hindi", "bengali", "urdu", "swahili", "vietnamese", "indonesian", "persian",
+       "ukrainian", "latin", "british", "european", "african", "asian", "indian"}
+
+
 def name_words(text: str) -> list[str]:
     """Name-like words, lower-cased and in order: acronyms, mixed case or digits ("XAI", "StyleGAN",
     "GPT-3") anywhere, and capitalised words that do not start a sentence ("... by OpenAI",
-    "such as FLAN or Alpaca"). Stopwords never count."""
+    "such as FLAN or Alpaca"). Stopwords and shouted words ("DON'T", "NOT") never count."""
     found: list[str] = []
     for match in _TOKEN.finditer(text):
         token = match.group(0)
+        if token.isupper() and ("'" in token or "’" in token or token.lower() in STOPWORDS):
+            continue  # emphasis, no name: "which things I DON'T want", "it is NOT an image model"
         capitals = sum(c.isupper() for c in token)
         telling = capitals >= 2 or (any(c.isdigit() for c in token) and any(c.isalpha() for c in token))
         if telling or (capitals and not _SENTENCE_START.search(text[: match.start()])):
@@ -151,6 +161,7 @@ _FILLER = re.compile(r"\b(lol|lmao|haha+|btw|pls|plz|thx|omg|tbh|idk|imo)\b"
 # A sentence that asks: it ends with "?" or opens with a question word or a request ("Explain ...").
 _ASKS = re.compile(r"\?$|^(what|who|whom|whose|which|how|why|when|where|is|are|was|were|does|do|did|can|could|should|would|"
                    r"will|has|have|explain|define|describe|tell me|list|name|compare|give|show|summari[sz]e)\b", re.I)
+_REFERS_BACK = re.compile(r"\b(it|its|they|them|their|this|these|those|one|ones)\b", re.I)
 # "I was reading about image models and I wondered: who made Midjourney?" -> the part after the colon.
 _LEAD_IN = re.compile(r"^[^:?]{3,}:\s+(?=(what|who|whom|whose|which|how|why|when|where|is|are|does|do|did|can|could)\b)",
                       re.I)
@@ -173,7 +184,10 @@ def focus_question(text: str, names_entry: Callable[[str], bool] | None = None,
     asks = [x for x in kept if _ASKS.search(_GREETING.sub("", x).strip())]
     if asks and on_topic is not None and any(on_topic(x) for x in asks):
         asks = [x for x in asks if on_topic(x)]
-    if asks and names_entry is not None:
+    # an ask with hardly a word of its own that refers back keeps the sentence before it even when that names
+    # nothing: "There's a file type people save weights in. Which one does the article name?"
+    bare = [x for x in asks if _REFERS_BACK.search(x) and len([w for w in content_words(x) if not is_field_word(w)]) <= 2]
+    if asks and names_entry is not None and not (bare and not any(map(names_entry, kept))):
         kept = [x for x in kept if x in asks or names_entry(x)]
     text = " ".join(kept) if kept else text
     text = re.sub(r"\s+([?.!,])", r"\1", text)

@@ -213,3 +213,26 @@ def test_gate_a_model_the_material_never_lists_is_refused(assistant):
     refused = assistant.trace("What kinds of content can Google's Gemini model generate?")
     assert not refused.answerable and "gemini" in refused.reason
     assert assistant.trace("What kinds of content can Google's BERT model generate?").answerable
+
+
+def test_gate_a_language_is_no_unknown_name(assistant):
+    """"Spanish" and "Italian" are capitalised but name no entry: a translation question is not about them."""
+    trace = assistant.trace("What kind of model translates Spanish text into Italian?")
+    assert trace.answerable, trace.reason
+    assert not assistant.trace("What kind of model translates Klingon text into Italian?").answerable
+
+
+def test_gate_a_setting_asks_for_a_value_the_material_never_gives(assistant):
+    """"What beam width ...?" asks for a number; "one" in "from one task to another" or the 3 of "3D" is none."""
+    for question in ("What beam width is typical in practice?", "Which learning rate should I pick for a GAN?"):
+        trace = assistant.trace(question)
+        assert not trace.answerable and trace.reason == "no such facts", (question, trace.reason)
+    assert assistant.trace("What is beam search used for?").answerable
+
+
+def test_gate_everyday_adverbs_and_doing_are_no_unknown_topic(assistant):
+    """"mostly" and "doing" are words the material never uses, but no topic of the question."""
+    for question in ("Where is beam search mostly used?", "What is AlphaStar listed as doing?"):
+        trace = assistant.trace(question)
+        assert trace.answerable, (question, trace.reason)
+    assert not assistant.trace("How is beam search mostly calibrated with temperature scaling?").answerable

@@ -107,6 +107,13 @@ def _on_topic(sentence: str) -> bool:
     ("I'm confused. How does diffusion work?", "How does diffusion work?"),
     # ... but a sentence naming an entry is what a pronoun refers to
     ("I read about GANs. How are they trained?", "I read about GANs. How are they trained?"),
+    # ... and so is a sentence naming nothing when the question refers back to it and nothing else is named
+    ("One concept in the list is a website. Which one is it?", "One concept in the list is a website. Which one is it?"),
+    ("Some image models run on a phone. Which ones does the table list?",
+     "Some image models run on a phone. Which ones does the table list?"),
+    # a question with words of its own stands alone
+    ("I trained a model on photos. How do I get it working on sketches without labelling new data?",
+     "How do I get it working on sketches without labelling new data?"),
     # of several questions, the one on no topic of the material is dropped while another remains
     ("What is LoRA? Also, what's your favourite colour?", "What is LoRA?"),
     ("What's your favourite colour?", "What's your favourite colour?"),
@@ -148,3 +155,10 @@ def test_a_word_longer_than_any_real_one_is_not_corrected():
     started = time.perf_counter()
     assert Vocabulary(["A sample."]).correct(f"what is {long_word}") == f"what is {long_word}"
     assert time.perf_counter() - started < 0.05
+
+
+def test_name_words_are_names_not_shouting():
+    from assistant.text import name_words
+
+    assert name_words("Does the table list anything from OpenAI or Nightshade?") == ["openai", "nightshade"]
+    assert name_words("Which things DON'T I want in the picture, and is GPT-3 NOT a text model?") == ["gpt-3"]
