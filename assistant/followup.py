@@ -10,11 +10,15 @@ attached.
 The subject is the last exchange's: the entry the latest user question names (or the term it
 asked about, "mode collapse"), else the entry the latest answer names. Deterministic on purpose:
 a 135M model rewrites questions unreliably, and the rewritten query is shown to the user.
+
+How a question is read against the subject is a table of rules (`RULES`), each a small function with
+its example, tried in order; a new kind of follow-up is a new rule in its place in that table.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant import prompts
@@ -258,7 +262,11 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
              numbers: dict[str, str] | None = None) -> str:
     """A standalone query for `question` given earlier (role, text) turns; unchanged unless it is a follow-up
     or names a place in the article's numbered list (`numbers`: entry id -> its number there).
-    Only the last MAX_EXCHANGES exchanges are read (a follow-up refers to what was just said)."""
+    Only the last MAX_EXCHANGES exchanges are read (a follow-up refers to what was just said).
+
+    An ordinal ("the second one") is the item it points to; otherwise the question is read against the last
+    subject by the rules of `RULES`, in order: the first that answers decides, and a question no rule
+    rewrites or leaves alone has its reference ("it", "this technique") replaced by the subject."""
     history = (history or [])[-2 * MAX_EXCHANGES:]
     if numbers:
         question = name_numbered(question, history, names, titles, numbers)
@@ -274,6 +282,49 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
         return item
     if subject is None:
         return question
+    turn = _read(question, history, subject, names, creators or {}, outputs or {})
+    for rule in RULES:
+        rewritten = rule(turn)
+        if rewritten is not None:
+            return rewritten
+    return _replace_reference(turn.question, turn.subject.text)
+
+
+@dataclass(frozen=True)
+class _Turn:
+    """A question being condensed, with what it is read against."""
+
+    question: str
+    history: History
+    subject: Subject
+    named: list[str]  # entry ids the question names itself
+    names: NameIndex
+    creator: str  # the subject's creator ("" when it has none)
+    output: str  # what the subject generates ("" when it is no model)
+
+    @property
+    def stripped(self) -> str:
+        return self.question.strip()
+
+    @property
+    def previous(self) -> str:
+        """The last user question."""
+        return next((text for role, text in reversed(self.history) if role == "user"), "")
+
+    @property
+    def titles_named(self) -> set[str]:
+        return {self.names.titles_by_entry.get(e, e) for e in self.named}
+
+    @property
+    def names_subject(self) -> bool:
+        return bool(self.subject.entry_id) and self.subject.entry_id in self.named
+
+
+def _read(question: str, history: History, subject: Subject, names: NameIndex, creators: dict[str, str],
+          outputs: dict[str, str]) -> _Turn:
+    """The turn with its subject made precise: the model row when the question asks who made it or what it
+    generates, all the entries the last question named when "they" are asked about, and a variant of the
+    subject named ("the IO version" of Perceiver is the entry "Perceiver IO")."""
     if subject.row[0] and asks_about_fields(question):  # "What is the Transformer?" -> "Which lab built it?": the row
         subject = Subject(subject.row[1], subject.row[0], subject.asked)
     if subject.others and _PEOPLE.search(question) and not _MAKES.search(question):
@@ -281,77 +332,138 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
         subject = Subject(" and ".join((subject.text, *subject.others)), subject.entry_id, subject.asked)
     variant = _VARIANT.search(question)
     named_variant = _variant_of(subject, variant.group("q"), names) if variant and subject.entry_id else ""
-    if named_variant:  # "the IO version" of Perceiver is the entry "Perceiver IO"; "the video version" of Image to
-        # Image is Video to Video: the question names it from here on ("And the video version?" is "And Video to Video?")
-        question = question[:variant.start()] + named_variant + question[variant.end():]  # type: ignore[union-attr]
-    named = names.find(question)
-    stripped = question.strip()
-    # "What about StyleGAN?" / "And GPT-3?": the previous question, asked about the newly named entry.
-    switch = _SWITCH.match(stripped)
-    # the question the subject came from, or the last one when the subject came from its answer
-    asked = subject.asked or next((text for role, text in reversed(history) if role == "user"), "")
-    if named and switch and asked and subject.entry_id and subject.entry_id not in named:
-        target = (switch.group("x") or switch.group("y") or "").strip()
-        # the target is a name ("And GPT-3?"), not a question of its own ("So what's the difference from a GAN?")
-        if target and set(names.find(target)) == set(named) and len(content_words(target)) <= 4 \
-                and not _QUESTION_LEAD.match(target) and not _OWN_QUESTION.search(target):
-            previous = _swap_subject(asked, subject, names)
-            if previous:
-                if re.search(r"\b(a|an|the)\s+\x00", previous, re.I):  # "What is a VAE?" + "And a GAN?"
-                    target = re.sub(r"^(a|an|the)\s+", "", target, flags=re.I)
-                return previous.replace("\x00", unify(target))
-    among = _AMONG.match(stripped)
-    previous = next((text for role, text in reversed(history) if role == "user"), "")
-    if among and is_list_question(previous):
-        return f"{previous.rstrip(' ?.')} that {among.group('rest')}?"
-    if not named:
-        field = _FIELD_ELLIPSIS.match(stripped)
-        if _REQUEST.match(stripped):
-            return _about(stripped, subject.text)
-        if field:
-            asked_field = field.group("field") or field.group("field2") or ("output" if field.group("generates") else
-                                                                            "acronym" if field.group("acronym") else "creator")
-            return _field_question(asked_field, subject.text)
-        if (_ELLIPSIS.match(stripped) or _FRAGMENT.match(stripped) and not is_list_question(stripped)) \
-                and not _PRONOUN.search(stripped):  # "What about image classification models?" is a new list
-            return _about(stripped, subject.text)
-    if named and subject.entry_id and subject.entry_id not in named and _ONE_SIDED.search(question) \
-            and len({names.titles_by_entry.get(e, e) for e in named}) == 1 and not points_back(question):
-        # "So what's the difference from a GAN?": the other side of the comparison is the subject
-        return _about(question, subject.text)
-    if not named and not is_list_question(question) and not points_back(question) \
-            and definite_reference(question, history):
-        # "Why bother training the small model?" after an answer about knowledge distillation
-        return _about(question, subject.text)
-    output = (outputs or {}).get(subject.entry_id)
-    if output and not named and _SAME_OUTPUT.search(question):
-        # "Which other entry has that same output?" after AlphaStar: the rows that generate what it generates
-        return f"Which models other than {subject.text} generate {output}?"
-    if not points_back(question) or (subject.entry_id and subject.entry_id in named):
+    if variant and named_variant:  # "the video version" of Image to Image is Video to Video: the question names it
+        # from here on ("And the video version?" is "And Video to Video?")
+        question = question[:variant.start()] + named_variant + question[variant.end():]
+    return _Turn(question, history, subject, names.find(question), names, creators.get(subject.entry_id, ""),
+                 outputs.get(subject.entry_id, ""))
+
+
+# --- the rules, in the order condense() tries them: each returns the query, or None to pass ----------------
+def _switch_to_named(turn: _Turn) -> str | None:
+    """ "What about StyleGAN?" / "And GPT-3?" after "Who made GANs?": the previous question about the new entry."""
+    switch = _SWITCH.match(turn.stripped)
+    subject = turn.subject
+    asked = subject.asked or turn.previous  # the question the subject came from, or the last one
+    if not (turn.named and switch and asked and subject.entry_id and not turn.names_subject):
+        return None
+    target = (switch.group("x") or switch.group("y") or "").strip()
+    # the target is a name ("And GPT-3?"), not a question of its own ("So what's the difference from a GAN?")
+    if not target or set(turn.names.find(target)) != set(turn.named) or len(content_words(target)) > 4 \
+            or _QUESTION_LEAD.match(target) or _OWN_QUESTION.search(target):
+        return None
+    previous = _swap_subject(asked, subject, turn.names)
+    if not previous:
+        return None
+    if re.search(r"\b(a|an|the)\s+\x00", previous, re.I):  # "What is a VAE?" + "And a GAN?"
+        target = re.sub(r"^(a|an|the)\s+", "", target, flags=re.I)
+    return previous.replace("\x00", unify(target))
+
+
+def _narrowed_list(turn: _Turn) -> str | None:
+    """ "Which of those generate images?" after a list question: that question, narrowed."""
+    among = _AMONG.match(turn.stripped)
+    if among and is_list_question(turn.previous):
+        return f"{turn.previous.rstrip(' ?.')} that {among.group('rest')}?"
+    return None
+
+
+def _request(turn: _Turn) -> str | None:
+    """ "Can you give an example?", "give me a real-world use": about the subject."""
+    return _about(turn.stripped, turn.subject.text) if not turn.named and _REQUEST.match(turn.stripped) else None
+
+
+def _field_ellipsis(turn: _Turn) -> str | None:
+    """ "And the creator?", "and which company?", "Generates what, exactly?": that field of the subject."""
+    field = None if turn.named else _FIELD_ELLIPSIS.match(turn.stripped)
+    if not field:
+        return None
+    asked = field.group("field") or field.group("field2") or ("output" if field.group("generates") else
+                                                              "acronym" if field.group("acronym") else "creator")
+    return _field_question(asked, turn.subject.text)
+
+
+def _ellipsis(turn: _Turn) -> str | None:
+    """ "Why?", "How so?", "And for images?": about the subject ("What about image classification models?" is a
+    new list, and a fragment with a pronoun has it replaced instead)."""
+    stripped = turn.stripped
+    fragment = _ELLIPSIS.match(stripped) or _FRAGMENT.match(stripped) and not is_list_question(stripped)
+    return _about(stripped, turn.subject.text) if not turn.named and fragment and not _PRONOUN.search(stripped) else None
+
+
+def _other_side(turn: _Turn) -> str | None:
+    """ "So what's the difference from a GAN?": the other side of the comparison is the subject."""
+    if turn.named and turn.subject.entry_id and not turn.names_subject and _ONE_SIDED.search(turn.question) \
+            and len(turn.titles_named) == 1 and not points_back(turn.question):
+        return _about(turn.question, turn.subject.text)
+    return None
+
+
+def _definite_phrase(turn: _Turn) -> str | None:
+    """ "Why bother training the small model?" after an answer about knowledge distillation."""
+    question = turn.question
+    if not turn.named and not is_list_question(question) and not points_back(question) \
+            and definite_reference(question, turn.history):
+        return _about(question, turn.subject.text)
+    return None
+
+
+def _same_output(turn: _Turn) -> str | None:
+    """ "Which other entry has that same output?" after AlphaStar: the rows that generate what it generates."""
+    if turn.output and not turn.named and _SAME_OUTPUT.search(turn.question):
+        return f"Which models other than {turn.subject.text} generate {turn.output}?"
+    return None
+
+
+def _stands_alone(turn: _Turn) -> str | None:
+    """A question that refers to nothing before, or names the subject itself, is searched as asked; so is one
+    whose "the same" compares the entries it names ("Are CodexGLM and Codex from the same company?"), whose
+    "it" is the entry it just named ("What does DiffusionBee generate, and who made it?"), or whose "they" is
+    its own topic ("What are deepfakes and why are they a concern?")."""
+    question = turn.question
+    if not points_back(question) or turn.names_subject:
         return question
-    if len({names.titles_by_entry.get(e, e) for e in named}) >= 2 and re.search(r"\bthe same\b", question, re.I) \
+    if len(turn.titles_named) >= 2 and re.search(r"\bthe same\b", question, re.I) \
             and not (_PRONOUN.search(question) or _DEMONSTRATIVE.search(question)):
-        return question  # "Are CodexGLM and Codex from the same company?": the same as each other
-    if named and _refers_to_named(question, names) and not (_DEMONSTRATIVE.search(question) or _BARE.search(question)
-                                                             or _CREATOR_REF.search(question)):
-        return question  # "What does DiffusionBee generate, and who made it?": "it" is the entry just named
-    if _asks_about_its_own_topic(question):
-        return question  # "What are deepfakes and why are they a concern?": "they" are the deepfakes
-    creator = (creators or {}).get(subject.entry_id)
-    company = _CREATOR_REF.search(question)
-    if company:
-        if creator:
-            return _CREATOR_REF.sub(lambda m: creator + ("'s" if m.group(3) else ""), question, count=1)
-        if not (_PRONOUN.search(question) or _DEMONSTRATIVE.search(question) or _BARE.search(question)):
-            return _about(question, subject.text)
+        return question
+    if turn.named and _refers_to_named(question, turn.names) and not (
+            _DEMONSTRATIVE.search(question) or _BARE.search(question) or _CREATOR_REF.search(question)):
+        return question
+    return question if _asks_about_its_own_topic(question) else None
+
+
+def _that_company(turn: _Turn) -> str | None:
+    """ "What else did that lab build?": the subject's creator; the subject itself when it has none listed."""
+    question = turn.question
+    if not _CREATOR_REF.search(question):
+        return None
+    if turn.creator:
+        return _CREATOR_REF.sub(lambda m: turn.creator + ("'s" if m.group(3) else ""), question, count=1)
+    if not (_PRONOUN.search(question) or _DEMONSTRATIVE.search(question) or _BARE.search(question)):
+        return _about(question, turn.subject.text)
+    return None
+
+
+def _the_other_one(turn: _Turn) -> str | None:
+    """ "What is the second phase?", "What is the decoder's job in one?": about the subject."""
+    question = turn.question
     if (_OTHER.search(question) or _ONE.search(question)) and not (_PRONOUN.search(question) or _DEMONSTRATIVE.search(question)):
-        return _about(question, subject.text)
-    # "Who created StyleGAN?" -> "What else did they make?": "they" who make things are its creator.
-    people = _PEOPLE.search(question)
-    if creator and people and _MAKES.search(question) and _asked_for_creator(subject.asked):
-        owner = creator + ("'s" if people.group(1).lower() == "their" else "")
-        return question[:people.start()] + owner + question[people.end():]
-    return _replace_reference(question, subject.text)
+        return _about(question, turn.subject.text)
+    return None
+
+
+def _their_makers(turn: _Turn) -> str | None:
+    """ "Who created StyleGAN?" -> "What else did they make?": "they" who make things are its creator."""
+    people = _PEOPLE.search(turn.question)
+    if turn.creator and people and _MAKES.search(turn.question) and _asked_for_creator(turn.subject.asked):
+        owner = turn.creator + ("'s" if people.group(1).lower() == "their" else "")
+        return turn.question[:people.start()] + owner + turn.question[people.end():]
+    return None
+
+
+RULES: tuple[Callable[[_Turn], str | None], ...] = (
+    _switch_to_named, _narrowed_list, _request, _field_ellipsis, _ellipsis, _other_side, _definite_phrase,
+    _same_output, _stands_alone, _that_company, _the_other_one, _their_makers)
 
 
 def listed_items(history: History, names: NameIndex) -> list[str]:
