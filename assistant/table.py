@@ -48,7 +48,8 @@ def _says(text: str, name: str) -> bool:
 # "Which models have 'Transformer' in their name?", "rows whose name contains GPT": a filter on the Name cell
 _NAME_HOLDS = re.compile(
     r"\b(?:with|have|has|having|contains?|containing|includes?|including|carry|carries|carrying|uses?|using)\s+"
-    r"(?:the\s+(?:word|string|term|text)\s+)?['\"‘“]?(?P<x>[\w.·&+-]{2,30}?)['\"’”]?\s+in\s+(?:their|its|the)\s+(?:own\s+)?names?\b"
+    r"(?:the\s+(?:word|string|term|text)\s+)?['\"‘“]?(?P<x>[\w.·&+-]{2,30}?)['\"’”]?\s+(?:somewhere\s+|anywhere\s+)?in\s+"
+    r"(?:their|its|the)\s+(?:own\s+)?names?\b"
     r"|\bnames?\s+(?:contains?|containing|includes?|including|mentions?)\s+"
     r"(?:the\s+(?:word|string|term|text)\s+)?['\"‘“]?(?P<y>[\w.·&+-]{2,30}?)['\"’”]?(?=[\s?.!,]|$)", re.I)
 
@@ -151,6 +152,11 @@ class ModelTable:
         return next((c for c in self.creators if normalize(c) in quoted or c in self.told_apart_in_full
                      and re.search(rf"(?<![\w-]){re.escape(normalize(c))}(?![\w-])", text)), "")
 
+    def _output_as_written(self, question: str) -> str:
+        """An output quoted as the table writes it ("have 'Image' as their output"); "" when none is."""
+        quoted = {normalize(q) for q in re.findall(r"['\"‘“]([^'\"‘’“”]{2,40})['\"’”]", question)}
+        return next((g for r in self.rows for g in [NodeView.of(r).field("generates")] if g and normalize(g) in quoted), "")
+
     @staticmethod
     def _tokens(creator: str) -> set[str]:
         """The words that identify a creator ("Meta AI (Facebook AI)" -> meta, facebook)."""
@@ -183,11 +189,11 @@ class ModelTable:
             named = [NodeView.of(r).title for r in self.rows if _says(text, re.sub(r"\s*\(.*\)", "", NodeView.of(r).title))]
             if named:
                 return self._named_like(min(named, key=len))
-        if not _LIST_INTENT.search(text):
-            return None
-        held = _NAME_HOLDS.search(question)
+        held = _NAME_HOLDS.search(question)  # a filter on the names is a list request of its own
         if held:
             return self._named_like(held.group("x") or held.group("y"))
+        if not _LIST_INTENT.search(text):
+            return None
         # "text-to-speech models" asks for what they generate: speech
         words = [singular(re.sub(r"'s$", "", re.sub(r"^[a-z]+-to-([a-z]+)$", r"\1", w))) for w in content_words(text)]
         # "image-classification models" asks for the category "image classification"
@@ -227,6 +233,10 @@ class ModelTable:
         elif output_hit:
             rows = self._best_outputs(rows, output_hit, set(asked), either=bool(re.search(r"\b(or|either)\b", text)))
         rows = [r for r in rows if r not in set_aside]
+        exact = self._output_as_written(question)
+        if exact:  # "Which entries have plain 'Image' as their output?": that cell, not "Image & Text"
+            rows = [r for r in rows if normalize(NodeView.of(r).field("generates")) == normalize(exact)]
+            whole, output_hit = {normalize(exact)}, set()
         if not rows:
             return None
         creator = written or (" or ".join(creators) if len(creators) > 1 else self._creator_name(creator_hit) if creator_hit

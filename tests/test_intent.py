@@ -88,6 +88,8 @@ def test_list_questions_filter_by_creator_and_output(reader):
     assert others is not None and [n.metadata["entry_id"] for n in others.nodes] == ["openai-five"]
     besides = reader("Besides DALL·E, which OpenAI models generate images?").table
     assert besides is not None and "dall-e" not in {n.metadata["entry_id"] for n in besides.nodes} and besides.nodes
+    plain = reader("Which entries in the table have plain 'Image' as their output?").table  # quoted: that very cell
+    assert plain is not None and {n.metadata["field_generates"] for n in plain.nodes} == {"Image"} and len(plain.nodes) > 5
     mixed = reader("Which entries in the table produce both images and text?").table
     assert mixed is not None and all("Image" in n.metadata["field_generates"] and "Text" in n.metadata["field_generates"]
                                      for n in mixed.nodes)
@@ -102,6 +104,10 @@ def test_list_by_what_the_names_hold(reader):
     gpt = reader("List the rows whose name contains GPT.").table
     assert gpt is not None and "chatgpt" in {n.metadata["entry_id"] for n in gpt.nodes} and len(gpt.nodes) >= 5
     assert reader("Which models have Zorblax in their name?").table is None  # no row holds it: nothing to list
+    somewhere = reader("Which entries in the model table have 'GPT' somewhere in their name?").table
+    assert somewhere is not None and len(somewhere.nodes) == len(gpt.nodes)
+    rows = reader("Are there any other rows with CLIP in the name?").table  # no list word needed: the filter asks
+    assert rows is not None and {"CLIPper", "CLIP-ViT"} <= {n.metadata["title"] for n in rows.nodes}
     # how often a named model appears: the rows of that name (the table lists BEiT and Whisper twice)
     twice = reader("How many times does BEiT appear in the model table, and with what outputs?").table
     assert twice is not None and {n.metadata["entry_id"] for n in twice.nodes} == {"beit", "beit-2"}
