@@ -119,6 +119,11 @@ _NUMBERED = re.compile(r"\b(?:concept|item|entry)\s+(?:number\s+|no\.?\s*|#\s*)?
 _NEXT_TO = re.compile(r"\bthe (?:concept|one|entry|item)s? (?:right |just |immediately |directly )?"
                       r"(?P<dir>after|before|following|preceding)(?: (?:it|that|this)(?: one)?)?\b"
                       r"|\bthe (?P<dir2>next|previous|preceding|following) (?:concept|one|entry|item)\b", re.I)
+# A question asking for an entry besides the one discussed: "Is there a specific strategy of that kind in the glossary?"
+_ENTRY_NOUN = (r"(entry|entries|concept|concepts|term|terms|technique|techniques|method|methods|strategy|strategies|approach|"
+               r"component|architecture|model|models|one|ones)")
+_ASKS_FOR_ENTRY = re.compile(rf"^(is|are) there\b|^(which|what) (other |another )?{_ENTRY_NOUN}\b"
+                             rf"|\b(any other|another|any more) {_ENTRY_NOUN}\b", re.I)
 _LISTED = re.compile(r"^\s*[-•*]\s*(?P<name>.+?)\s+—\s+creator:", re.M)
 _SWITCH = re.compile(r"^(and|but|so)?\W*(what|how) about\s+(?P<x>.+?)\W*$|^(and|but|so)\s+(?P<y>.+?)\W*$", re.I)
 
@@ -180,6 +185,19 @@ def last_subject(history: History, names: NameIndex, titles: dict[str, str],
         # "Which model is credited to Studio Ousia?" or "Does any other company have one?" answered by a list of
         # rows: the row(s) it got
         found = names.find(answer) if is_list_question(text) or _LISTED.search(answer) else []
+        if found:
+            return entry(found, text)
+        earlier = history[:i]
+        if answer and _ASKS_FOR_ENTRY.search(text) and (points_back(text) or definite_reference(text, earlier)):
+            # "Is there a specific strategy of that kind in the glossary?": the new entry its answer gave
+            before = last_subject(earlier, names, titles, kinds, numbers) if earlier else None
+            known = {before.entry_id, *(names.find(" ".join(before.others)) if before.others else [])} if before else set()
+            found = [e for e in names.find(answer) if e not in known]
+        elif answer and i == exchanges[0][0] and not (points_back(text) or definite_reference(text, earlier)
+                                                      or _FRAGMENT.match(text.strip()) or _ELLIPSIS.match(text.strip())):
+            # the latest question, "What's the name for a snapshot of the weights?", stands alone and names nothing:
+            # what its answer gave
+            found = names.find(answer)
         if found:
             return entry(found, text)
     for _, _, answer in exchanges:

@@ -474,3 +474,25 @@ def test_places_in_the_numbered_list_are_named_by_their_entry():
     assert "SDXL" in condense("What about the previous concept?", history, names, titles, numbers=numbers)
     history = [("user", "What are GANs?"), ("assistant", "Two networks that compete [1].")]
     assert not {"SDXL", "Embedding"} & set(condense("And the next one?", history, names, titles, numbers=numbers).split())
+
+
+def test_a_question_asking_for_an_entry_is_about_the_entry_its_answer_gave():
+    """A question that names nothing is about what its answer gave: the latest one when it stands alone (a new
+    topic), and one asking for another entry ("Is there a strategy of that kind?") without the one it started from."""
+    names = NameIndex({"gan": ["GANs"], "ckpt": ["Checkpoint"], "ssl": ["Self-Supervised Learning"],
+                       "cl": ["Contrastive Learning"]})
+    titles = {"gan": "GANs", "ckpt": "Checkpoint", "ssl": "Self-Supervised Learning", "cl": "Contrastive Learning"}
+    history = [("user", "What are GANs?"), ("assistant", "Two networks that compete [1]."),
+               ("user", "What's the name for a snapshot of a network's weights saved partway through training?"),
+               ("assistant", "Checkpoint: a saved snapshot of a model's weights [1].")]
+    assert condense("Why would I keep it?", history, names, titles) == "Why would I keep Checkpoint?"
+    history = [("user", "What is self-supervised learning?"), ("assistant", "Self-Supervised Learning: learning from "
+                                                                             "the data itself [1]."),
+               ("user", "Is there a specific strategy of that kind in the glossary?"),
+               ("assistant", "Self-Supervised Learning: learning from the data itself [1]. Contrastive Learning: a "
+                             "self-supervised learning strategy [2].")]
+    assert condense("how does it work?", history, names, titles) == "how does Contrastive Learning work?"
+    # a follow-up that names nothing is still about the entry before ("and the dancers thing?" is no new topic)
+    history = [("user", "What are GANs?"), ("assistant", "Two networks that compete [1]."),
+               ("user", "and the forger thing?"), ("assistant", "The generator is like a forger; GANs train it [1].")]
+    assert condense("why does it work?", history, names, titles) == "why does GANs work?"
