@@ -28,7 +28,7 @@ from llama_index.core.query_engine import RetrieverQueryEngine
 from assistant.config import Settings
 from assistant.embeddings import build_embed_model
 from assistant.errors import IndexMissingError, InputError
-from assistant.followup import History, condense
+from assistant.followup import History, asks_for_more, condense
 from assistant.gate import AnswerabilityGate
 from assistant.ingest import Ingestor, IngestReport
 from assistant.intent import analyze
@@ -167,6 +167,10 @@ class Assistant:
     def standalone_query(self, question: str, history: History | None = None) -> str:
         """The question as searched: markup and pleasantries dropped, a follow-up rewritten with its
         subject from the history (a question that stands on its own is left as asked)."""
+        return self._standalone(question, history)[0]
+
+    def _standalone(self, question: str, history: History | None = None) -> tuple[str, bool]:
+        """The standalone query, and whether it is a follow-up the history rewrote."""
         pipeline = self._require_index()
         names, vocabulary = pipeline.retriever.names, pipeline.vocabulary
 
@@ -182,13 +186,22 @@ class Assistant:
 
         question = vocabulary.correct(focus(self._clean(question)))
         turns = [(role, focus(clean_text(text)) if role == "user" else clean_text(text)) for role, text in (history or [])]
-        return condense(question, turns, pipeline.retriever.names, pipeline.titles, pipeline.creators, pipeline.outputs,
-                        pipeline.numbers)
+        query = condense(question, turns, pipeline.retriever.names, pipeline.titles, pipeline.creators, pipeline.outputs,
+                         pipeline.numbers)
+        return query, query != question and bool(turns)
 
-    def analyze(self, query: str) -> AnalyzedQuery:
-        """The standalone query with what it asks (kind, named entries, list filter) for every stage."""
+    def analyze(self, query: str, said: str = "") -> AnalyzedQuery:
+        """The standalone query with what it asks (kind, named entries, list filter) for every stage; `said`: the
+        last answer, which a follow-up asking for more should not repeat."""
         pipeline = self._require_index()
-        return AnalyzedQuery(query_str=query, intent=analyze(query, pipeline.retriever.names, pipeline.table))
+        return AnalyzedQuery(query_str=query, intent=analyze(query, pipeline.retriever.names, pipeline.table), said=said)
+
+    def _bundle(self, question: str, history: History | None) -> AnalyzedQuery:
+        """The analysed standalone query of a question; for a follow-up, with the answer it follows."""
+        query, follow_up = self._standalone(question, history)
+        more = follow_up and asks_for_more(clean_text(question))  # "how so?": what the last answer has not said yet
+        said = next((text for role, text in reversed(history or []) if role == "assistant"), "") if more else ""
+        return self.analyze(query, said=said)
 
     def query_engine(self, streaming: bool = False, k: int | None = None) -> RetrieverQueryEngine:
         """The LlamaIndex query engine every answer goes through:
@@ -218,9 +231,9 @@ class Assistant:
         """One pass through the answer path for inspection: the query, route, passages with their
         signals, the gate's verdict and, with ``answer=True``, the answer made from those passages."""
         started = time.perf_counter()
-        query = self.standalone_query(question, history)
+        bundle = self._bundle(question, history)
+        query = bundle.query_str
         engine = self.query_engine(streaming=True, k=k)
-        bundle = self.analyze(query)
         nodes = engine.retrieve(bundle)
         first = NodeView.of(nodes[0]) if nodes else None
         result = Trace(question=question, query=query, route="table" if first and first.table_field else "search",
@@ -234,8 +247,7 @@ class Assistant:
     def stream(self, question: str, history: History | None = None) -> Iterator[str | Answer]:
         """Yield text deltas as the model writes, then the final verified Answer."""
         started = time.perf_counter()
-        query = self.standalone_query(question, history)
-        response = self.query_engine(streaming=True).query(self.analyze(query))
+        response = self.query_engine(streaming=True).query(self._bundle(question, history))
         yield from self._events(response, started)  # type: ignore[arg-type]
 
     def ask(self, question: str, history: History | None = None) -> Answer:

@@ -211,6 +211,12 @@ def last_subject(history: History, names: NameIndex, titles: dict[str, str],
     return None
 
 
+def asks_for_more(question: str) -> bool:
+    """Whether the question only asks the last answer to go on: "how so?", "why?", "tell me more", "example?"."""
+    stripped = question.strip()
+    return bool(_ELLIPSIS.match(stripped) or _REQUEST.match(stripped))
+
+
 def points_back(question: str) -> bool:
     """True when the question refers to something said before (pronoun, "this technique", bare "that")."""
     pronoun = _PRONOUN.search(question) and not _EXPLETIVE.search(question)

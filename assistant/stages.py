@@ -174,11 +174,17 @@ class AnalyzedQuery(QueryBundle):
     (:class:`~assistant.intent.Intent`), read once before retrieval."""
 
     intent: Intent | None = None
+    said: str = ""  # the last answer, when the question is a follow-up asking for more ("how so?"): not to repeat
 
 
 def intent_of(bundle: QueryBundle | None) -> Intent | None:
     """The intent a query carries (None for a plain QueryBundle from outside the Assistant)."""
     return getattr(bundle, "intent", None)
+
+
+def said_of(bundle: QueryBundle | None) -> str:
+    """The answer a follow-up asking for more follows ("" for a plain QueryBundle or a question of its own)."""
+    return getattr(bundle, "said", "") or ""
 
 
 def answer_of(response: Any) -> Answer:

@@ -34,7 +34,7 @@ from assistant.compose import compose, lead
 from assistant.errors import LLMError
 from assistant.intent import Intent, Kind, asks_about_fields, topic_phrase
 from assistant.relevance import POINTS_BACK, Candidate, SentenceRanker, about, asked_for, candidates, focus, on_subject
-from assistant.stages import ANSWER, NodeView, intent_of
+from assistant.stages import ANSWER, NodeView, intent_of, said_of
 from assistant.text import normalize
 from assistant.types import Answer, Citation, Passage
 
@@ -211,8 +211,14 @@ class CitedSynthesizer(BaseSynthesizer):
             return
         subjects, names = self._subjects(intent, passages), self._subject_names(intent)
         scored = list(zip(self.ranker.score(question, found, query.embedding, names), found, strict=True))
-        pool = on_subject(scored, subjects, self._on_subject_names(question, intent), limit=len(scored)) \
-            or sorted(scored, key=lambda x: x[0], reverse=True)
+        on_names = self._on_subject_names(question, intent)
+        pool = on_subject(scored, subjects, on_names, limit=len(scored))
+        said = normalize(said_of(query))
+        unsaid = [(s, c) for s, c in scored if _body(c) not in said] if said else scored
+        fresh = on_subject(unsaid, subjects, on_names, limit=len(unsaid)) if len(unsaid) < len(scored) else []
+        if fresh:  # "how so?" after an answer: what it did not say yet, while the subject has more
+            pool, scored = fresh, unsaid
+        pool = pool or sorted(scored, key=lambda x: x[0], reverse=True)
         prompt_sentences = sorted((c for _, c in pool[: self.llm_sentences]), key=lambda c: (c.number, c.position))
         numbers = list(dict.fromkeys(c.number for c in prompt_sentences))
         sent = [passages[n - 1] for n in numbers]
@@ -272,6 +278,13 @@ class CitedSynthesizer(BaseSynthesizer):
             return StreamingResponse(response_gen=_deltas(events, metadata), source_nodes=nodes, metadata=metadata)
         answer = [e for e in events if isinstance(e, Answer)][-1]
         return Response(response=answer.text, source_nodes=nodes, metadata={ANSWER: answer})
+
+
+def _body(candidate: Candidate) -> str:
+    """A candidate sentence as an answer shows it, normalised, without the "Title:" it may open with."""
+    text = normalize(candidate.sentence)
+    title = normalize(f"{candidate.title}:")
+    return (text[len(title):] if text.startswith(title) else text).strip(" .!?")
 
 
 def _deltas(events: Iterator[str | Answer], metadata: dict[str, Any]) -> Generator[str, None, None]:

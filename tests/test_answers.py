@@ -10,6 +10,7 @@ import pytest
 from assistant import prompts
 from assistant.citations import find_markers, verify_quote
 from assistant.errors import InputError
+from assistant.text import normalize
 from tests.conftest import make_settings, open_assistant
 
 HIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\U000e0000-\U000e007f]")
@@ -180,3 +181,17 @@ def test_only_the_best_llm_passages_reach_the_model(indexed_dir, embed_model, fa
     assert len(retrieved) > limit and 1 <= len(answer.passages) <= limit
     assert {p.entry_id for p in answer.passages} <= {p.entry_id for p in retrieved[:limit]}
     assert re.findall(r"^\[(\d+)\] ", sent, flags=re.M) == [str(n) for n in range(1, len(answer.passages) + 1)]
+
+
+def test_a_request_for_more_says_what_the_last_answer_did_not(assistant, fake):
+    """"how so?" after an answer gets the subject's next sentences, not the same ones again; a question of its
+    own about the subject may repeat them."""
+    question = "What does reinforcement learning bring to generative models?"
+    first = assistant.ask(question)
+    assert first.citations and not first.refused
+    history = [("user", question), ("assistant", first.text)]
+    more = assistant.ask("how so?", history=history)
+    assert more.citations and not more.refused
+    assert {c.entry_id for c in more.citations} == {c.entry_id for c in first.citations}
+    assert not {normalize(c.quote) for c in more.citations} & {normalize(c.quote) for c in first.citations}, more.text
+    assert_verified(more)
