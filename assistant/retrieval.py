@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 RRF_K = 60
+MENTION_BOOST = 0.5  # share of the name boost a prose chunk gets for speaking of a named entry
 
 
 @dataclass
@@ -285,6 +286,13 @@ class HybridRetriever(BaseRetriever):
                 named.add(node_id)
         for node_id in named:
             fused[node_id] = fused.get(node_id, 0.0) + self.name_boost
+        # Prose that speaks of a named entry ("Models like GPT-3 ... leverage transformer architectures") is evidence
+        # on it too, beside its own passage: a smaller boost, for chunks the question matched anyway
+        spoken = [n for e in evidence.named_entries for n in self.names.names_of(e) if len(n) > 2]
+        for node_id in fused:
+            if node_id not in named and spoken and NodeView.of(nodes[node_id]).kind != "model" and any(
+                    re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", nodes[node_id].get_content()) for n in spoken):
+                fused[node_id] += MENTION_BOOST * self.name_boost
         ranked = sorted(fused, key=fused.__getitem__, reverse=True)[: self.top_k]
         return [self._with_evidence(nodes[i], fused[i], evidence, i in named) for i in ranked]
 

@@ -31,7 +31,7 @@ _LIST_INTENT = re.compile(
     r"release|released|produce|produced|have)\b"
     r"|\b[\w-]+['’]s (models|systems|tools|entries)\b"
     # "Does the table list anything from Google Research?", "Does Facebook AI have an image model in the table?"
-    r"|\b(anything|something) (from|by|made by|credited to)\b"
+    r"|\b(anything|something)( in the (model )?table| listed)? (from|by|made by|credited to|attributed to)\b"
     rf"|^(does|do|did|has|have) [\w&'-]+( [\w&'-]+)? (have|make|list) (an?|any)\b(?:\s+[\w&'-]+){{0,3}}?\s+{_LIST_NOUN}\b"
     # "Did Microsoft also make anything for speech?"
     r"|^(did|does|has|have) [\w&'-]+( [\w&'-]+)?( also)? (build|make|create|develop|release|produce)\w* (anything|any)\b")
@@ -153,9 +153,12 @@ class ModelTable:
                      and re.search(rf"(?<![\w-]){re.escape(normalize(c))}(?![\w-])", text)), "")
 
     def _output_as_written(self, question: str) -> str:
-        """An output quoted as the table writes it ("have 'Image' as their output"); "" when none is."""
+        """An output quoted as the table writes it ("have 'Image' as their output"), or a cell of several
+        categories written out letter for letter ("listed as producing Image & Text"); "" when none is."""
         quoted = {normalize(q) for q in re.findall(r"['\"‘“]([^'\"‘’“”]{2,40})['\"’”]", question)}
-        return next((g for r in self.rows for g in [NodeView.of(r).field("generates")] if g and normalize(g) in quoted), "")
+        cells = {NodeView.of(r).field("generates") for r in self.rows} - {""}
+        return next((g for g in sorted(cells, key=len, reverse=True) if normalize(g) in quoted
+                     or re.search(r"[&,]", g) and re.search(rf"(?<![\w-]){re.escape(g)}(?![\w-])", question)), "")
 
     @staticmethod
     def _tokens(creator: str) -> set[str]:

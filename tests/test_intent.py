@@ -76,6 +76,8 @@ def test_list_questions_filter_by_creator_and_output(reader):
     assert brain is not None and {n.metadata["field_creator"] for n in brain.nodes} == {"Google Brain", "Google Brain & CMU"}
     anything = reader("Did Microsoft also make anything for speech?").table
     assert anything is not None and [n.metadata["entry_id"] for n in anything.nodes] == ["fastspeech"]
+    specific = reader("Is anything in the table credited to Microsoft Research specifically, not just Microsoft?").table
+    assert specific is not None and {n.metadata["field_creator"] for n in specific.nodes} == {"Microsoft Research"}
     research = reader("Does the table list anything from Google Research?").table  # named in full: not every Google row
     assert research is not None and {n.metadata["field_creator"] for n in research.nodes} == {"Google Research"}
     has = reader("Does Facebook AI have an image-classification model in the table?").table
@@ -90,6 +92,8 @@ def test_list_questions_filter_by_creator_and_output(reader):
     assert besides is not None and "dall-e" not in {n.metadata["entry_id"] for n in besides.nodes} and besides.nodes
     plain = reader("Which entries in the table have plain 'Image' as their output?").table  # quoted: that very cell
     assert plain is not None and {n.metadata["field_generates"] for n in plain.nodes} == {"Image"} and len(plain.nodes) > 5
+    written = reader("Which table entries are listed as producing Image & Text?").table  # a cell written out in full
+    assert written is not None and {n.metadata["field_generates"] for n in written.nodes} == {"Image & Text"}
     mixed = reader("Which entries in the table produce both images and text?").table
     assert mixed is not None and all("Image" in n.metadata["field_generates"] and "Text" in n.metadata["field_generates"]
                                      for n in mixed.nodes)

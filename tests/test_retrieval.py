@@ -236,3 +236,9 @@ def test_gate_everyday_adverbs_and_doing_are_no_unknown_topic(assistant):
         trace = assistant.trace(question)
         assert trace.answerable, (question, trace.reason)
     assert not assistant.trace("How is beam search mostly calibrated with temperature scaling?").answerable
+
+
+def test_prose_speaking_of_a_named_entry_is_evidence_on_it(assistant):
+    """"latent space" names the Latent Space entry; the section that uses it (Latent Diffusion) answers why."""
+    passages = assistant.retrieve("Why would a generator work in a compressed latent space rather than in pixel space?")
+    assert passages[0].entry_id == "latent-diffusion-and-plms-sampling", [p.entry_id for p in passages]
