@@ -32,6 +32,11 @@ RANK_WEIGHT = 0.1  # per place a sentence's passage is below the first in the re
 # A sentence that gives an analogy: "It’s like having an art forger ...", "akin to a composer ..."
 LIKENESS = re.compile(r"\b(analog\w*|imagine|think of|just as|just like|is like|are like|like having|like an?|akin to|"
                       r"similar to|much like)\b|['’]s like\b", re.I)
+# A sentence that tells how something works: its steps or its means. It only orders the sentences of the entry
+# that answers (the best-ranked one): which entry answers is the retrieval's call, not a verb's.
+MECHANISM = re.compile(r"\b(first|then|by (learning|adding|training|taking|reversing|predicting|comparing|applying)|"
+                       r"step[- ]by[- ]step|gradually|incrementally|in parallel|learns? (to|how)|trained to|"
+                       r"takes? .{0,30} as (the )?input|converts?|encodes?|decodes?|reverses?|predicts?)\b", re.I)
 _CUES = [(re.compile(r"\b(analog\w*|metaphor\w*|compar\w*|likened)\b", re.I), LIKENESS),
          (re.compile(r"\b(examples?|use ?cases?|in practice|real[- ]world)\b", re.I),
           re.compile(r"\b(example|e\.g\.|for instance|such as)\b", re.I)),
@@ -44,6 +49,9 @@ _CUES = [(re.compile(r"\b(analog\w*|metaphor\w*|compar\w*|likened)\b", re.I), LI
           re.compile(r"\b(so that|because|since|thus|therefore|as a result|allows?|allowing|enables?|enabling|helps?|"
                      r"helping|leads? to|results? in|improv\w*|better|pushing|in order to|prevents?|ensures?|crucial|"
                      r"important)\b", re.I)),
+         # "How does a diffusion model work?": the sentence that tells the steps, not the one that announces them
+         (re.compile(r"^(and |but |so )?how (does|do|did|is|are|can|could)\b(?!.*\b(differ|compare|relate)\w*)", re.I),
+          MECHANISM),
          # "Which well-known models are built on transformers?": the sentence that names some
          # (bounded gaps, not ".*": two unbounded gaps cost cubic time on a long message)
          (re.compile(r"\b(which|what|name|list)\b[^?.!]{0,60}?\b(models|systems|tools|examples)\b[^?.!]{0,60}?"
@@ -157,14 +165,20 @@ class SentenceRanker:
         wanted = focus(question)
         lexical = [len(wanted & {stem(w) for w in content_words(f"{c.title} {c.sentence}")}) / len(wanted) if wanted else 0.0
                    for c in found]
-        bonus = [CUE_WEIGHT if cue and cue.search(f"{c.title} {c.sentence}") else
-                 -ASIDE_WEIGHT if cue is not LIKENESS and is_aside(c.sentence, c.title) else
-                 -POINTING_WEIGHT if POINTS_BACK.match(c.sentence) else 0.0 for c in found]
         # The retrieval's own order (hybrid vector + BM25 + names) is better evidence than one sentence's cosine;
         # by entry, so the chunks of one long section share its best place.
         place: dict[str, int] = {}
         for entry_id in (c.entry_id for c in sorted(found, key=lambda c: c.number)):
             place.setdefault(entry_id, len(place))
+
+        def gives(c: Candidate) -> bool:  # the sentence gives what the question asks for
+            if cue is MECHANISM and (place[c.entry_id] or is_aside(c.sentence, c.title)):
+                return False
+            return bool(cue and cue.search(f"{c.title} {c.sentence}"))
+
+        bonus = [CUE_WEIGHT if gives(c) else
+                 -ASIDE_WEIGHT if cue is not LIKENESS and is_aside(c.sentence, c.title) else
+                 -POINTING_WEIGHT if POINTS_BACK.match(c.sentence) else 0.0 for c in found]
         prior = [-RANK_WEIGHT * place[c.entry_id] for c in found]
         return [float(c) + LEXICAL_WEIGHT * x + b + p for c, x, b, p in zip(cosine, lexical, bonus, prior, strict=True)]
 

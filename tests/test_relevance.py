@@ -175,6 +175,23 @@ def test_a_why_question_prefers_the_sentence_giving_a_reason(embed_model):
     assert scores[1] > scores[0]
 
 
+def test_a_how_question_prefers_the_sentence_telling_the_steps_within_the_entry_that_answers(embed_model):
+    """"How does a diffusion model work?" is answered by the steps, not by the opening that announces them; the
+    preference orders the best entry's sentences only, and never lifts an analogy or another entry."""
+    steps = DIFFUSION[:1] + ["By learning this denoising process of reversing the incremental degradation of data back "
+                             "to its source, the model learns to generate new data from pure noise."]
+    entry = ("diffusion-models", "Diffusion models")
+    how = _rank(embed_model, "How does a diffusion model work?", steps, entry, ["diffusion models"])
+    plain = _rank(embed_model, "Describe the way a diffusion model works.", steps, entry, ["diffusion models"])
+    assert how[1] - how[0] > plain[1] - plain[0] + 0.2  # the steps gain what the opening does not
+    found = [Candidate(1, 0, steps[0], *entry),
+             Candidate(2, 0, "Adetailer: A method for enhancing the details of generated images by applying additional "
+                             "processing steps.", "adetailer", "Adetailer")]
+    how = SentenceRanker(embed_model).score("How does a diffusion model work?", found)
+    plain = SentenceRanker(embed_model).score("Describe the way a diffusion model works.", found)
+    assert how[1] - how[0] < plain[1] - plain[0] + 0.1  # another entry's "by applying" earns nothing
+
+
 def _copy_first_sentence(body: dict) -> str:
     """A 'model' that repeats only the first sentence it was given, cited."""
     prompt = body["messages"][-1]["content"]
