@@ -39,7 +39,9 @@ _NOUNS = (r"(one|ones|model|models|technique|techniques|method|methods|approach|
           r"tool|tools|framework|field|area|type|kind|thing|component|part|step|problem|issue|dataset|task)")
 _DEMONSTRATIVE = re.compile(rf"\b(this|that|these|those|said)\s+(same\s+)?{_NOUNS}\b", re.I)
 # "one" standing for the subject at the end of a question: "What is the decoder's job in one?"
-_ONE = re.compile(r"\b(in|of|for|with|inside|from|into|on) one\W*$", re.I)
+_ONE = re.compile(r"\b(in|of|for|with|inside|from|into|on) one\W*$"
+                  # "Is there a newer, better one?", "Is there another one?": one like the subject
+                  r"|\b(a|an|another)\s+([\w-]+,?\s+){0,2}one\W*$", re.I)
 _OTHER = re.compile(rf"\bthe (other|same|second|first|latter|former)\s+{_NOUNS}\b|\bthe (\S+ )?(versions?|variants?|phases?|"
                     r"stages?|steps?|parts?|half|halves|networks?|one|ones|components?|layers?)\b", re.I)
 # "the IO version", "the XL variant": another entry named after the subject.

@@ -496,3 +496,13 @@ def test_a_question_asking_for_an_entry_is_about_the_entry_its_answer_gave():
     history = [("user", "What are GANs?"), ("assistant", "Two networks that compete [1]."),
                ("user", "and the forger thing?"), ("assistant", "The generator is like a forger; GANs train it [1].")]
     assert condense("why does it work?", history, names, titles) == "why does GANs work?"
+
+
+def test_a_one_like_the_subject_refers_to_it():
+    """"Is there a newer, better one?" after SD1.5 asks about one like SD1.5; "one-shot" and "name one" do not."""
+    names = NameIndex({"sd15": ["SD1.5"]})
+    history = [("user", "What is SD1.5?"), ("assistant", "A version of the Stable Diffusion text-to-image model [1].")]
+    assert condense("Is there a newer, better one?", history, names, {"sd15": "SD1.5"}) == \
+        "Is there a newer, better one (about SD1.5)?"
+    for question in ("What is one-shot learning?", "Can you name one?"):
+        assert condense(question, history, names, {"sd15": "SD1.5"}) == question
