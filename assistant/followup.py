@@ -144,11 +144,15 @@ class Subject:
 def last_subject(history: History, names: NameIndex, titles: dict[str, str],
                  kinds: dict[str, str] | None = None, numbers: dict[str, str] | None = None) -> Subject | None:
     """What the last exchange was about: the entry the latest user question names (prose before a
-    table row when a name is both, "Transformers" over the "Transformer" row), or the term it defined
-    ("mode collapse"), or for a list question the rows its answer names ("Which model is credited to
-    Studio Ousia?" -> LUKE); else the same for the exchange before; else the entry the latest answer names;
-    else what the latest question was about ("How does X work?" -> X). None when nothing is clear: the
-    question is then left as asked. A refusal names no subject: its closest entries were not asked about."""
+    table row when a name is both, "Transformers" over the "Transformer" row; for a list question naming
+    a topic, the rows its answer gave), or the term it defined ("mode collapse"), or for a question
+    answered by a list of rows those rows ("Which model is credited to Studio Ousia?" -> LUKE), or for a
+    question asking for another entry the new one its answer gave ("Is there a strategy of that kind?"),
+    or for the latest question, when it stands alone and names nothing, the entry its answer gave; else
+    the same for the exchange before; else the entry the latest answer names; else what the latest
+    question was about ("How does X work?" -> X). None when nothing is clear: the question is then left
+    as asked. A refusal names no subject: its closest entries were not asked about. `numbers` (entry id ->
+    place in the numbered list) reads "the concept right after it" in earlier questions."""
     refusal = prompts.REFUSAL_TEMPLATE.split("{", 1)[0]
     # each user turn as it was meant ("Tell me more about the latter." is about the latter entry), with the
     # answer it got (a refusal's left out)

@@ -1,6 +1,7 @@
 """Structured questions over the model table: "Which models did NVIDIA create?",
-"Which models generate audio?" — answered by filtering the rows' ``creator`` and
-``generates`` fields, so every matching row is listed (similarity search would miss some).
+"Which models generate audio?", "Which models have 'GPT' in their name?" — answered by filtering
+the rows' ``creator``, ``generates`` and name fields, so every matching row is listed (similarity
+search would miss some).
 """
 
 from __future__ import annotations
@@ -183,10 +184,13 @@ class ModelTable:
     def match(self, question: str) -> TableMatch | None:
         """Rows the question enumerates, or None when it is not a list question over the table.
 
-        A list question asks for a list (see ``_LIST_INTENT``), names a creator and/or an output type
-        of the table, and says nothing else: at most one of its content words is neither a field word,
-        a value of the table nor a word about the table ("Which loss function do learning models
-        use?" is not a table question even though "learning" is an output type)."""
+        Two filters on the Name cell come first: how often a named model appears ("How many times does
+        BEiT appear?") and what the names hold ("Which models have 'GPT' in their name?"). Otherwise a list
+        question asks for a list (see ``_LIST_INTENT``), names a creator and/or an output type of the
+        table (quoted or written out as the table writes it: that very cell), and says nothing else: at
+        most one of its content words is neither a field word, a value of the table nor a word about the
+        table ("Which loss function do learning models use?" is not a table question even though
+        "learning" is an output type)."""
         text = normalize(question)
         if _APPEARS.search(text):  # "How many times does BEiT appear in the table?": the rows of that name
             named = [NodeView.of(r).title for r in self.rows if _says(text, re.sub(r"\s*\(.*\)", "", NodeView.of(r).title))]
