@@ -288,10 +288,11 @@ class HybridRetriever(BaseRetriever):
             fused[node_id] = fused.get(node_id, 0.0) + self.name_boost
         # Prose that speaks of a named entry ("Models like GPT-3 ... leverage transformer architectures") is evidence
         # on it too, beside its own passage: a smaller boost, for chunks the question matched anyway
-        spoken = [n for e in evidence.named_entries for n in self.names.names_of(e) if len(n) > 2]
+        spoken = [re.escape(n) for e in evidence.named_entries for n in self.names.names_of(e) if len(n) > 2]
+        mention = re.compile(rf"(?<![\w-])({'|'.join(spoken)})(?![\w-])") if spoken else None
         for node_id in fused:
-            if node_id not in named and spoken and NodeView.of(nodes[node_id]).kind != "model" and any(
-                    re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", nodes[node_id].get_content()) for n in spoken):
+            if mention and node_id not in named and NodeView.of(nodes[node_id]).kind != "model" \
+                    and mention.search(nodes[node_id].get_content()):
                 fused[node_id] += MENTION_BOOST * self.name_boost
         ranked = sorted(fused, key=fused.__getitem__, reverse=True)[: self.top_k]
         return [self._with_evidence(nodes[i], fused[i], evidence, i in named) for i in ranked]

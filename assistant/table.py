@@ -46,6 +46,11 @@ def _says(text: str, name: str) -> bool:
     return bool(name) and re.search(rf"(?<![\w-]){re.escape(normalize(name))}(?![\w-])", text) is not None
 
 
+def _quoted(question: str) -> set[str]:
+    """What the question puts in quotes, normalised ("Which rows give 'Various' as the creator?" -> various)."""
+    return {normalize(q) for q in re.findall(r"['\"‘“]([^'\"‘’“”]{2,40})['\"’”]", question)}
+
+
 # "Which models have 'Transformer' in their name?", "rows whose name contains GPT": a filter on the Name cell
 _NAME_HOLDS = re.compile(
     r"\b(?:with|have|has|having|contains?|containing|includes?|including|carry|carries|carrying|uses?|using)\s+"
@@ -127,6 +132,8 @@ class ModelTable:
         # creators only their full name tells apart: "Google Research" (its "research" identifies no one) beside "Google"
         self.told_apart_in_full = {c for c in creators if set(content_words(c)) & _WEAK["creator"]
                                    and any(o != c and self._tokens(o) == self._tokens(c) for o in creators)}
+        # the Generates cells, longest first: "Image & Text" is found before "Image"
+        self.cells = sorted({NodeView.of(r).field("generates") for r in self.rows} - {""}, key=len, reverse=True)
 
     def _creator_name(self, hit: set[str]) -> str:
         """The table's own spelling of the creator asked for (the shortest creator holding every hit word)."""
@@ -148,17 +155,14 @@ class ModelTable:
     def _creator_as_written(self, question: str) -> str:
         """A creator quoted as the table writes it ("Which rows give 'Various' as the creator?"), or named in full
         where only its full name tells it from another ("Google Research", not every Google row); "" when none is."""
-        quoted = {normalize(q) for q in re.findall(r"['\"‘“]([^'\"‘’“”]{2,40})['\"’”]", question)}
-        text = normalize(question)
-        return next((c for c in self.creators if normalize(c) in quoted or c in self.told_apart_in_full
-                     and re.search(rf"(?<![\w-]){re.escape(normalize(c))}(?![\w-])", text)), "")
+        quoted, text = _quoted(question), normalize(question)
+        return next((c for c in self.creators if normalize(c) in quoted or c in self.told_apart_in_full and _says(text, c)), "")
 
     def _output_as_written(self, question: str) -> str:
         """An output quoted as the table writes it ("have 'Image' as their output"), or a cell of several
         categories written out letter for letter ("listed as producing Image & Text"); "" when none is."""
-        quoted = {normalize(q) for q in re.findall(r"['\"‘“]([^'\"‘’“”]{2,40})['\"’”]", question)}
-        cells = {NodeView.of(r).field("generates") for r in self.rows} - {""}
-        return next((g for g in sorted(cells, key=len, reverse=True) if normalize(g) in quoted
+        quoted = _quoted(question)
+        return next((g for g in self.cells if normalize(g) in quoted
                      or re.search(r"[&,]", g) and re.search(rf"(?<![\w-]){re.escape(g)}(?![\w-])", question)), "")
 
     @staticmethod
@@ -220,8 +224,7 @@ class ModelTable:
         # "Which models other than AlphaStar generate ...": the rows set aside are not listed, and their names
         # are no topic of the question
         aside = " ".join(normalize(m.group(0)) for m in SET_ASIDE.finditer(question))
-        set_aside = [r for r in self.rows
-                     if aside and re.search(rf"(?<![\w-]){re.escape(normalize(NodeView.of(r).title))}(?![\w-])", aside)]
+        set_aside = [r for r in self.rows if aside and _says(aside, NodeView.of(r).title)]
         explained = creator_hit | output_hit | self.output_words | _TABLE_WORDS | set(content_words(written)) \
             | {w for r in set_aside for w in content_words(NodeView.of(r).title)}
         unexplained = [w for w in words if w not in explained and not is_field_word(w) and not re.fullmatch(_LIST_NOUN, w)
