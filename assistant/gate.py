@@ -25,6 +25,7 @@ from assistant.text import (
     LANGUAGES,
     STOPWORDS,
     Vocabulary,
+    asking_clause,
     compound_parts,
     content_words,
     english_words,
@@ -91,16 +92,6 @@ _PERSON = re.compile(r"(^|[,:;(]\s*|\b(and|or|but|so|know|tell me|wonder|guess|a
                      r"|\bwhich (person|people|researcher|scientist|company|organi[sz]ation|lab)\b", re.I)
 _MAKING = re.compile(r"\b(creat|made|make|develop|buil|behind|credit|responsib|author|produc|design|releas|own|came up)"
                      r"|\bfrom\W*$|\b(comes?|came) from\b|\bsame (company|lab|organi[sz]ation|team|group|creator|maker)\b", re.I)
-
-
-def _asking_clause(question: str) -> str:
-    """The clauses of a message from the first one that asks on ("Whisper and WaveNet both deal with sound; who
-    made each?" -> "who made each?"); the whole message when no clause starts with a question word."""
-    clauses = re.split(r"(?<=[;:.!])\s+", question.strip())
-    for i, clause in enumerate(clauses):
-        if re.match(r"(who|whom|whose|what|which|how|why|when|where|is|are|was|were|does|do|did|can|could)\b", clause, re.I):
-            return " ".join(clauses[i:])
-    return question
 
 
 def _asks_quantity(question: str) -> bool:
@@ -197,9 +188,10 @@ class AnswerabilityGate(BaseNodePostprocessor):
                 # "Who owns the copyright to images made with Midjourney?" names a model and asks who, but about
                 # something the material never mentions. Only the clause that asks counts: "Whisper and WaveNet
                 # both deal with sound; who made each?" asks who made them.
-                asked = focus_words(_asking_clause(question), names)
+                asked = focus_words(asking_clause(question), names)
                 strange = [w for w in focus & asked if self.vocabulary is not None and not self.vocabulary.known(w)
-                           and singular(w) not in STOPWORDS and intent.kind in (Kind.CREATOR, Kind.OUTPUT)]  # "elses"
+                           and singular(w) not in STOPWORDS and not _adverb(w)  # "elses", "exactly"
+                           and intent.kind in (Kind.CREATOR, Kind.OUTPUT)]
                 if strange:
                     return Verdict(False, f"the material does not mention “{strange[0]}”")
                 return Verdict(True, f"entry named ({intent.kind.value})")

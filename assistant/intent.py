@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from assistant.stages import NodeView
-from assistant.text import content_words, is_field_word, normalize, singular, unify
+from assistant.text import asking_clause, content_words, is_field_word, normalize, singular, unify
 
 if TYPE_CHECKING:
     from assistant.retrieval import NameIndex
@@ -58,13 +58,14 @@ class Intent:
 
 _COMPARE = re.compile(r"\b(differ\w*|difference\w*|compar\w*|versus|vs\.?|contrast\w*|distinguish\w*|similar\w*|"
                       r"relat(e|es|ed|ion|ionship) (to|between|with)|better than|same as|in common)\b")
-_CREATOR = re.compile(r"\b(who|whom|whose|which (company|companies|organi[sz]ations?|labs?|team|firms?|group|people|researchers?)"
+_CREATOR = re.compile(r"\b(who|whom|whose"
+                      r"|which ([\w&-]+ )?(company|companies|organi[sz]ations?|labs?|team|firms?|group|people|researchers?)"
                       r"|what (company|organi[sz]ation|lab|team|firm|group))\b.*\b(creat|made|make|develop|buil|behind|"
                       r"releas|produc|design|own|invent|responsib|train|c[ao]mes? up with)"
                       r"|\b(creator|maker|developer|author|inventor)s? (of|behind)\b|\bwho('s| is| was) behind\b"
                       # "Which company is ELECTRA from?", "Do ERNIE and PanGu-α come from the same company?"
                       r"|\b(which|what) (company|companies|organi[sz]ations?|labs?|team|firms?|group)\b.*\bfrom\W*$"
-                      r"|\b(the same|one|a single) (company|lab|organi[sz]ation|team|group|creator|maker|developer)\b"
+                      r"|\b(the same|one|a single) ([\w&-]+ )?(company|lab|organi[sz]ation|team|group|creator|maker|developer)\b"
                       r"|\b(made|created|developed|built|released) by (whom|who|which|what)\b")
 _OUTPUT = re.compile(r"\bwhat (does|do|did|can|could|will|would)\b.*\b(generat|produc|creat|output|make|synthes)\w*\b"
                      r"|\bwhat (kind|type|sort)s? of (content|output|data|media|thing)s?\b|\b(output|outputs) of\b"
@@ -112,6 +113,8 @@ _TOPIC_END = re.compile(r"\b(use|uses|used|work|works|make|makes|help|helps|gene
 # What a model's short name stands for, or its other name: both are in its row when the table gives them
 _STANDS_FOR = re.compile(r"\b(stands?|stood) for\b|\bshort for\b|\b(acronym|abbreviation)\b|\b(another|other|former|old|"
                          r"original|full) names?\b|\b(also|formerly) (known|called)\b|\brenamed\b|\bgo(es)? by\b", re.I)
+# A question about a model's row in the table: "What is the ViT row about?", "What does the table say about BLOOM?"
+_ROW = re.compile(r"\b(row|rows|table|listing|listed)\b")
 _NUMBER_Q = re.compile(r"\b(which|what) (concept )?number\b|\bnumbered\b|\bnumber (does|is|has)\b|\bwhat position\b", re.I)
 
 
@@ -150,10 +153,28 @@ def definition_term(text: str) -> str:
 def _names_a_creator(text: str, models: list[str], names: NameIndex, table: ModelTable) -> bool:
     """A yes/no question naming a model and one of the table's creators asks who made it: "Is DeBERTa a
     Google model?", "Did Meta make LLaMA?" (the creator's words inside the model's own names don't count)."""
-    if not _YES_NO.match(text):
+    if not _YES_NO.match(asking_clause(text)):
         return False
     own = {singular(w) for m in models for name in names.names_of(m) for w in content_words(name)}
     return any(singular(w) in table.creator_vocab and singular(w) not in own for w in content_words(text))
+
+
+def _own_words(text: str, models: list[str], names: NameIndex) -> set[str]:
+    """The question's content words that are not words of the named models' names (singular)."""
+    own = {singular(w) for m in models for name in names.names_of(m) for w in content_words(name)}
+    return {singular(w) for w in content_words(text)} - own
+
+
+def _names_an_output(text: str, models: list[str], names: NameIndex, table: ModelTable) -> bool:
+    """A yes/no question naming a model and what models generate, and nothing else, asks what it generates:
+    "Is DETR an image generator?", "BLOOM is in the table. Is it an image model or a text one?" ("Is Whisper
+    trained on hours of audio?" asks something else)."""
+    asked = asking_clause(text)
+    if not _YES_NO.match(asked):
+        return False
+    rest = _own_words(asked, models, names)
+    outputs = rest & table.output_vocab
+    return bool(outputs) and all(w in outputs or is_field_word(w) for w in rest)
 
 
 def analyze(question: str, names: NameIndex, table: ModelTable | None = None) -> Intent:
@@ -169,8 +190,11 @@ def analyze(question: str, names: NameIndex, table: ModelTable | None = None) ->
         return Intent(Kind.COMPARE, subjects)
     if models and (_CREATOR.search(text) or table is not None and _names_a_creator(text, models, names, table)):
         return Intent(Kind.CREATOR, subjects)
-    if models and _OUTPUT.search(text):
+    if models and (_OUTPUT.search(text) or table is not None and _names_an_output(text, models, names, table)):
         return Intent(Kind.OUTPUT, subjects)
+    if models and len(models) == len(subjects) and _ROW.search(text) \
+            and all(is_field_word(w) for w in _own_words(text, models, names)):
+        return Intent(Kind.CREATOR, subjects)  # "What is the ViT row in the table about?": the whole row
     if models and _STANDS_FOR.search(text) and table is not None and any(_spelled_out(m, names, table) for m in models):
         return Intent(Kind.DEFINITION, subjects)  # "MUM - what does that stand for?": its row spells it out
     # A condensed follow-up carries its subject as "(about X)": the question proper is what precedes it.

@@ -127,6 +127,7 @@ class ModelTable:
         self.output_words = {w for r in self.rows for part in _parts(NodeView.of(r).field("generates")) for w in part}
         self.creator_vocab = set().union(*self.creator_tokens.values()) if self.rows else set()
         self.head_vocab = set().union(*self.output_heads.values()) if self.rows else set()
+        self.output_vocab = (self.head_vocab | self.output_words) - _WEAK["generates"]  # words that name an output
         creators = sorted({NodeView.of(r).field("creator") for r in self.rows}, key=len, reverse=True)
         self.creators = creators  # longest first: "Google Research" is found before "Google"
         # creators only their full name tells apart: "Google Research" (its "research" identifies no one) beside "Google"

@@ -133,7 +133,7 @@ FIELD_WORD = re.compile(
     r"output|type|kind|sort|model|system|ai|article|table|list|mean|defin|work|use|used|purpose|known|call|stand|describ|"
     r"explain|differ|compar|relat|role|idea|concept|term|example|analog|doe|say|tell|help|happen|refer|come|came|accord|"
     r"appear|entr|matter|much|what|how|why|give|mention|talk|cover|includ|descri|entri|each|one|thing|get|task|perform|per|job|"
-    r"function|listed|list|name|credit|number|numbered|releas|publish|train|"
+    r"function|listed|list|name|credit|number|numbered|releas|publish|train|row|"
     # sides of a topic a question asks about: "the risks of deepfakes" is about deepfakes
     r"risk|danger|benefit|advantag|disadvantag|drawback|limitation|downside|upside|pros\b|cons\b|impact|importan|goal|innovat|key\b|main\b)"
 )
@@ -200,6 +200,16 @@ def focus_question(text: str, names_entry: Callable[[str], bool] | None = None,
     return text[:1].upper() + text[1:] if text != message else text
 
 
+def asking_clause(question: str) -> str:
+    """The clauses of a message from the first one that asks on ("Whisper and WaveNet both deal with sound; who
+    made each?" -> "who made each?"); the whole message when no clause starts with a question word."""
+    clauses = re.split(r"(?<=[;:.!])\s+", question.strip())
+    for i, clause in enumerate(clauses):
+        if re.match(r"(who|whom|whose|what|which|how|why|when|where|is|are|was|were|does|do|did|can|could)\b", clause, re.I):
+            return " ".join(clauses[i:])
+    return question
+
+
 def _split_lead_in(sentence: str) -> list[str]:
     found = _LEAD_IN.match(sentence)
     return [sentence[:found.end()].rstrip(), sentence[found.end():]] if found else [sentence]
@@ -244,6 +254,10 @@ class Vocabulary:
         words and words with no single correction are left alone."""
         def fix(match: re.Match[str]) -> str:
             word = match.group(0)
+            if word in _CONTRACTED:  # "whos", "doesnt": the apostrophe put back
+                return word[:-1] + "'s" if word.endswith("s") else word[:-2] + "n't"
+            if word in _CHAT:
+                return _CHAT[word]
             if not word.isalpha() or not word.islower() or len(word) > MAX_WORD or word in self.surface \
                     or word in _QUESTION_WORDS or word in _FRAME_WORDS or self.known(word) or word in english_words():
                 return word  # (a word longer than any real one is no typo: its edits would cost O(n²) memory)
@@ -259,8 +273,13 @@ class Vocabulary:
             edits = _edits(word) if len(word) >= 6 else {word[:i] + word[i + 1] + word[i] + word[i + 2:]
                                                           for i in range(len(word) - 1)}
             options = {w for w in edits - {word} if self.surface.get(w, 0) >= 2 or w in _QUESTION_WORDS}
+            if len(options) > 1 and all(is_field_word(w) and w[:5] == word[:5] for w in options):
+                # "creater": creator, created or creates all ask the same thing, who made it
+                return min(options, key=lambda w: (len(w) != len(word), w[-1] != word[-1], w))  # same length and ending first
             return options.pop() if len(options) == 1 else word
 
+        # "what dose it make": an auxiliary misspelt as another real word, right after the question word
+        text = re.sub(r"\b(what|how|why|who|where|when|which)\s+dose\b", r"\1 does", text, flags=re.I)
         return re.sub(r"[A-Za-z]+", fix, text)
 
 
@@ -286,7 +305,9 @@ MAX_WORD = 30  # letters; longer "words" are never corrected
 # The small words a question is framed with, whose misspellings carry no meaning of their own
 _FRAME_WORDS = frozenset("""the what which who how why when where does is are and that this with from their there about
     between difference explain""".split())
-_CONTRACTED = frozenset("whats hows whos wheres whens whys thats theres dont doesnt isnt arent cant wont didnt".split())
+_CONTRACTED = frozenset("whats hows whos wheres whens whys thats theres dont doesnt isnt arent cant didnt".split())
+# Chat shorthand of whole words: "what is deberta n who made it", "can u explain"
+_CHAT = {"n": "and", "u": "you", "ur": "your"}
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 

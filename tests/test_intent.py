@@ -40,7 +40,17 @@ def reader(indexed_dir, embed_model):
     # a yes/no question naming a model and one of the table's creators asks who made it
     ("Is DeBERTa a Google model?", Kind.CREATOR, "deberta"),
     ("Did Meta make LLaMA?", Kind.CREATOR, "llama"),
-    ("Is GPT-3 a text model?", Kind.OTHER, "gpt-3-gpt-4"),  # "text" is an output, not a creator
+    # a yes/no question naming a model and an output, and nothing else, asks what it generates
+    ("Is GPT-3 a text model?", Kind.OUTPUT, "gpt-3-gpt-4"),
+    ("Is DETR an image generator?", Kind.OUTPUT, "detr"),
+    ("BLOOM shows up in the model table. Is it an image generator or a text one?", Kind.OUTPUT, "bloom"),
+    ("Is Whisper trained on hours of audio?", Kind.OTHER, "whisper"),  # "hours": something else is asked
+    # a question about a model's row asks for the whole row
+    ("What is the ViT row in the table about?", Kind.CREATOR, "vit-vision-transformer"),
+    ("What does the table say about BLOOM?", Kind.CREATOR, "bloom"),
+    # a group named with a word before it
+    ("which Google group made Reformer?", Kind.CREATOR, "reformer"),
+    ("Does the table credit BigBird and Reformer to the same Google group?", Kind.CREATOR, "bigbird"),
     ("What is LangChain listed as producing?", Kind.OUTPUT, "langchain"),  # "listed as/for" asks for its output
     ("What's ESPnet listed for?", Kind.OUTPUT, "espnet"),
     ("MUM - what does that stand for, going by the table?", Kind.DEFINITION, "mum"),  # its output cell spells it out

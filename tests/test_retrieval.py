@@ -208,6 +208,13 @@ def test_gate_a_creator_question_in_chat_style_is_answered(assistant):
     assert assistant.trace("Which company is ELECTRA from?").answerable
 
 
+def test_gate_an_everyday_adverb_in_a_creator_question_is_no_unknown_topic(assistant):
+    """"exactly" is a word the material never uses, but it says how, not what, is asked: the table answers."""
+    trace = assistant.trace("Are LLaMA and LLaMA-2 credited to exactly the same organisation in the table?")
+    assert trace.answerable, trace.reason
+    assert not assistant.trace("Who owns the trademark to LLaMA?").answerable
+
+
 def test_gate_a_model_the_material_never_lists_is_refused(assistant):
     """Passages about generating content are close in words; the question is about a model the table lacks."""
     refused = assistant.trace("What kinds of content can Google's Gemini model generate?")

@@ -142,7 +142,11 @@ def test_vocabulary_knows_rarity_and_corrects_one_edit_typos():
     assert sampled.correct("what is a smaple") == "what is a sample"
     # misspelt small words of the question's frame, the longest candidate winning ("wich": which, not with)
     assert sampled.correct("waht is teh sample, wich one") == "what is the sample, which one"
-    assert sampled.correct("whats a sample") == "whats a sample"  # a contraction without its apostrophe is no typo
+    assert sampled.correct("whats a sample") == "what's a sample"  # a contraction gets its apostrophe back
+    assert sampled.correct("doesnt it, isnt it") == "doesn't it, isn't it"
+    assert sampled.correct("whos the creater of ernie n what dose it make") == "who's the creator of ernie and what does it make"
+    assert sampled.correct("how dose it work") == "how does it work"  # "dose" as a misspelt auxiliary only after a question word
+    assert sampled.correct("a dose of noise") == "a dose of noise"
 
 
 def test_a_word_longer_than_any_real_one_is_not_corrected():
