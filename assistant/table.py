@@ -32,10 +32,12 @@ _LIST_INTENT = re.compile(
     r"release|released|produce|produced|have)\b"
     r"|\b[\w-]+['’]s (models|systems|tools|entries)\b"
     # "Does the table list anything from Google Research?", "Does Facebook AI have an image model in the table?"
-    r"|\b(anything|something)( in the (model )?table| listed)? (from|by|made by|credited to|attributed to)\b"
+    r"|\b(anything|something)( in the (model )?table| listed)? (from|by|made by|credited to|attributed to|for)\b"
     rf"|^(does|do|did|has|have) [\w&'-]+( [\w&'-]+)? (have|make|list) (an?|any)\b(?:\s+[\w&'-]+){{0,3}}?\s+{_LIST_NOUN}\b"
     # "Did Microsoft also make anything for speech?"
     r"|^(did|does|has|have) [\w&'-]+( [\w&'-]+)?( also)? (build|make|create|develop|release|produce)\w* (anything|any)\b")
+# A question whether the table has something: "Is there an OCR tool in the table?", "Does the table have anything for ...?"
+_EXISTS = re.compile(r"^(is|are) there\b|\b(anything|something)\b|\b(does|do) the (model )?table (have|list|include)\b")
 # "How many times does BEiT appear in the table?", "Is Whisper listed more than once?"
 _APPEARS = re.compile(r"\bhow many times\b|\bmore than once\b|\btwice\b|\bduplicat\w*|\b(appear|appears|listed|occur|occurs) "
                       r"(again|twice|two times|several times)\b")
@@ -133,6 +135,7 @@ class ModelTable:
         # creators only their full name tells apart: "Google Research" (its "research" identifies no one) beside "Google"
         self.told_apart_in_full = {c for c in creators if set(content_words(c)) & _WEAK["creator"]
                                    and any(o != c and self._tokens(o) == self._tokens(c) for o in creators)}
+        self.title_words = {w for r in self.rows for w in content_words(NodeView.of(r).title)}
         # the Generates cells, longest first: "Image & Text" is found before "Image"
         self.cells = sorted({NodeView.of(r).field("generates") for r in self.rows} - {""}, key=len, reverse=True)
 
@@ -204,7 +207,8 @@ class ModelTable:
         held = _NAME_HOLDS.search(question)  # a filter on the names is a list request of its own
         if held:
             return self._named_like(held.group("x") or held.group("y"))
-        if not _LIST_INTENT.search(text):
+        exists = _EXISTS.search(text)  # "Is there an OCR tool in the table?": a list of the rows with that in their names
+        if not (_LIST_INTENT.search(text) or exists):
             return None
         # "text-to-speech models" asks for what they generate: speech
         words = [singular(re.sub(r"'s$", "", re.sub(r"^[a-z]+-to-([a-z]+)$", r"\1", w))) for w in content_words(text)]
@@ -220,8 +224,15 @@ class ModelTable:
         if not output_hit:  # no category named by its head: a distinctive word of one ("games", "protein")
             output_hit = {w for w in asked if w in self.output_words - self.head_vocab} - creator_hit - _WEAK["generates"]
         written = self._creator_as_written(question)
-        if not (creator_hit or output_hit or written):
-            return None
+        if not (creator_hit or output_hit or written) or not _LIST_INTENT.search(text):
+            # "Is there an OCR tool in the model table?": a word of some rows' names, and nothing else unexplained
+            titled = [w for w in words if w in self.title_words and not is_field_word(w) and w not in _TABLE_WORDS]
+            rest = [w for w in words if w not in titled and w not in _TABLE_WORDS and not is_field_word(w)
+                    and not re.fullmatch(_LIST_NOUN, w)]
+            if len(titled) != 1 or rest or not exists:
+                return None
+            as_asked = re.search(rf"(?<![\w-]){re.escape(titled[0])}(?![\w-])", question, re.I)  # "OCR", as written
+            return self._named_like(as_asked.group(0) if as_asked else titled[0])
         # "Which models other than AlphaStar generate ...": the rows set aside are not listed, and their names
         # are no topic of the question
         aside = " ".join(normalize(m.group(0)) for m in SET_ASIDE.finditer(question))

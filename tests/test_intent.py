@@ -127,6 +127,17 @@ def test_list_by_what_the_names_hold(reader):
     assert twice is not None and {n.metadata["entry_id"] for n in twice.nodes} == {"beit", "beit-2"}
     again = reader("Does Whisper appear more than once in the list?").table
     assert again is not None and {n.metadata["title"] for n in again.nodes} == {"Whisper", "Whisper AI"}
+    # whether the table has something a word of some rows' names says ("OCR" is in "Tesseract OCR")
+    ocr = reader("Is there an OCR tool in the model table?").table
+    assert ocr is not None and ocr.name == "OCR" and [n.metadata["title"] for n in ocr.nodes] == ["Tesseract OCR"]
+    assert reader("Is there an OCR tool for receipts in the model table?").table is None  # "receipts": more is asked
+    assert reader("Is there a speech-to-text model in the table?").table is None  # no list of every text model
+
+
+def test_list_of_what_the_table_has_for_an_output(reader):
+    """"Does the table have anything for medical imaging?" asks for the rows of that output."""
+    medical = reader("Does the table have anything for medical imaging?").table
+    assert medical is not None and [n.metadata["entry_id"] for n in medical.nodes] == ["u-net"]
 
 
 @pytest.mark.parametrize("question", [
