@@ -28,7 +28,7 @@ from llama_index.core.query_engine import RetrieverQueryEngine
 from assistant.config import Settings
 from assistant.embeddings import build_embed_model
 from assistant.errors import IndexMissingError, InputError
-from assistant.followup import History, asks_for_more, condense
+from assistant.followup import History, announces_new_topic, asks_for_more, condense
 from assistant.gate import AnswerabilityGate
 from assistant.ingest import Ingestor, IngestReport
 from assistant.intent import analyze
@@ -184,7 +184,10 @@ class Assistant:
         def focus(text: str) -> str:
             return focus_question(text, names_entry, on_topic)
 
-        question = vocabulary.correct(focus(self._clean(question)))
+        question = self._clean(question)
+        # "Totally unrelated: how long should a steak rest after it comes off the grill?": no follow-up, whatever it says
+        history = [] if announces_new_topic(question) else history
+        question = vocabulary.correct(focus(question))
         turns = [(role, focus(clean_text(text)) if role == "user" else clean_text(text)) for role, text in (history or [])]
         query = condense(question, turns, pipeline.retriever.names, pipeline.titles, pipeline.creators, pipeline.outputs,
                          pipeline.numbers)

@@ -64,7 +64,8 @@ _MAKES = re.compile(r"\b(make|made|makes|create|created|creates|build|built|deve
 # Elliptical fragments: "And the creator?", "Why?", "How so?", "Examples?", "Tell me more."
 _ELLIPSIS = re.compile(r"^(and|but|so|also|ok|okay)?\W*(then\W*)?(why|how|how so|really|examples?|more|tell me more|"
                        r"go on|explain( more| further)?|what else|anything else|and then|in what way|such as|like what|who else|"
-                       r"any others|how come|what for|(so )?what'?s the point|what do you mean|meaning|more details?( please)?|"
+                       r"any others|how come|what for|(so )?what'?s the point|why bother|why care|why should (i|we|anyone) care|"
+                       r"so what|what'?s the use|what do you mean|meaning|more details?( please)?|"
                        r"(can you |could you )?simplify( that| it)?|simpler( please)?|explain (it |that )?(more )?simply|"
                        r"explain (it |that )?simpler|eli5|in simple(r)? (terms|words)|examples? please|for example)?\W*$", re.I)
 _FIELD_ELLIPSIS = re.compile(r"^(and|but|so|also)?\W*(what about |how about )?(the |its )?(?P<field>creator|maker|developer|"
@@ -369,7 +370,35 @@ def _read(question: str, history: History, subject: Subject, names: NameIndex, c
                  outputs.get(subject.entry_id, ""))
 
 
+# A message that says it starts something new: "Totally unrelated: ...", "Different topic - ...", "New question, ..."
+_ANNOUNCED = re.compile(r"^(\W*(ok(ay)?|so|now|and|but|also)\W+)?((totally|completely|entirely|somewhat|slightly|kind of|sort of|"
+                        r"a bit)\s+)?(unrelated|off[- ]topic|different (topic|subject|question)|new (topic|subject|question)|"
+                        r"(switching|changing) (gears|topics?|subjects?|the subject)|on (another|a different) (note|topic)|"
+                        r"another (topic|subject|thing))\b", re.I)
+# A lead-in that names what the question is about: "Swin Transformer: is that for image classification too?"
+_LEAD_NAME = re.compile(r"^(?:(?:as for|about|regarding|now|and|ok(?:ay)?|so)\W+)?(?P<x>[^:?,;—–-]{2,60}?)\s*(?::|—|–| - |,)\s+"
+                        r"(?=(what|who|whom|whose|which|how|why|when|where|is|are|was|were|does|do|did|can|could)\b)", re.I)
+
+
 # --- the rules, in the order condense() tries them: each returns the query, or None to pass ----------------
+def announces_new_topic(question: str) -> bool:
+    """Whether a message says it starts something new ("Totally unrelated: ..."): it is no follow-up."""
+    return bool(_ANNOUNCED.match(question.strip()))
+
+
+def _new_topic(turn: _Turn) -> str | None:
+    """A message that announces a new topic ("Totally unrelated: how long should a steak rest after it comes off
+    the grill?"), or opens by naming the entry it asks about ("Swin Transformer: is that for image classification
+    too?"), refers to nothing said before: its "it" and "that" are its own."""
+    if announces_new_topic(turn.question):
+        return turn.question
+    lead = _LEAD_NAME.match(turn.stripped)
+    named = turn.names.find(lead.group("x")) if lead else []
+    if named and turn.subject.entry_id not in named and len(content_words(lead.group("x"))) <= 4:
+        return turn.question
+    return None
+
+
 def _switch_to_named(turn: _Turn) -> str | None:
     """ "What about StyleGAN?" / "And GPT-3?" after "Who made GANs?": the previous question about the new entry."""
     switch = _SWITCH.match(turn.stripped)
@@ -492,7 +521,7 @@ def _their_makers(turn: _Turn) -> str | None:
 
 
 RULES: tuple[Callable[[_Turn], str | None], ...] = (
-    _switch_to_named, _narrowed_list, _request, _field_ellipsis, _ellipsis, _other_side, _definite_phrase,
+    _new_topic, _switch_to_named, _narrowed_list, _request, _field_ellipsis, _ellipsis, _other_side, _definite_phrase,
     _same_output, _stands_alone, _that_company, _the_other_one, _their_makers)
 
 

@@ -78,8 +78,11 @@ _QUANTITY = re.compile(r"\b(how (many|much|long|old|big|large|fast)|formula|equa
                        r"|what (size|price|percentage))\b", re.I)
 # A setting asks for a value, which only a number written as digits gives: "What beam width do people use?",
 # "what decay rate should I pick?" ("one" in "from one task to another" is no setting, nor the 3 of "3D")
-_SETTING = re.compile(r"\b(what|which)\s+([\w-]+\s+)?(rate|width|rank|size|value|setting|temperature|threshold|"
-                      r"dimension|dimensionality)s?\s+(do|does|did|should|would|could|is|are|to)\b", re.I)
+_SETTING = re.compile(r"\b(what|which)\s+([\w-]+\s+){0,2}(rate|width|rank|size|value|setting|temperature|threshold|"
+                      r"dimension|dimensionality)s?\s+(do|does|did|should|would|could|is|are|to)\b"
+                      # "what counts as a good value for it?", "a typical learning rate"
+                      r"|\b(good|best|right|typical|recommended|ideal|optimal|usual|sensible|reasonable|default)\s+([\w-]+\s+)?"
+                      r"(rate|width|rank|size|value|setting|temperature|threshold|number)s?\b", re.I)
 _DIGITS = re.compile(r"(?<![\w.-])\d+(\.\d+)?(?![\w-])")
 _DATE = re.compile(r"\b(what (year|date|day|month|time)|when (was|were|did|is|will))\b|\bin which year\b", re.I)
 # A number standing on its own: the "3" of "GPT-3" is part of a name.
@@ -91,6 +94,7 @@ _YEAR = re.compile(r"(?<![\w-])(1[89]|20)\d\d(?![\w-])")
 _PERSON = re.compile(r"(^|[,:;(]\s*|\b(and|or|but|so|know|tell me|wonder|guess|ask|asking|say|says|said|is|was)\s+)who(m|se)?\b"
                      r"|\bwhich (person|people|researcher|scientist|company|organi[sz]ation|lab)\b", re.I)
 _MAKING = re.compile(r"\b(creat|made|make|develop|buil|behind|credit|responsib|author|produc|design|releas|own|came up)"
+                     r"|\bwhose (is|are|was|were) (it|that|this|they|these|those)\b"
                      r"|\bfrom\W*$|\b(comes?|came) from\b|\bsame (company|lab|organi[sz]ation|team|group|creator|maker)\b", re.I)
 
 

@@ -192,7 +192,8 @@ def analyze(question: str, names: NameIndex, table: ModelTable | None = None) ->
         return Intent(Kind.CREATOR, subjects)
     if models and (_OUTPUT.search(text) or table is not None and _names_an_output(text, models, names, table)):
         return Intent(Kind.OUTPUT, subjects)
-    if models and len(models) == len(subjects) and _ROW.search(text) \
+    rows_only = all(s in models or any(s in names.twins.get(m, []) for m in models) for s in subjects)  # twins: see NameIndex
+    if models and rows_only and _ROW.search(text) \
             and all(is_field_word(w) for w in _own_words(text, models, names)):
         return Intent(Kind.CREATOR, subjects)  # "What is the ViT row in the table about?": the whole row
     if models and _STANDS_FOR.search(text) and table is not None and any(_spelled_out(m, names, table) for m in models):

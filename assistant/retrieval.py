@@ -80,6 +80,7 @@ class NameIndex:
                     self.entries_by_name[key].append(entry_id)
                 if key != normalize(name) and entry_id not in self.caseless.setdefault(normalize(name), []):
                     self.caseless[normalize(name)].append(entry_id)
+        self.twins = self._twins(names_by_entry)
         alternatives = sorted(self.entries_by_name, key=len, reverse=True)
         body = "|".join(re.escape(a) for a in alternatives) or r"(?!x)x"
         self.pattern = re.compile(rf"(?<![\w-])(?:{body})(?![\w-])")
@@ -90,6 +91,27 @@ class NameIndex:
                 for name in set(self._matches(text)):
                     df[name] = df.get(name, 0) + 1
             self.generic = {name for name, count in df.items() if count > self.GENERIC_DF}
+
+    def _twins(self, names_by_entry: dict[str, list[str]]) -> dict[str, list[str]]:
+        """Prose entries that share a model row's name, plural aside: the glossary's "Vision Transformers
+        (ViTs)" for the row "ViT (Vision Transformer)". The row says who made it; its twin says what it is."""
+        def keys(entry_id: str) -> set[str]:
+            out = set()
+            for name in names_by_entry[entry_id]:
+                parts = normalize(re.sub(r"\s*\(.*\)", "", name)).split() or normalize(name).split()
+                inner = re.findall(r"\(([^()]*)\)", name)
+                for variant in [parts, *(normalize(x).split() for x in inner)]:
+                    if variant:
+                        out.add(" ".join(variant[:-1] + [singular(variant[-1])]))
+            return out
+
+        prose = {e: keys(e) for e in names_by_entry if self.kinds.get(e, "model") != "model"}
+        twins: dict[str, list[str]] = {}
+        for entry_id in names_by_entry:
+            if self.kinds.get(entry_id, "model") == "model":
+                own = keys(entry_id)
+                twins[entry_id] = [e for e, k in prose.items() if own & k]
+        return {e: t for e, t in twins.items() if t}
 
     @staticmethod
     def _numbers(names: list[str]) -> list[str]:
@@ -181,7 +203,7 @@ class NameIndex:
             for entry_id in self.entries_by_name.get(name, []) or self.caseless.get(name, []):
                 if entry_id not in found:
                     found.append(entry_id)
-        return found
+        return found + [t for e in found for t in self.twins.get(e, []) if t not in found]
 
 
 # "self-supervised and unsupervised learning": two terms sharing their last word

@@ -83,11 +83,21 @@ def test_a_standalone_question_is_never_rewritten(question):
     ("what does the acronym stand for", "What does Whisper stand for?"),
     ("What about its output?", "What does Whisper generate?"),
     ("Why?", "Why (about Whisper)?"),
+    ("why bother?", "why bother (about Whisper)?"),
     ("How is this model trained?", "How is Whisper trained?"),
     ("Who made that?", "Who made Whisper?"),
 ])
 def test_real_follow_ups_are_rewritten(question, expected):
     assert ask(question) == expected
+
+
+@pytest.mark.parametrize("question", [
+    "Totally unrelated: how long should a steak rest after it comes off the grill?",
+    "Different topic - what does it cost to run a GPU?",
+    "StyleGAN: is that an image model too, and whose is it?",  # the lead-in names what "that" is
+])
+def test_a_message_that_opens_a_new_topic_is_not_rewritten(question):
+    assert ask(question) == question
 
 
 def test_a_term_the_material_does_not_name_is_the_subject_too():

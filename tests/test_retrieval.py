@@ -96,6 +96,17 @@ def test_a_terms_other_number_names_it_but_a_models_does_not():
     assert names.find("What are LoRAs?") == [] and names.find("What is a GAN?") == []  # acronyms keep their form
 
 
+def test_a_model_rows_prose_twin_is_named_with_it():
+    """The glossary's "Vision Transformers (ViTs)" shares the row "ViT (Vision Transformer)"'s names, plural aside:
+    naming one names both (the row says who made it, the glossary what it is); other rows have no twin."""
+    names = NameIndex({"vit": ["ViT (Vision Transformer)", "ViT", "Vision Transformer"],
+                       "vits": ["Vision Transformers (ViTs)", "ViTs", "Vision Transformers"], "swin": ["Swin Transformer"]},
+                      kinds={"vit": "model", "vits": "glossary", "swin": "model"})
+    assert names.twins == {"vit": ["vits"]}
+    assert names.find("how does the glossary explain the idea behind ViT (Vision Transformer)?") == ["vit", "vits"]
+    assert names.find("Who made Swin Transformer?") == ["swin"]
+
+
 def test_gate_a_term_named_in_passing_does_not_decide_alone(assistant):
     """"embeddings" names the Embedding entry, but the question asks for a loss: the passages' evidence
     decides. A topic the material never mentions is still refused, and a year needs a year in the
@@ -231,10 +242,26 @@ def test_gate_a_language_is_no_unknown_name(assistant):
 
 def test_gate_a_setting_asks_for_a_value_the_material_never_gives(assistant):
     """"What beam width ...?" asks for a number; "one" in "from one task to another" or the 3 of "3D" is none."""
-    for question in ("What beam width is typical in practice?", "Which learning rate should I pick for a GAN?"):
+    for question in ("What beam width is typical in practice?", "Which learning rate should I pick for a GAN?",
+                     "What weight decay value should I use for regularization?",  # two words before "value"
+                     "What counts as a good value for FID?"):
         trace = assistant.trace(question)
         assert not trace.answerable and trace.reason == "no such facts", (question, trace.reason)
     assert assistant.trace("What is beam search used for?").answerable
+
+
+def test_gate_whose_is_it_asks_who_made_a_model(assistant):
+    """"whose is it" asks for the row's creator, a fact the table holds."""
+    trace = assistant.trace("Swin Transformer: is that for image classification too, and whose is it?")
+    assert trace.answerable, trace.reason
+
+
+def test_an_announced_new_topic_is_no_follow_up(assistant):
+    """"Totally unrelated: ..." starts something new, even once the lead-in is dropped from what is searched."""
+    history = [("user", "What is ELMo?"), ("assistant", "ELMo was created by AllenNLP [1].")]
+    query = assistant.standalone_query("Totally unrelated: how long should a steak rest after it comes off the grill?", history)
+    assert "ELMo" not in query and "steak rest after it" in query
+    assert "ELMo" in assistant.standalone_query("how long does it take to train?", history)
 
 
 def test_gate_everyday_adverbs_and_doing_are_no_unknown_topic(assistant):
