@@ -393,10 +393,10 @@ def _new_topic(turn: _Turn) -> str | None:
     if announces_new_topic(turn.question):
         return turn.question
     lead = _LEAD_NAME.match(turn.stripped)
-    named = turn.names.find(lead.group("x")) if lead else []
-    if named and turn.subject.entry_id not in named and len(content_words(lead.group("x"))) <= 4:
-        return turn.question
-    return None
+    if lead is None or len(content_words(lead.group("x"))) > 4:
+        return None
+    named = turn.names.find(lead.group("x"))
+    return turn.question if named and turn.subject.entry_id not in named else None
 
 
 def _switch_to_named(turn: _Turn) -> str | None:
