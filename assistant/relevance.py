@@ -37,6 +37,15 @@ LIKENESS = re.compile(r"\b(analog\w*|imagine|think of|just as|just like|is like|
 MECHANISM = re.compile(r"\b(first|then|by (learning|adding|training|taking|reversing|predicting|comparing|applying)|"
                        r"step[- ]by[- ]step|gradually|incrementally|in parallel|learns? (to|how)|trained to|"
                        r"takes? .{0,30} as (the )?input|converts?|encodes?|decodes?|reverses?|predicts?)\b", re.I)
+# A question that asks for a name: "What do you call ...?", "What's the term for ...?", "Are there methods that ...?"
+NAMING = re.compile(r"\b(what('s| is| are)? (do you|would you|does one|do we|do people|does the article) call"
+                    r"|(what|how)('s| is| are) (it|this|that|they|these) (called|known as|named)|\bcalled what\b"
+                    r"|(what|which)('s| is| are)? the (name|term|word|phrase|label)s? (for|of|given to)"
+                    r"|(is|are) there (a|an|any) (name|term|word)s? for)\b"
+                    r"|^(is|are) there\b[^?.!]{0,60}?\b(methods?|techniques?|approach(es)?|ways?|models?|"
+                    r"strateg(y|ies)|tricks?|concepts?|kinds? of models?|types? of models?)\b"
+                    r"|^(what|which) (technique|method|approach|concept|strategy|trick|idea|kind of model|type of model|"
+                    r"family of models|kind of generator|type of generator)s?\b", re.I)
 _CUES = [(re.compile(r"\b(analog\w*|metaphor\w*|compar\w*|likened)\b", re.I), LIKENESS),
          (re.compile(r"\b(examples?|use ?cases?|in practice|real[- ]world)\b", re.I),
           re.compile(r"\b(example|e\.g\.|for instance|such as)\b", re.I)),
@@ -52,6 +61,8 @@ _CUES = [(re.compile(r"\b(analog\w*|metaphor\w*|compar\w*|likened)\b", re.I), LI
          # "How does a diffusion model work?": the sentence that tells the steps, not the one that announces them
          (re.compile(r"^(and |but |so )?how (does|do|did|is|are|can|could)\b(?!.*\b(differ|compare|relate)\w*)", re.I),
           MECHANISM),
+         # "What's the term for ...?": the sentence that names the entry that answers (its definition, "Title: ...")
+         (NAMING, NAMING),
          # "Which well-known models are built on transformers?": the sentence that names some
          # (bounded gaps, not ".*": two unbounded gaps cost cubic time on a long message)
          (re.compile(r"\b(which|what|name|list)\b[^?.!]{0,60}?\b(models|systems|tools|examples)\b[^?.!]{0,60}?"
@@ -153,7 +164,10 @@ class SentenceRanker:
         # what kind of sentence the question asks for; the words that ask stay in its aspect: "What challenges does
         # generative AI pose?" asks for a list even though "Challenges" also names the section
         asking = asked_for(question)
+        names = list(names)
         cue = asking[1] if asking else None
+        if cue is NAMING and names:  # "Is there a strategy of that kind (self-supervised learning)?": another entry
+            cue = None  # is asked for, which the question does not name
         kept = {singular(w.casefold()) for w in asking[0].group(0).split()} if asking else set()
         asked = aspect(question, [n for n in names if singular(n.casefold()) not in kept])
         if asked != question:
@@ -174,6 +188,10 @@ class SentenceRanker:
         def gives(c: Candidate) -> bool:  # the sentence gives what the question asks for
             if cue is MECHANISM and (place[c.entry_id] or is_aside(c.sentence, c.title)):
                 return False
+            if cue is NAMING:  # within the entry that answers, the sentence that says its name; an analogy ("X is
+                # like ...") says it only in passing, an example ("Example: X models learn ...") says it outright
+                analogy = is_aside(c.sentence, c.title) and not re.match(r"example\s*:", c.sentence, re.I)
+                return not place[c.entry_id] and names_entry(c) and not analogy
             return bool(cue and cue.search(f"{c.title} {c.sentence}"))
 
         bonus = [CUE_WEIGHT if gives(c) else
@@ -181,6 +199,18 @@ class SentenceRanker:
                  -POINTING_WEIGHT if POINTS_BACK.match(c.sentence) else 0.0 for c in found]
         prior = [-RANK_WEIGHT * place[c.entry_id] for c in found]
         return [float(c) + LEXICAL_WEIGHT * x + b + p for c, x, b, p in zip(cosine, lexical, bonus, prior, strict=True)]
+
+
+def names_entry(candidate: Candidate) -> bool:
+    """Whether a sentence says its entry's name: its title without what is in brackets, what is in them, or
+    a part of a title joining two ("Variational Autoencoders (VAEs)": "Variational Autoencoders" or "VAEs";
+    "Latent Diffusion and PLMS Sampling": "Latent Diffusion" too)."""
+    title = candidate.title
+    plain = re.sub(r"\s*\(.*?\)", "", title).strip()
+    # "Latent Diffusion and PLMS Sampling" is named by either of its parts
+    names = [plain, *re.findall(r"\(([^()]+)\)", title), *re.split(r"\s+and\s+|\s*/\s*", plain)]
+    text = normalize(candidate.sentence)
+    return any(re.search(rf"(?<![\w-]){re.escape(normalize(n))}(e?s)?(?![\w-])", text) for n in names if len(n) > 2)
 
 
 def about(candidate: Candidate, subjects: set[str], names: Iterable[str]) -> bool:

@@ -33,7 +33,18 @@ from assistant.citations import verify_answer
 from assistant.compose import compose, lead
 from assistant.errors import LLMError
 from assistant.intent import Intent, Kind, asks_about_fields, topic_phrase
-from assistant.relevance import POINTS_BACK, Candidate, SentenceRanker, about, asked_for, candidates, focus, on_subject
+from assistant.relevance import (
+    NAMING,
+    POINTS_BACK,
+    Candidate,
+    SentenceRanker,
+    about,
+    asked_for,
+    candidates,
+    focus,
+    names_entry,
+    on_subject,
+)
 from assistant.stages import ANSWER, NodeView, intent_of, said_of
 from assistant.text import normalize
 from assistant.types import Answer, Citation, Passage
@@ -93,20 +104,25 @@ def _cite(number: int, passage: Passage, quote: str) -> Citation:
                     passage_text=passage.text, source=passage.source, section=passage.section)
 
 
-def _assemble(chosen: list[Candidate], passages: list[Passage],
-              opening: frozenset[str] = frozenset()) -> tuple[str, list[Citation]]:
+def _assemble(chosen: list[Candidate], passages: list[Passage], opening: frozenset[str] = frozenset(),
+              naming: bool = False) -> tuple[str, list[Citation]]:
     """Answer text from source sentences, in passage order; a sentence that opens by pointing back
     ("It is used ...", "This technique ...") without the sentence it points to before it is led by
     its entry's name (glossary, concepts, model rows, and a section's first sentence, whose "These"
     is the heading: `opening` holds the node ids of entries' first chunks) or preceded by that
-    sentence (prose)."""
+    sentence (prose). When the question asks for a name (`naming`) and no sentence of an entry says
+    it, the entry's first sentence is led by its title ("Multimodal Alignment: Example: You describe ...")."""
     parts: list[str] = []
     citations: list[Citation] = []
     previous: Candidate | None = None
+    unnamed = {c.entry_id for c in chosen} - {c.entry_id for c in chosen if names_entry(c)} if naming else set()
     for c in sorted(chosen, key=lambda c: (c.number, c.position)):
         passage = passages[c.number - 1]
         follows = previous is not None and previous.number == c.number and previous.position == c.position - 1
         shown = c.sentence
+        if c.entry_id in unnamed:
+            unnamed.discard(c.entry_id)
+            shown = f"{passage.title}: {c.sentence}"
         if POINTS_BACK.match(c.sentence) and not follows:
             before = [x for x in candidates([passage]) if x.position < c.position]
             if passage.kind in ("glossary", "concept", "model") or (not before and passage.node_id in opening):
@@ -256,12 +272,12 @@ class CitedSynthesizer(BaseSynthesizer):
         if kept and giving is not None and giving not in kept:
             kept.append(giving)  # ... or over the one that gives what it asks for: "What challenges ...?" -> the list
         if kept:
-            text, citations = _assemble(kept, sent, opening)
+            text, citations = _assemble(kept, sent, opening, naming=bool(NAMING.search(question)))
             note = prompts.UNSUPPORTED_NOTICE if unsupported else ""
             return Answer(text=text, citations=citations, passages=sent, query=question, mode="generated",
                           unsupported=unsupported, incomplete=incomplete, notice=" ".join(filter(None, [notice, note])))
         chosen = [c for _, c in allowed[:3]] or [c for _, c in sorted(local, key=lambda x: x[0], reverse=True)[:1]]
-        text, citations = _assemble(chosen, sent, opening)
+        text, citations = _assemble(chosen, sent, opening, naming=bool(NAMING.search(question)))
         if not text:
             refused = refusal(question, sent, "no sentence answers")
             refused.notice = notice

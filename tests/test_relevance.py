@@ -224,3 +224,65 @@ def test_a_use_case_is_asked_like_an_example():
     for question in ("Any concrete use case (about LoRA)?", "Give me an example (about LoRA).", "How is it used in practice?"):
         found = asked_for(question)
         assert found is not None and found[1].search(example), question
+
+
+COMPOSITIONALITY = [  # the article's "Compositionality" section: an analogy and an example, no definition
+    "Analogy: Compositionality is like having an infinitely creative child who can take different toy pieces (concepts) "
+    "and continually recombine them in endlessly novel ways to build new imagined creations beyond the original toy sets.",
+    "Example: A model can combine the concepts of “dolphin”, “rocket”, and “birthday cake” in creative ways to generate "
+    "entirely new hypothetical scenes like a rocket-propelled dolphin leaping out of a cake into space.",
+]
+
+
+@pytest.mark.parametrize("question", [
+    "What do you call a model's knack for mixing ideas it knows into new combinations?",
+    "What's the term for training with noisy labels?", "Is there a name for that?",
+    "Are there image generation methods that work inside a compressed space?",
+    "Which technique keeps a running average of the weights?",
+])
+def test_questions_asking_for_a_name(question):
+    from assistant.relevance import NAMING
+
+    assert NAMING.search(question)
+
+
+def test_a_question_asking_for_a_name_prefers_the_sentence_that_says_it(embed_model):
+    """Within the entry that answers, the sentence with the entry's name ranks higher for "What's the term for ...?"
+    than for a question that does not ask for a name; an analogy that names it is still an aside."""
+    from assistant.relevance import names_entry
+
+    sentences = ["Advanced generative modeling approaches that operate in the compressed latent space rather than pixel "
+                 "space.", "Example: Latent Diffusion models learn the generative process directly in the compressed "
+                 "latent representations."]
+    entry = ("latent-diffusion-and-plms-sampling", "Latent Diffusion and PLMS Sampling")
+    assert names_entry(Candidate(1, 1, sentences[1], *entry)) and not names_entry(Candidate(1, 0, sentences[0], *entry))
+    named = _rank(embed_model, "What's the term for generating inside a compressed space?", sentences, entry, [])
+    plain = _rank(embed_model, "Tell me about generating inside a compressed space.", sentences, entry, [])
+    assert named[1] - named[0] > plain[1] - plain[0] + 0.2
+    entry = ("compositionality", "Compositionality")
+    scores = _rank(embed_model, "What do you call mixing known ideas into new ones?", COMPOSITIONALITY, entry, [])
+    unasked = _rank(embed_model, "Tell me about mixing known ideas into new ones.", COMPOSITIONALITY, entry, [])
+    assert abs((scores[0] - scores[1]) - (unasked[0] - unasked[1])) < 0.1  # the analogy gains no cue weight
+
+
+def test_an_answer_to_a_naming_question_says_the_name():
+    """When no sentence of the answering entry says its name, the first is led by the title."""
+    passage = _passage("Compositionality", "\n\n".join(COMPOSITIONALITY), "n0")
+    chosen = [Candidate(1, 1, COMPOSITIONALITY[1], passage.entry_id, passage.title)]
+    answer, citations = _assemble(chosen, [passage], naming=True)
+    assert answer.startswith("Compositionality: Example: A model can combine") and citations[0].quote == COMPOSITIONALITY[1]
+    assert _assemble(chosen, [passage])[0].startswith("Example:")  # not asked for a name: as the source has it
+
+
+def test_a_question_naming_its_subject_asks_for_another_entry_not_the_subjects_name(embed_model):
+    """"Is there a strategy of that kind (self-supervised learning) in the glossary?" asks for another entry: the
+    subject's own sentence gets no naming preference."""
+    found = [Candidate(1, 0, "Self-Supervised Learning: A training approach where models learn from the data itself.",
+                       "self-supervised-learning", "Self-Supervised Learning"),
+             Candidate(2, 0, "Contrastive Learning: A self-supervised learning strategy that teaches models to pull "
+                             "together similar data points.", "contrastive-learning", "Contrastive Learning")]
+    names = ["self-supervised learning"]
+    ranker = SentenceRanker(embed_model)
+    asks = ranker.score("Is there a specific strategy of self-supervised learning in the glossary?", found, names=names)
+    plain = ranker.score("Does the glossary have a specific strategy of self-supervised learning?", found, names=names)
+    assert abs((asks[0] - asks[1]) - (plain[0] - plain[1])) < 0.1
