@@ -28,7 +28,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from assistant.stages import Key, NodeView, with_metadata
-from assistant.text import SET_ASIDE, normalize, singular, unify, words
+from assistant.text import SET_ASIDE, STOPWORDS, normalize, singular, unify, words
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -78,7 +78,10 @@ class NameIndex:
                 key = self._key(name)
                 if len(key) >= 2 and entry_id not in self.entries_by_name.setdefault(key, []):
                     self.entries_by_name[key].append(entry_id)
-                if key != normalize(name) and entry_id not in self.caseless.setdefault(normalize(name), []):
+                # an acronym that lower-cased is a word every question uses ("CAN": "what can it read?") is not
+                # found in any case
+                if key != normalize(name) and normalize(name) not in STOPWORDS \
+                        and entry_id not in self.caseless.setdefault(normalize(name), []):
                     self.caseless[normalize(name)].append(entry_id)
         self.twins = self._twins(names_by_entry)
         alternatives = sorted(self.entries_by_name, key=len, reverse=True)

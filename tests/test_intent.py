@@ -50,6 +50,7 @@ def reader(indexed_dir, embed_model):
     ("What does the table say about BLOOM?", Kind.CREATOR, "bloom"),
     # a group named with a word before it
     ("which Google group made Reformer?", Kind.CREATOR, "reformer"),
+    ("who's Tesseract OCR from?", Kind.CREATOR, "tesseract-ocr"),
     ("Does the table credit BigBird and Reformer to the same Google group?", Kind.CREATOR, "bigbird"),
     ("What is LangChain listed as producing?", Kind.OUTPUT, "langchain"),  # "listed as/for" asks for its output
     ("What's ESPnet listed for?", Kind.OUTPUT, "espnet"),

@@ -17,6 +17,8 @@ def test_names_match_whole_words_and_acronyms_by_case():
                        "vae": ["Variational Autoencoders", "VAE"],
                        "negative-prompt": ["Negative Prompt"], "prompt": ["Prompt"]})
     assert names.find("How can a small network learn?") == []          # "can" is not the acronym CAN
+    assert names.find("what languages can it read?") == []             # not even in an all-lower-case question
+    assert names.find("what are cans?") == ["cans"]                    # its plural is no everyday word
     assert names.find("What are CANs?") == ["cans"]
     assert names.find("What is a vae") == []                            # acronyms match in their own case...
     assert names.find("what is a vae") == ["vae"]                       # ...or in any case in an all-lower-case question
