@@ -46,6 +46,16 @@ NAMING = re.compile(r"\b(what('s| is| are)? (do you|would you|does one|do we|do 
                     r"strateg(y|ies)|tricks?|concepts?|kinds? of models?|types? of models?)\b"
                     r"|^(what|which) (technique|method|approach|concept|strategy|trick|idea|kind of model|type of model|"
                     r"family of models|kind of generator|type of generator)s?\b", re.I)
+# A question asking for another entry related to the one it names: "Which loss function is used to learn embedding
+# spaces?", "Is there a training trick made for RNNs?". The named entry is the context; the answer is the entry the
+# question's other words fit best, whichever it is.
+ASKS_FOR_ANOTHER = re.compile(
+    r"^(and\W+)?(which|what|is there|are there|does the (glossary|article|table) (have|list|mention|name))\b"
+    r"(\s+(an?|any|other|another|specific|particular|kind of|type of|sort of))*\s+([\w-]+\s+)?"
+    r"(datasets?|loss(es| functions?)?|tricks?|techniques?|methods?|strateg(y|ies)|components?|architectures?|"
+    # "What technique does LoRA use?" asks what the named entry itself uses; "which dataset does the article say ..." not
+    r"approach(es)?|algorithms?|metrics?)\b(?!\s+(does|do|did|is|are)\b(?!\s+the\s+(article|glossary|table|text|author)\b))",
+    re.I)
 _CUES = [(re.compile(r"\b(analog\w*|metaphor\w*|compar\w*|likened)\b", re.I), LIKENESS),
          (re.compile(r"\b(examples?|use ?cases?|in practice|real[- ]world)\b", re.I),
           re.compile(r"\b(example|e\.g\.|for instance|such as)\b", re.I)),

@@ -34,6 +34,7 @@ from assistant.compose import compose, lead
 from assistant.errors import LLMError
 from assistant.intent import Intent, Kind, asks_about_fields, topic_phrase
 from assistant.relevance import (
+    ASKS_FOR_ANOTHER,
     NAMING,
     POINTS_BACK,
     Candidate,
@@ -228,6 +229,11 @@ class CitedSynthesizer(BaseSynthesizer):
         subjects, names = self._subjects(intent, passages), self._subject_names(intent)
         scored = list(zip(self.ranker.score(question, found, query.embedding, names), found, strict=True))
         on_names = self._on_subject_names(question, intent)
+        others = [(s, c) for s, c in scored if c.entry_id not in intent.subjects]
+        if intent.subjects and others and ASKS_FOR_ANOTHER.search(question):
+            # "Which loss function is used to learn embedding spaces?": another entry than the one named answers,
+            # the one whose sentences fit best
+            scored, subjects, on_names = others, set(), []
         pool = on_subject(scored, subjects, on_names, limit=len(scored))
         said = normalize(said_of(query))
         unsaid = [(s, c) for s, c in scored if _body(c) not in said] if said else scored

@@ -286,3 +286,26 @@ def test_a_question_naming_its_subject_asks_for_another_entry_not_the_subjects_n
     asks = ranker.score("Is there a specific strategy of self-supervised learning in the glossary?", found, names=names)
     plain = ranker.score("Does the glossary have a specific strategy of self-supervised learning?", found, names=names)
     assert abs((asks[0] - asks[1]) - (plain[0] - plain[1])) < 0.1
+
+
+@pytest.mark.parametrize(("question", "entry"), [
+    ("Which loss function is used to learn embedding spaces?", "triplet-loss"),
+    ("Is there a training trick made specifically for recurrent neural networks?", "teacher-forcing"),
+    ("Is there a specific strategy of self-supervised learning in the glossary?", "contrastive-learning"),
+])
+def test_a_question_asking_for_another_entry_is_answered_by_that_entry(assistant, fake, question, entry):
+    """The named entry is the context: the answer comes from the entry that fits the question's other words."""
+    answer = assistant.ask(question)
+    assert not answer.refused and answer.citations and {c.entry_id for c in answer.citations} == {entry}, answer.text
+
+
+@pytest.mark.parametrize(("question", "asks"), [
+    ("Which loss function is used to learn embedding spaces?", True),
+    ("which dataset does the article say is commonly used to train those models?", True),
+    ("What technique does LoRA use?", False),  # what LoRA itself uses: its own entry may answer
+    ("Which architecture is behind GPT-3?", False),
+])
+def test_questions_asking_for_another_entry(question, asks):
+    from assistant.relevance import ASKS_FOR_ANOTHER
+
+    assert bool(ASKS_FOR_ANOTHER.search(question)) is asks
