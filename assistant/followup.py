@@ -144,78 +144,144 @@ class Subject:
 
 def last_subject(history: History, names: NameIndex, titles: dict[str, str],
                  kinds: dict[str, str] | None = None, numbers: dict[str, str] | None = None) -> Subject | None:
-    """What the last exchange was about: the entry the latest user question names (prose before a
-    table row when a name is both, "Transformers" over the "Transformer" row; for a list question naming
-    a topic, the rows its answer gave), or the term it defined ("mode collapse"), or for a question
-    answered by a list of rows those rows ("Which model is credited to Studio Ousia?" -> LUKE), or for a
-    question asking for another entry the new one its answer gave ("Is there a strategy of that kind?"),
-    or for the latest question, when it stands alone and names nothing, the entry its answer gave; else
-    the same for the exchange before; else the entry the latest answer names; else what the latest
-    question was about ("How does X work?" -> X). None when nothing is clear: the question is then left
-    as asked. A refusal names no subject: its closest entries were not asked about. `numbers` (entry id ->
-    place in the numbered list) reads "the concept right after it" in earlier questions."""
-    refusal = prompts.REFUSAL_TEMPLATE.split("{", 1)[0]
-    # each user turn as it was meant ("Tell me more about the latter." is about the latter entry), with the
-    # answer it got (a refusal's left out)
-    exchanges = [(i, resolve_ordinal(text, history[:i], names)
-                  or (name_numbered(text, history[:i], names, titles, numbers) if numbers else text),
-                  next((t for r, t in history[i + 1:i + 2] if r == "assistant" and not t.startswith(refusal)), ""))
-                 for i, (role, text) in reversed(list(enumerate(history))) if role == "user"]
-    users = [text for _, text, _ in exchanges]
-
-    def entry(found: list[str], asked: str = "") -> Subject:
-        # A question about who made it or what it generates is about the model row; any other, about the prose.
-        rows_first = asks_about_fields(asked)
-        ordered = sorted(found, key=lambda e: ((kinds or {}).get(e) == "model") != rows_first)
-        title = titles.get(ordered[0], ordered[0])
-        others = tuple(dict.fromkeys(t for t in (titles.get(e, e) for e in ordered[1:]) if t.casefold() != title.casefold()))
-        prose = (kinds or {}).get(ordered[0]) != "model"
-        # a model row of the same name, or one the prose entry's title names ("LoRA" in "LoRA and Prompt Tuning")
-        rows = [e for e in [*ordered[1:], *names.inside(title)] if (kinds or {}).get(e) == "model" and prose]
-        return Subject(title, ordered[0], asked, others if len(found) > 1 else (),
-                       (rows[0], titles.get(rows[0], rows[0])) if rows else ("", ""))
-
-    for i, text, answer in exchanges:
-        found = names.find(text)
-        if found and is_list_question(text) and not any((kinds or {}).get(e) == "model" for e in found):
-            # "Which entry in the table is listed for self-supervised learning?" names a topic: the row it got, DINO
-            found = [e for e in names.find(answer) if (kinds or {}).get(e) == "model" and e not in found] or found
+    """What the last exchange was about. Each exchange, latest first, is read by the rules of
+    `SUBJECT_RULES` in order (the entry its question names; the term it defined; the rows a list answer
+    gave; the new entry an answer gave when another was asked for; the entry the answer to a latest question
+    that stands alone gave); the first rule that finds a subject decides. When no exchange gives one: the
+    entry the latest answer names, else what the latest question was about ("How does X work?" -> X).
+    None when nothing is clear: the question is then left as asked. A refusal names no subject: its closest
+    entries were not asked about. `numbers` (entry id -> place in the numbered list) reads "the concept
+    right after it" in earlier questions."""
+    context = _Context(history, names, titles, kinds or {}, numbers)
+    exchanges = context.exchanges()
+    for exchange in exchanges:
+        for rule in SUBJECT_RULES:
+            subject = rule(exchange, context)
+            if subject is not None:
+                return subject
+    for exchange in exchanges:
+        found = names.find(exchange.answer)
         if found:
-            return entry(found, text)
-        term = definition_term(text)
-        if term:
-            earlier = history[:i]
-            if earlier and (points_back(text) or definite_reference(text, earlier)):
-                # "What is the generator's job?" was itself a follow-up: what it was about is the subject
-                return last_subject(earlier, names, titles, kinds, numbers)
-            return Subject(term, "", text)
-        # "Which model is credited to Studio Ousia?" or "Does any other company have one?" answered by a list of
-        # rows: the row(s) it got
-        found = names.find(answer) if is_list_question(text) or _LISTED.search(answer) else []
-        if found:
-            return entry(found, text)
-        earlier = history[:i]
-        if answer and _ASKS_FOR_ENTRY.search(text) and (points_back(text) or definite_reference(text, earlier)):
-            # "Is there a specific strategy of that kind in the glossary?": the new entry its answer gave
-            before = last_subject(earlier, names, titles, kinds, numbers) if earlier else None
-            known = {before.entry_id, *(names.find(" ".join(before.others)) if before.others else [])} if before else set()
-            found = [e for e in names.find(answer) if e not in known]
-        elif answer and i == exchanges[0][0] and not (points_back(text) or definite_reference(text, earlier)
-                                                      or _FRAGMENT.match(text.strip()) or _ELLIPSIS.match(text.strip())):
-            # the latest question, "What's the name for a snapshot of the weights?", stands alone and names nothing:
-            # what its answer gave
-            found = names.find(answer)
-        if found:
-            return entry(found, text)
-    for _, _, answer in exchanges:
-        found = names.find(answer)
-        if found:
-            return entry(found)
-    for text in users:
-        topic = topic_phrase(text)
+            return context.entry(found)
+    for exchange in exchanges:
+        topic = topic_phrase(exchange.question)
         if topic:
-            return Subject(topic, "", text)
+            return Subject(topic, "", exchange.question)
     return None
+
+
+@dataclass(frozen=True)
+class _Exchange:
+    """One user question as it was meant ("Tell me more about the latter." is about the latter entry), with the
+    answer it got ("" for a refusal) and the history before it."""
+
+    question: str
+    answer: str
+    earlier: History
+    latest: bool  # the last exchange of the history
+
+    @property
+    def refers_back(self) -> bool:
+        return points_back(self.question) or definite_reference(self.question, self.earlier)
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every subject rule reads: the history and the index's names, titles and kinds."""
+
+    history: History
+    names: NameIndex
+    titles: dict[str, str]
+    kinds: dict[str, str]
+    numbers: dict[str, str] | None
+
+    def exchanges(self) -> list[_Exchange]:
+        """The user turns, latest first, each with the answer it got (a refusal's left out)."""
+        refusal = prompts.REFUSAL_TEMPLATE.split("{", 1)[0]
+        users = [i for i, (role, _) in enumerate(self.history) if role == "user"]
+        out = []
+        for i in reversed(users):
+            text = self.history[i][1]
+            earlier = self.history[:i]
+            meant = resolve_ordinal(text, earlier, self.names) \
+                or (name_numbered(text, earlier, self.names, self.titles, self.numbers) if self.numbers else text)
+            answer = next((t for r, t in self.history[i + 1:i + 2] if r == "assistant" and not t.startswith(refusal)), "")
+            out.append(_Exchange(meant, answer, earlier, i == users[-1]))
+        return out
+
+    def before(self, exchange: _Exchange) -> Subject | None:
+        """What the exchanges before this one were about."""
+        return last_subject(exchange.earlier, self.names, self.titles, self.kinds, self.numbers) if exchange.earlier else None
+
+    def is_model(self, entry_id: str) -> bool:
+        return self.kinds.get(entry_id) == "model"
+
+    def entry(self, found: list[str], asked: str = "") -> Subject:
+        """The subject for the entries found: a question about who made it or what it generates is about the
+        model row, any other about the prose; the other entries found and a model row of the same name go along."""
+        rows_first = asks_about_fields(asked)
+        ordered = sorted(found, key=lambda e: self.is_model(e) != rows_first)
+        title = self.titles.get(ordered[0], ordered[0])
+        others = tuple(dict.fromkeys(t for t in (self.titles.get(e, e) for e in ordered[1:]) if t.casefold() != title.casefold()))
+        prose = not self.is_model(ordered[0])
+        # a model row of the same name, or one the prose entry's title names ("LoRA" in "LoRA and Prompt Tuning")
+        rows = [e for e in [*ordered[1:], *self.names.inside(title)] if self.is_model(e) and prose]
+        return Subject(title, ordered[0], asked, others if len(found) > 1 else (),
+                       (rows[0], self.titles.get(rows[0], rows[0])) if rows else ("", ""))
+
+
+# --- the subject rules, in the order last_subject() tries them on each exchange: each returns the subject or None -----
+def _named_in_question(exchange: _Exchange, context: _Context) -> Subject | None:
+    """The entries the question names ("Who made Whisper?" -> Whisper). A list question naming a topic ("Which entry
+    in the table is listed for self-supervised learning?") is about the rows its answer gave (DINO)."""
+    found = context.names.find(exchange.question)
+    if found and is_list_question(exchange.question) and not any(map(context.is_model, found)):
+        found = [e for e in context.names.find(exchange.answer) if context.is_model(e) and e not in found] or found
+    return context.entry(found, exchange.question) if found else None
+
+
+def _defined_term(exchange: _Exchange, context: _Context) -> Subject | None:
+    """The term a definition question asked about ("What is mode collapse?"); when that question was itself a
+    follow-up ("What is the generator's job?"), what it was about."""
+    term = definition_term(exchange.question)
+    if not term:
+        return None
+    if exchange.earlier and exchange.refers_back:
+        return context.before(exchange)
+    return Subject(term, "", exchange.question)
+
+
+def _rows_listed(exchange: _Exchange, context: _Context) -> Subject | None:
+    """ "Which model is credited to Studio Ousia?" or "Does any other company have one?" answered by a list of rows:
+    the row(s) it got."""
+    listed = is_list_question(exchange.question) or _LISTED.search(exchange.answer)
+    found = context.names.find(exchange.answer) if listed else []
+    return context.entry(found, exchange.question) if found else None
+
+
+def _new_entry_given(exchange: _Exchange, context: _Context) -> Subject | None:
+    """ "Is there a specific strategy of that kind in the glossary?": the new entry its answer gave."""
+    if not (exchange.answer and _ASKS_FOR_ENTRY.search(exchange.question) and exchange.refers_back):
+        return None
+    before = context.before(exchange)
+    known = {before.entry_id, *(context.names.find(" ".join(before.others)) if before.others else [])} if before else set()
+    found = [e for e in context.names.find(exchange.answer) if e not in known]
+    return context.entry(found, exchange.question) if found else None
+
+
+def _answer_of_standalone(exchange: _Exchange, context: _Context) -> Subject | None:
+    """The latest question, "What's the name for a snapshot of the weights?", stands alone and names nothing: the
+    entry its answer gave."""
+    question = exchange.question.strip()
+    if not exchange.answer or not exchange.latest or exchange.refers_back or _FRAGMENT.match(question) \
+            or _ELLIPSIS.match(question):
+        return None
+    found = context.names.find(exchange.answer)
+    return context.entry(found, exchange.question) if found else None
+
+
+SUBJECT_RULES: tuple[Callable[[_Exchange, _Context], Subject | None], ...] = (
+    _named_in_question, _defined_term, _rows_listed, _new_entry_given, _answer_of_standalone)
 
 
 def asks_for_more(question: str) -> bool:

@@ -516,3 +516,13 @@ def test_a_one_like_the_subject_refers_to_it():
         "Is there a newer, better one (about SD1.5)?"
     for question in ("What is one-shot learning?", "Can you name one?"):
         assert condense(question, history, names, {"sd15": "SD1.5"}) == question
+
+
+def test_a_follow_up_whose_own_subject_is_unclear_falls_back_to_the_entry_the_latest_answer_names():
+    """"Is everything in it actually a model?" pointed back at something unnamed; its answer named Whisper, so
+    "that one" is Whisper rather than nothing."""
+    history = [("user", "What does the article say its big model table represents?"),
+               ("assistant", "A landscape of AI models, systems and frameworks."),
+               ("user", "Is everything in it actually a model?"),
+               ("assistant", "No: Whisper is even listed twice.")]
+    assert ask("who put that one together?", history) == "who put Whisper together?"
