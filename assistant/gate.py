@@ -98,6 +98,11 @@ _MAKING = re.compile(r"\b(creat|made|make|develop|buil|behind|credit|responsib|a
                      r"|\bfrom\W*$|\b(comes?|came) from\b|\bsame (company|lab|organi[sz]ation|team|group|creator|maker)\b", re.I)
 
 
+# What a model is built on, which prose speaking of it may tell: "What technique is Stable Diffusion built on?"
+_RELATION = re.compile(r"\b(built on|based on|rel(y|ies) on|powered by|leverag\w*|underlying|architecture|technique|approach|"
+                       r"at (its|their) core|under the hood)\b", re.I)
+
+
 def _asks_quantity(question: str) -> bool:
     """Whether the question asks for a number: "How many parameters ...?", "Do you know how much ...?", but not
     "Which mechanism lets a network decide how much weight each part deserves?" (it asks for a mechanism)."""
@@ -178,6 +183,12 @@ class AnswerabilityGate(BaseNodePostprocessor):
                      if v.named or any(normalize(x) in normalize(t) for x in name_list)]
             about_best = max(v.vector_score for v in named)
             all_models = all(v.kind == "model" for v in named)
+            # "What technique is Stable Diffusion built on?": prose that speaks of the model tells what it is built on
+            spoken_of = [t for t, v in zip(texts, views, strict=True) if not v.named and v.kind != "model"
+                         and any(normalize(x) in normalize(t) for x in name_list)]
+            if all_models and spoken_of and _RELATION.search(question):
+                all_models, about_best = False, max(about_best, max(v.vector_score for t, v in zip(texts, views, strict=True)
+                                                                    if t in spoken_of))
             if all_models:  # a row's own fields answer only for themselves: "audio" in "What sampling rate does
                 # WaveNet's audio use?" is WaveNet's output, and leaves "sampling rate" to be found elsewhere
                 values = {stem(w) for v in named for w in content_words(f"{v.field('creator')} {v.field('generates')}")}

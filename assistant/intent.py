@@ -121,9 +121,9 @@ _NUMBER_Q = re.compile(r"\b(which|what) (concept )?number\b|\bnumbered\b|\bnumbe
 
 # Words that ask for a model row's fields (who made it, what it generates) rather than about a topic;
 # "generative" and "production" are no such words.
-_FIELDS_ASKED = re.compile(r"\b(who|whom|whose|creat(e|ed|es|or|ors)|made|make|maker|develop(ed|er|ers)?|built|build|behind|"
-                           r"compan(y|ies)|lab|organi[sz]ations?|generates?|generated|produces?|produced|outputs?|table|listed)\b",
-                           re.I)
+_FIELDS_ASKED = re.compile(r"\b(who|whom|whose|creat(e|ed|es|or|ors)|made|make|maker|develop(ed|er|ers)?|behind|"
+                           r"compan(y|ies)|lab|organi[sz]ations?|generates?|generated|produces?|produced|outputs?|table|listed)\b"
+                           r"|\b(built|build)\b(?!\s+(on|upon|around|into)\b)", re.I)  # "built on" asks what it rests on
 
 
 def asks_about_fields(question: str) -> bool:

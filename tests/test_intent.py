@@ -197,6 +197,7 @@ def test_an_unnamed_term_in_a_named_context_is_what_is_asked_about(reader):
     ("Which company is behind StyleGAN?", True), ("Is it listed in the table?", True),
     ("What is generative AI used for?", False), ("How do generative models work?", False),
     ("Why does production quality matter?", False),
+    ("What technique is Stable Diffusion built on?", False),  # what it rests on, not who built it
 ])
 def test_questions_asking_for_a_rows_fields(question, fields):
     from assistant.intent import asks_about_fields

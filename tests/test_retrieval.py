@@ -252,6 +252,15 @@ def test_gate_a_setting_asks_for_a_value_the_material_never_gives(assistant):
     assert assistant.trace("What is beam search used for?").answerable
 
 
+def test_gate_prose_speaking_of_a_model_tells_what_it_is_built_on(assistant):
+    """A model row only says who made it and what it generates, but prose that names the model can say what it rests
+    on; a question about something else of the model (its licence) is still refused."""
+    for question in ("What technique is Stable Diffusion built on?", "What architecture is GPT-3 based on?"):
+        trace = assistant.trace(question)
+        assert trace.answerable, (question, trace.reason)
+    assert not assistant.trace("What license is Stable Diffusion under?").answerable
+
+
 def test_gate_whose_is_it_asks_who_made_a_model(assistant):
     """"whose is it" asks for the row's creator, a fact the table holds."""
     trace = assistant.trace("Swin Transformer: is that for image classification too, and whose is it?")
