@@ -148,7 +148,7 @@ def last_subject(history: History, names: NameIndex, titles: dict[str, str],
     `SUBJECT_RULES` in order (the entry its question names; the term it defined; the rows a list answer
     gave; the new entry an answer gave when another was asked for; the entry the answer to a latest question
     that stands alone gave); the first rule that finds a subject decides. When no exchange gives one: the
-    entry the latest answer names, else what the latest question was about ("How does X work?" -> X).
+    entry the latest answer names, or else quotes, else what the latest question was about ("How does X work?" -> X).
     None when nothing is clear: the question is then left as asked. A refusal names no subject: its closest
     entries were not asked about. `numbers` (entry id -> place in the numbered list) reads "the concept
     right after it" in earlier questions."""
@@ -160,7 +160,7 @@ def last_subject(history: History, names: NameIndex, titles: dict[str, str],
             if subject is not None:
                 return subject
     for exchange in exchanges:
-        found = names.find(exchange.answer)
+        found = names.find(exchange.answer) or names.quoted_in(exchange.answer)  # what it names, else what it quotes
         if found:
             return context.entry(found)
     for exchange in exchanges:

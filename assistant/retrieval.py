@@ -27,6 +27,7 @@ from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
+from assistant.citations import MIN_WORDS, split_sentences, strip_markers
 from assistant.stages import Key, NodeView, with_metadata
 from assistant.text import SET_ASIDE, STOPWORDS, normalize, singular, unify, words
 
@@ -47,6 +48,10 @@ class Evidence:
     named_entries: list[str] = field(default_factory=list)
     vector_scores: dict[str, float] = field(default_factory=dict)  # node id -> cosine similarity
     bm25_scores: dict[str, float] = field(default_factory=dict)
+
+
+def _sentence_key(sentence: str) -> str:
+    return normalize(sentence).strip(" .!?")
 
 
 class NameIndex:
@@ -94,6 +99,12 @@ class NameIndex:
                 for name in set(self._matches(text)):
                     df[name] = df.get(name, 0) + 1
             self.generic = {name for name, count in df.items() if count > self.GENERIC_DF}
+        # the material's sentences and their entries: an answer quotes them verbatim, so its sources can be read back
+        self._sentences: dict[str, str] = {}
+        for entry_id, text in (texts_by_entry or {}).items():
+            for sentence in split_sentences(text):
+                if len(sentence.split()) >= MIN_WORDS:
+                    self._sentences.setdefault(_sentence_key(sentence), entry_id)
 
     def _twins(self, names_by_entry: dict[str, list[str]]) -> dict[str, list[str]]:
         """Prose entries that share a model row's name, plural aside: the glossary's "Vision Transformers
@@ -176,6 +187,17 @@ class NameIndex:
         for other in sorted(containing, key=len, reverse=True):
             rest = rest.replace(other, " ")
         return bool(re.search(rf"(?<![\w-]){re.escape(normalize(name))}(?![\w-])", rest))
+
+    def quoted_in(self, answer: str) -> list[str]:
+        """Entry ids whose sentences an answer quotes, in order: its sources, even when it never says their names
+        ("In the second phase, you then train that same model to reverse the process ..." is Diffusion models)."""
+        found: list[str] = []
+        for sentence in split_sentences(strip_markers(answer)):
+            key = _sentence_key(sentence)
+            entry_id = self._sentences.get(key) or self._sentences.get(key.split(": ", 1)[-1])  # "Title: sentence"
+            if entry_id and entry_id not in found:
+                found.append(entry_id)
+        return found
 
     def names_of(self, entry_id: str) -> list[str]:
         """Every name (title, aliases, lower-case forms) that finds the entry."""

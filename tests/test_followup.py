@@ -526,3 +526,18 @@ def test_a_follow_up_whose_own_subject_is_unclear_falls_back_to_the_entry_the_la
                ("user", "Is everything in it actually a model?"),
                ("assistant", "No: Whisper is even listed twice.")]
     assert ask("who put that one together?", history) == "who put Whisper together?"
+
+
+def test_an_answer_that_never_says_its_entrys_name_is_about_the_entry_it_quotes():
+    """Answers quote the material verbatim, so their sources can be read back: "why?" after an answer quoting the
+    diffusion section is about Diffusion models, though neither the question nor the answer names it."""
+    text = ("Diffusion models are a powerful type of generative model. In the second phase, you then train that same "
+            "model to reverse the process and undo the corruptions it applied.")
+    names = NameIndex({"diffusion": ["Diffusion models"], "gan": ["GANs"]}, texts_by_entry={"diffusion": text, "gan": "GANs."})
+    assert names.quoted_in("In the second phase, you then train that same model to reverse the process and undo the "
+                           "corruptions it applied. [1]") == ["diffusion"]
+    assert names.quoted_in("Something the material never says at all here. [1]") == []
+    history = [("user", "What does the pristine photo turn into after the model keeps degrading it?"),
+               ("assistant", "In the second phase, you then train that same model to reverse the process and undo the "
+                             "corruptions it applied. [1]")]
+    assert condense("why?", history, names, {"diffusion": "Diffusion models"}) == "why (about Diffusion models)?"
