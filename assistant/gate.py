@@ -79,7 +79,7 @@ _QUANTITY = re.compile(r"\b(how (many|much|long|old|big|large|fast)|formula|equa
 # A setting asks for a value, which only a number written as digits gives: "What beam width do people use?",
 # "what decay rate should I pick?" ("one" in "from one task to another" is no setting, nor the 3 of "3D")
 _SETTING = re.compile(r"\b(what|which)\s+([\w-]+\s+){0,2}(rate|width|rank|size|value|setting|temperature|threshold|"
-                      r"dimension|dimensionality)s?\s+(do|does|did|should|would|could|is|are|to)\b"
+                      r"dimension|dimensionality|resolution)s?\s+(do|does|did|should|would|could|is|are|to)\b"
                       # "what counts as a good value for it?", "a typical learning rate"
                       r"|\b(good|best|right|typical|recommended|ideal|optimal|usual|sensible|reasonable|default)\s+([\w-]+\s+)?"
                       r"(rate|width|rank|size|value|setting|temperature|threshold|number)s?\b", re.I)

@@ -246,7 +246,7 @@ def test_gate_a_setting_asks_for_a_value_the_material_never_gives(assistant):
     """"What beam width ...?" asks for a number; "one" in "from one task to another" or the 3 of "3D" is none."""
     for question in ("What beam width is typical in practice?", "Which learning rate should I pick for a GAN?",
                      "What weight decay value should I use for regularization?",  # two words before "value"
-                     "What counts as a good value for FID?"):
+                     "What counts as a good value for FID?", "What resolution does SDXL output by default?"):
         trace = assistant.trace(question)
         assert not trace.answerable and trace.reason == "no such facts", (question, trace.reason)
     assert assistant.trace("What is beam search used for?").answerable
