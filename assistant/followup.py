@@ -516,6 +516,13 @@ def _ellipsis(turn: _Turn) -> str | None:
     return _about(stripped, turn.subject.text) if not turn.named and fragment and not _PRONOUN.search(stripped) else None
 
 
+def _continuation(turn: _Turn) -> str | None:
+    """ "and which configurations end up with low energy?": a question that opens with "and" or "but" and names
+    nothing goes on about the subject, however long it is (one that points back has its pointer replaced later)."""
+    opens = re.match(r"^(and|but|also|so)\b", turn.stripped, re.I)
+    return _about(turn.stripped, turn.subject.text) if opens and not turn.named and not points_back(turn.question) else None
+
+
 def _other_side(turn: _Turn) -> str | None:
     """ "So what's the difference from a GAN?": the other side of the comparison is the subject."""
     if turn.named and turn.subject.entry_id and not turn.names_subject and _ONE_SIDED.search(turn.question) \
@@ -587,8 +594,8 @@ def _their_makers(turn: _Turn) -> str | None:
 
 
 RULES: tuple[Callable[[_Turn], str | None], ...] = (
-    _new_topic, _switch_to_named, _narrowed_list, _request, _field_ellipsis, _ellipsis, _other_side, _definite_phrase,
-    _same_output, _stands_alone, _that_company, _the_other_one, _their_makers)
+    _new_topic, _switch_to_named, _narrowed_list, _request, _field_ellipsis, _ellipsis, _continuation, _other_side,
+    _definite_phrase, _same_output, _stands_alone, _that_company, _the_other_one, _their_makers)
 
 
 def listed_items(history: History, names: NameIndex) -> list[str]:

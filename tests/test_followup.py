@@ -84,6 +84,9 @@ def test_a_standalone_question_is_never_rewritten(question):
     ("What about its output?", "What does Whisper generate?"),
     ("Why?", "Why (about Whisper)?"),
     ("why bother?", "why bother (about Whisper)?"),
+    # a question that opens with "and" goes on about the subject, however long
+    ("and which spoken languages end up being transcribed the best?",
+     "and which spoken languages end up being transcribed the best (about Whisper)?"),
     ("How is this model trained?", "How is Whisper trained?"),
     ("Who made that?", "Who made Whisper?"),
 ])
