@@ -233,10 +233,15 @@ class _Context:
 # --- the subject rules, in the order last_subject() tries them on each exchange: each returns the subject or None -----
 def _named_in_question(exchange: _Exchange, context: _Context) -> Subject | None:
     """The entries the question names ("Who made Whisper?" -> Whisper). A list question naming a topic ("Which entry
-    in the table is listed for self-supervised learning?") is about the rows its answer gave (DINO)."""
+    in the table is listed for self-supervised learning?") is about the rows its answer gave (DINO), and a question
+    asking for another entry ("Is there a GAN variant aimed at making art?") about the new one its answer gave (CANs)."""
     found = context.names.find(exchange.question)
     if found and is_list_question(exchange.question) and not any(map(context.is_model, found)):
         found = [e for e in context.names.find(exchange.answer) if context.is_model(e) and e not in found] or found
+    elif found and exchange.answer and re.match(r"(is|are) there\b", exchange.question.strip(), re.I) \
+            and not is_list_question(exchange.question):
+        # "Is there a GAN variant aimed at making art?" asks for another entry than GANs: the one its answer gave
+        found = [e for e in context.names.find(exchange.answer) if e not in found] or found
     return context.entry(found, exchange.question) if found else None
 
 

@@ -544,3 +544,10 @@ def test_an_answer_that_never_says_its_entrys_name_is_about_the_entry_it_quotes(
                ("assistant", "In the second phase, you then train that same model to reverse the process and undo the "
                              "corruptions it applied. [1]")]
     assert condense("why?", history, names, {"diffusion": "Diffusion models"}) == "why (about Diffusion models)?"
+
+
+def test_a_question_asking_whether_there_is_another_entry_is_about_the_one_its_answer_gave():
+    """"Is there a GAN variant ...?" names GANs but asks for another entry: "it" is then the one the answer gave."""
+    history = [("user", "Is there a GAN variant aimed at making faces?"),
+               ("assistant", "StyleGAN is a variant of GANs for faces [1].")]
+    assert ask("How does it work?", history) == "How does StyleGAN work?"
