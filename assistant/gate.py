@@ -184,11 +184,10 @@ class AnswerabilityGate(BaseNodePostprocessor):
             about_best = max(v.vector_score for v in named)
             all_models = all(v.kind == "model" for v in named)
             # "What technique is Stable Diffusion built on?": prose that speaks of the model tells what it is built on
-            spoken_of = [t for t, v in zip(texts, views, strict=True) if not v.named and v.kind != "model"
+            spoken_of = [v for t, v in zip(texts, views, strict=True) if not v.named and v.kind != "model"
                          and any(normalize(x) in normalize(t) for x in name_list)]
             if all_models and spoken_of and _RELATION.search(question):
-                all_models, about_best = False, max(about_best, max(v.vector_score for t, v in zip(texts, views, strict=True)
-                                                                    if t in spoken_of))
+                all_models, about_best = False, max(about_best, *(v.vector_score for v in spoken_of))
             if all_models:  # a row's own fields answer only for themselves: "audio" in "What sampling rate does
                 # WaveNet's audio use?" is WaveNet's output, and leaves "sampling rate" to be found elsewhere
                 values = {stem(w) for v in named for w in content_words(f"{v.field('creator')} {v.field('generates')}")}

@@ -154,10 +154,7 @@ def definition_term(text: str) -> str:
 def _names_a_creator(text: str, models: list[str], names: NameIndex, table: ModelTable) -> bool:
     """A yes/no question naming a model and one of the table's creators asks who made it: "Is DeBERTa a
     Google model?", "Did Meta make LLaMA?" (the creator's words inside the model's own names don't count)."""
-    if not _YES_NO.match(asking_clause(text)):
-        return False
-    own = {singular(w) for m in models for name in names.names_of(m) for w in content_words(name)}
-    return any(singular(w) in table.creator_vocab and singular(w) not in own for w in content_words(text))
+    return bool(_YES_NO.match(asking_clause(text))) and any(w in table.creator_vocab for w in _own_words(text, models, names))
 
 
 def _own_words(text: str, models: list[str], names: NameIndex) -> set[str]:
