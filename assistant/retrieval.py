@@ -60,7 +60,8 @@ class NameIndex:
     One-word names with two or more capitals (acronyms such as "CAN", "RAG", "MUM", "LoRA") match
     in their own case, so "how can a ..." does not name Creative Adversarial Networks, nor "an
     existing clip" CLIP; in a question typed all in lower case (or all in capitals) they match in
-    any case ("what is a gan", "WHAT IS LORA"). Other names match case-insensitively.
+    any case ("what is a gan", "WHAT IS LORA"), except those that lower-cased are stopwords ("what can it
+    read?" names no CAN). Other names match case-insensitively.
     """
 
     # A name mentioned in more entries than this ("generative AI", "training data") is a

@@ -271,6 +271,7 @@ class CitedSynthesizer(BaseSynthesizer):
             if match is not None and key in allowed_keys and match not in kept:
                 kept.append(match)
         unsupported = checked.unsupported if checked else []
+        naming = bool(NAMING.search(question))  # "What's the term for ...?": the answer says the entry's name
         if kept and allowed and allowed[0][1] not in kept:
             kept.insert(0, allowed[0][1])  # the model passed over the sentence most relevant to the question
         asking = asked_for(question)
@@ -278,12 +279,12 @@ class CitedSynthesizer(BaseSynthesizer):
         if kept and giving is not None and giving not in kept:
             kept.append(giving)  # ... or over the one that gives what it asks for: "What challenges ...?" -> the list
         if kept:
-            text, citations = _assemble(kept, sent, opening, naming=bool(NAMING.search(question)))
+            text, citations = _assemble(kept, sent, opening, naming)
             note = prompts.UNSUPPORTED_NOTICE if unsupported else ""
             return Answer(text=text, citations=citations, passages=sent, query=question, mode="generated",
                           unsupported=unsupported, incomplete=incomplete, notice=" ".join(filter(None, [notice, note])))
         chosen = [c for _, c in allowed[:3]] or [c for _, c in sorted(local, key=lambda x: x[0], reverse=True)[:1]]
-        text, citations = _assemble(chosen, sent, opening, naming=bool(NAMING.search(question)))
+        text, citations = _assemble(chosen, sent, opening, naming)
         if not text:
             refused = refusal(question, sent, "no sentence answers")
             refused.notice = notice

@@ -250,8 +250,10 @@ class Vocabulary:
     def correct(self, text: str) -> str:
         """`text` with misspelt lower-case words replaced by the one word of the material (or of a
         question's own vocabulary) one edit away: "who maed ernie" -> "who made ernie"; or by the small
-        word of the question's frame one edit away ("wich" -> "which"). Names (capitalised words), short
-        words and words with no single correction are left alone."""
+        word of the question's frame one edit away ("wich" -> "which"). A contraction typed without its
+        apostrophe gets it back ("whos" -> "who's"), chat shorthand is spelt out ("n" -> "and"), and "what dose"
+        reads "what does". Names (capitalised words), short words and words with no single correction are left
+        alone."""
         def fix(match: re.Match[str]) -> str:
             word = match.group(0)
             if word in _CONTRACTED:  # "whos", "doesnt": the apostrophe put back
