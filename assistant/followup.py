@@ -39,7 +39,7 @@ _NOUNS = (r"(one|ones|model|models|technique|techniques|method|methods|approach|
           r"tool|tools|framework|field|area|type|kind|thing|component|part|step|problem|issue|dataset|task)")
 _DEMONSTRATIVE = re.compile(rf"\b(this|that|these|those|said)\s+(same\s+)?{_NOUNS}\b", re.I)
 # "one" standing for the subject at the end of a question: "What is the decoder's job in one?"
-_ONE = re.compile(r"\b(in|of|for|with|inside|from|into|on) one\W*$"
+_ONE = re.compile(r"\b(in|of|for|with|inside|from|into|on|training|using|building|running|fine-tuning) one\W*$"
                   # "Is there a newer, better one?", "Is there another one?": one like the subject
                   r"|\b(a|an|another)\s+([\w-]+,?\s+){0,2}one\W*$", re.I)
 _OTHER = re.compile(rf"\bthe (other|same|second|first|latter|former)\s+{_NOUNS}\b|\bthe (\S+ )?(versions?|variants?|phases?|"
@@ -59,6 +59,11 @@ _CREATOR_REF = re.compile(r"\b(that|this|the same|the|its|their)\s+"
                           r"(company|companies|organi[sz]ation|lab|laboratory|firm|maker|creator|developer|group|team|"
                           r"institute|studio)\b('s)?(?!\s+(of|behind|that|which|who)\b)", re.I)  # not "the creator of X"
 _PEOPLE = re.compile(r"\b(they|them|their)\b", re.I)
+_A_KIND_ONE = re.compile(r"\b(a|an)\s+([\w-]+\s+){1,2}one\W*$", re.I)
+_FROM_THEM = re.compile(r"\bfrom (them|they)\b", re.I)
+# "is few-shot learning connected to it?": a question naming one entry relates it to the subject
+_RELATED_TO_IT = re.compile(r"\b(connected|related|linked|similar|compared|tied|relevant|connection|relation|link|"
+                            r"different|differ|part|kind|type|version|variant|form)\s+(to|with|from|of)\s+(it|them)\b", re.I)
 _MAKES = re.compile(r"\b(make|made|makes|create|created|creates|build|built|develop|developed|release|released|produce|"
                     r"produced|design|designed|train|trained)\b", re.I)
 # Elliptical fragments: "And the creator?", "Why?", "How so?", "Examples?", "Tell me more."
@@ -564,7 +569,12 @@ def _stands_alone(turn: _Turn) -> str | None:
             and not (_PRONOUN.search(question) or _DEMONSTRATIVE.search(question)):
         return question
     if turn.named and _refers_to_named(question, turn.names) and not (
-            _DEMONSTRATIVE.search(question) or _BARE.search(question) or _CREATOR_REF.search(question)):
+            _DEMONSTRATIVE.search(question) or _BARE.search(question) or _CREATOR_REF.search(question)
+            or _RELATED_TO_IT.search(question) or turn.creator and _FROM_THEM.search(question)):
+        return question
+    # "Is T5 a Google model or a Microsoft one?": "a <kind> one" in a question naming its own entry is that entry's kind
+    if turn.named and _A_KIND_ONE.search(question) and not (_PRONOUN.search(question) or _DEMONSTRATIVE.search(question)
+                                                            or _BARE.search(question) or _OTHER.search(question)):
         return question
     return question if _asks_about_its_own_topic(question) else None
 
@@ -592,7 +602,8 @@ def _the_other_one(turn: _Turn) -> str | None:
 def _their_makers(turn: _Turn) -> str | None:
     """ "Who created StyleGAN?" -> "What else did they make?": "they" who make things are its creator."""
     people = _PEOPLE.search(turn.question)
-    if turn.creator and people and _MAKES.search(turn.question) and _asked_for_creator(turn.subject.asked):
+    makers = _MAKES.search(turn.question) and _asked_for_creator(turn.subject.asked)
+    if turn.creator and people and (makers or _FROM_THEM.search(turn.question)):  # "is Copilot from them as well?"
         owner = turn.creator + ("'s" if people.group(1).lower() == "their" else "")
         return turn.question[:people.start()] + owner + turn.question[people.end():]
     return None

@@ -551,3 +551,14 @@ def test_a_question_asking_whether_there_is_another_entry_is_about_the_one_its_a
     history = [("user", "Is there a GAN variant aimed at making faces?"),
                ("assistant", "StyleGAN is a variant of GANs for faces [1].")]
     assert ask("How does it work?", history) == "How does StyleGAN work?"
+
+
+def test_a_question_naming_its_own_entry_can_still_point_back():
+    """"is StyleGAN connected to it?" relates the entry it names to the subject; "is StyleGAN from them as well?"
+    asks whether the subject's maker made it; "Is GPT-3 a Google model or an OpenAI one?" stands alone ("one" is
+    its own kind); "training one" at the end stands for the subject."""
+    history = [("user", "Who made Whisper?"), ("assistant", "Whisper was created by OpenAI [1].")]
+    assert ask("is StyleGAN connected to it?", history) == "is StyleGAN connected to Whisper?"
+    assert ask("is StyleGAN from them as well?", history) == "is StyleGAN from OpenAI as well?"
+    assert ask("Is GPT-3 a Google model or an OpenAI one?", history) == "Is GPT-3 a Google model or an OpenAI one?"
+    assert ask("what data is needed when training one?", history) == "what data is needed when training one (about Whisper)?"
