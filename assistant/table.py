@@ -207,8 +207,9 @@ class ModelTable:
         held = _NAME_HOLDS.search(question)  # a filter on the names is a list request of its own
         if held:
             return self._named_like(held.group("x") or held.group("y"))
+        listing = _LIST_INTENT.search(text)
         exists = _EXISTS.search(text)  # "Is there an OCR tool in the table?": a list of the rows with that in their names
-        if not (_LIST_INTENT.search(text) or exists):
+        if not (listing or exists):
             return None
         # "text-to-speech models" asks for what they generate: speech
         words = [singular(re.sub(r"'s$", "", re.sub(r"^[a-z]+-to-([a-z]+)$", r"\1", w))) for w in content_words(text)]
@@ -224,7 +225,7 @@ class ModelTable:
         if not output_hit:  # no category named by its head: a distinctive word of one ("games", "protein")
             output_hit = {w for w in asked if w in self.output_words - self.head_vocab} - creator_hit - _WEAK["generates"]
         written = self._creator_as_written(question)
-        if not (creator_hit or output_hit or written) or not _LIST_INTENT.search(text):
+        if not (creator_hit or output_hit or written) or not listing:
             # "Is there an OCR tool in the model table?": a word of some rows' names, and nothing else unexplained
             titled = [w for w in words if w in self.title_words and not is_field_word(w) and w not in _TABLE_WORDS]
             rest = [w for w in words if w not in titled and w not in _TABLE_WORDS and not is_field_word(w)
