@@ -53,8 +53,13 @@ def export_onnx(model_dir: str, cache: Path | None = None) -> Path:
 
     Exported with PyTorch's ONNX exporter into a temporary folder, checked against PyTorch on probe
     sentences, then moved into place atomically, so concurrent first runs cannot see half a model."""
-    weights = Path(model_dir) / "model.safetensors"
-    digest = hashlib.sha256(f"{Path(model_dir).resolve()}|{weights.stat().st_size}|{weights.stat().st_mtime_ns}".encode())
+    # Keyed by the model's bytes, not its path: every venv (each CI clone has one) carries its own copy of the
+    # same weights, and a path key left one 87 MB export per venv behind.
+    digest = hashlib.sha256()
+    for name in ("config.json", "model.safetensors"):
+        with open(Path(model_dir) / name, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
     target = (cache or onnx_cache_dir()) / f"{Path(model_dir).name}-{digest.hexdigest()[:12]}"
     if (target / "model.onnx").is_file():
         return target

@@ -29,7 +29,7 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from assistant.citations import MIN_WORDS, split_sentences, strip_markers
 from assistant.stages import Key, NodeView, with_metadata
-from assistant.text import SET_ASIDE, STOPWORDS, normalize, singular, unify, words
+from assistant.text import SET_ASIDE, STOPWORDS, normalize, singular, unify, without_where, words
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -302,12 +302,16 @@ class HybridRetriever(BaseRetriever):
         self.fusion, self.name_boost = fusion, name_boost
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        # searched for what is asked, not where: "in the table" would rank the table's introduction first
         if query_bundle.embedding is None:
             query_bundle.embedding = self.embed_model.get_query_embedding(query_bundle.query_str)
+        search = QueryBundle(without_where(query_bundle.query_str), embedding=query_bundle.embedding)
+        if search.query_str != query_bundle.query_str:
+            search.embedding = self.embed_model.get_query_embedding(search.query_str)
         self.vector.similarity_top_k = self.candidates  # type: ignore[attr-defined]
         self.bm25.similarity_top_k = min(self.candidates, self.corpus_size)  # type: ignore[attr-defined]
-        vector_hits = self.vector.retrieve(query_bundle)
-        bm25_hits = self.bm25.retrieve(query_bundle)
+        vector_hits = self.vector.retrieve(search)
+        bm25_hits = self.bm25.retrieve(search)
         evidence = Evidence(named_entries=self.names.find(query_bundle.query_str),
                             vector_scores={h.node.node_id: float(h.score or 0) for h in vector_hits},
                             bm25_scores={h.node.node_id: float(h.score or 0) for h in bm25_hits})

@@ -44,6 +44,22 @@ STOPWORDS = frozenset(
 )
 
 
+# Where the material says something, not what it says: "in the model table", "according to the article", "does
+# the glossary mention". A search for the thing asked about leaves these out: otherwise the one passage that
+# says "table" (the table's introduction) outranks the row asked for.
+_WHERE = re.compile(r"\b(?:(?:in|from|on|within|inside|across|among) (?:the|this|your|its|that) (?:article'?s? |big |whole )?"
+                    r"(?:(?:ai )?models? |model's )?(?:table|glossary|article)(?:'s (?:rows|list))?"
+                    r"|(?:according to|per|by) the (?:article|table|glossary)(?:'s (?:definition|list|rows))?)\b", re.I)
+
+
+def without_where(question: str) -> str:
+    """The question without the phrases that only say where in the material to look ("Is there a speech-to-text
+    model in the table?" -> "Is there a speech-to-text model?"); the question itself when nothing else is left."""
+    rest = re.sub(r"\s{2,}", " ", _WHERE.sub(" ", question)).strip()
+    rest = re.sub(r"\s+([?.!,])", r"\1", rest).lstrip(" ,;:")
+    return rest if content_words(rest) else question
+
+
 def clean_text(text: str) -> str:
     """Strip control characters, ANSI escapes, invisible/tag characters and lone surrogates."""
     text = _SURROGATE.sub("", text).translate(_SEPARATORS)

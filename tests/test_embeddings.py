@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -38,6 +39,20 @@ def test_export_is_made_once_and_reused(embed_model, monkeypatch):
     start = time.perf_counter()
     folder = export_onnx(local_model_path("all-MiniLM-L6-v2"))
     assert (folder / "model.onnx").is_file() and time.perf_counter() - start < 5
+
+
+def test_the_same_weights_elsewhere_reuse_the_export(embed_model, tmp_path, monkeypatch):
+    """Another venv's copy of the same model (each clone has one) finds the export already made."""
+    import shutil
+
+    import torch
+
+    model_dir = Path(local_model_path("all-MiniLM-L6-v2"))
+    made = export_onnx(str(model_dir))
+    copy = tmp_path / "other-venv" / model_dir.name
+    shutil.copytree(model_dir, copy)
+    monkeypatch.setattr(torch.onnx, "export", lambda *a, **k: pytest.fail("exported again for a copy of the same weights"))
+    assert export_onnx(str(copy)) == made
 
 
 def test_export_that_does_not_reproduce_pytorch_is_refused(tmp_path, monkeypatch):

@@ -9,6 +9,7 @@ import sys
 
 from assistant.retrieval import NameIndex
 from assistant.table import ModelTable
+from assistant.text import without_where
 from tests.conftest import PROJECT_DIR
 
 
@@ -43,6 +44,15 @@ def test_retrieve_ranks_named_entry_first(assistant):
 def test_paraphrased_question_finds_the_entry(assistant):
     passages = assistant.retrieve("How can a model learn a new task from a single example?", k=5)
     assert "one-shot-learning" in [p.entry_id for p in passages]
+
+
+def test_where_the_material_says_it_is_not_what_is_searched_for(assistant):
+    """ "in the table" is where to look: the table's introduction (the one passage saying "table") does not outrank the
+    row asked for."""
+    assert without_where("Is there a speech-to-text model in the model table?") == "Is there a speech-to-text model?"
+    assert without_where("By the article's definition, can it build worlds?") == "can it build worlds?"
+    assert without_where("What is in the table?") == "What is in the table?"  # nothing else to search for
+    assert assistant.retrieve("Which entry in the table is listed as general purpose?", k=3)[0].title == "Perceiver IO"
 
 
 def test_model_table_lists_every_matching_row(assistant):
