@@ -69,7 +69,7 @@ class Pipeline:
         views = [NodeView.of(n) for n in snapshot.nodes]
         return cls(snapshot=snapshot,
                    retriever=build_retriever(store, embed_model, settings.data_dir, settings.top_k, snapshot),
-                   table=ModelTable(snapshot.nodes),
+                   table=ModelTable(snapshot.nodes, embed_model),
                    titles={v.entry_id: v.title for v in views},
                    creators={v.entry_id: v.field("creator") for v in views if v.field("creator")},
                    outputs={v.entry_id: v.field("generates") for v in views if v.field("generates")},

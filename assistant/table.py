@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from assistant.stages import Key, NodeView, intent_of, with_metadata
-from assistant.text import SET_ASIDE, content_words, is_field_word, normalize, singular
+from assistant.text import SET_ASIDE, content_words, is_field_word, normalize, singular, without_where
+
+if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
 
 _LIST_NOUN = (r"(models?|systems?|tools?|ais|ones|entry|entries|networks|generators|frameworks|technologies|products|"
               r"projects|rows)")
@@ -41,6 +45,15 @@ _EXISTS = re.compile(r"^(is|are) there\b|\b(anything|something)\b|\b(does|do) th
 # "How many times does BEiT appear in the table?", "Is Whisper listed more than once?"
 _APPEARS = re.compile(r"\bhow many times\b|\bmore than once\b|\btwice\b|\bduplicat\w*|\b(appear|appears|listed|occur|occurs) "
                       r"(again|twice|two times|several times)\b")
+
+
+# The table as the place to look: "Is there anything in the table for ...", "Which entry in the table is listed as ..."
+_IN_THE_TABLE = re.compile(r"\b(in|from|on) the (model |models |ai models )?table\b|\blisted (as|for)\b"
+                           r"|\bthe (model |models )?table (list|lists|have|has|include|includes|contain|contains)\b")
+# How close (cosine, the index's embedding model) a description must come to a Generates cell to stand for it:
+# on dev, descriptions of a row's output scored 0.62-0.73 against its cell ("detecting human body poses" ->
+# "Body, Face, & Hand Keypoints Detection"), the nearest wrong cells at most 0.54 ("speech-to-text" -> "Speech").
+DESCRIBED_MIN_SIMILARITY = 0.6
 
 
 def _says(text: str, name: str) -> bool:
@@ -120,10 +133,13 @@ class TableMatch:
 
 
 class ModelTable:
-    """The model rows of the index with their fields, filterable by creator and output type."""
+    """The model rows of the index with their fields, filterable by creator and output type; with an embedding
+    model, also by an output described in other words ("anything in the table for detecting body poses?")."""
 
-    def __init__(self, nodes: list[TextNode]):
+    def __init__(self, nodes: list[TextNode], embed_model: BaseEmbedding | None = None):
         self.rows = [n for n in nodes if NodeView.of(n).kind == "model"]
+        self.embed_model = embed_model
+        self._cell_vectors: Any = None  # the Generates cells' embeddings, made on first use
         self.creator_tokens = {r.node_id: self._tokens(NodeView.of(r).field("creator")) for r in self.rows}
         self.output_heads = {r.node_id: _heads(NodeView.of(r).field("generates")) - _WEAK["generates"] for r in self.rows}
         self.output_words = {w for r in self.rows for part in _parts(NodeView.of(r).field("generates")) for w in part}
@@ -190,7 +206,33 @@ class ModelTable:
         return [row for score, row in scored if score == best]
 
     def match(self, question: str) -> TableMatch | None:
-        """Rows the question enumerates, or None when it is not a list question over the table.
+        """Rows the question enumerates, or None when it is not a list question over the table: the rows
+        its words select (see `match_words`), else those whose output it describes in words of its own."""
+        return self.match_words(question) or self.match_described(question)
+
+    def match_described(self, question: str) -> TableMatch | None:
+        """ "Is there anything in the table for detecting human body poses?": the rows of the one Generates cell
+        the question describes, when it asks what the table has and its words name no field value. None without an
+        embedding model, or when no cell comes within DESCRIBED_MIN_SIMILARITY."""
+        text = normalize(question)
+        if self.embed_model is None or not self.cells or not _IN_THE_TABLE.search(text) \
+                or not (_EXISTS.search(text) or _LIST_INTENT.search(text)):
+            return None
+        import numpy as np
+
+        if self._cell_vectors is None:
+            self._cell_vectors = np.array(self.embed_model.get_text_embedding_batch(self.cells), dtype=np.float32)
+        asked = np.array(self.embed_model.get_query_embedding(without_where(question)), dtype=np.float32)
+        similarity = self._cell_vectors @ asked
+        best = int(similarity.argmax())
+        if similarity[best] < DESCRIBED_MIN_SIMILARITY:
+            return None
+        cell = self.cells[best]
+        rows = [r for r in self.rows if NodeView.of(r).field("generates") == cell]
+        return TableMatch(creator="", output=cell, nodes=rows)
+
+    def match_words(self, question: str) -> TableMatch | None:
+        """Rows the question enumerates by its words, or None when it is not a list question over the table.
 
         Two filters on the Name cell come first: how often a named model appears ("How many times does
         BEiT appear?") and what the names hold ("Which models have 'GPT' in their name?"). Otherwise a list

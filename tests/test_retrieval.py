@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 from assistant.retrieval import NameIndex
+from assistant.stages import NodeView
 from assistant.table import ModelTable
 from assistant.text import without_where
 from tests.conftest import PROJECT_DIR
@@ -53,6 +54,17 @@ def test_where_the_material_says_it_is_not_what_is_searched_for(assistant):
     assert without_where("By the article's definition, can it build worlds?") == "can it build worlds?"
     assert without_where("What is in the table?") == "What is in the table?"  # nothing else to search for
     assert assistant.retrieve("Which entry in the table is listed as general purpose?", k=3)[0].title == "Perceiver IO"
+
+
+def test_model_table_finds_an_output_described_in_other_words(assistant):
+    table = ModelTable(assistant.snapshot.nodes, assistant.embed_model)
+    poses = table.match("Is there anything in the table for detecting human body poses?")
+    assert poses is not None and [NodeView.of(n).title for n in poses.nodes] == ["OpenPose"]
+    ocr = table.match("Which entry in the table pulls text out of images?")
+    assert ocr is not None and [NodeView.of(n).title for n in ocr.nodes] == ["Tesseract OCR"]
+    assert table.match("Is there anything in the table for baking sourdough bread?") is None  # nothing comes close
+    assert table.match("How do people detect human body poses?") is None  # not asking what the table has
+    assert ModelTable(assistant.snapshot.nodes).match("Is there anything in the table for detecting human body poses?") is None
 
 
 def test_model_table_lists_every_matching_row(assistant):
