@@ -106,6 +106,10 @@ _FRAGMENT = re.compile(r"^(and|but|also|or|what about|how about)\b[^?]{0,40}\??$
 # "the idea", "the concept": a bare abstract noun that can only mean what was just discussed.
 _BARE_IDEA = re.compile(r"\bthe (idea|concept|approach|technique|method|trick|principle|process)\b"
                         r"(?!\s+(of|behind|that|which|for|to)\b)(?!\s+[\w-]+\s+(is|are|was|were)\b)", re.I)
+# "the cooking comparison", "the painting analogy": one of the article's comparisons, named in the user's own words,
+# can only be the one that goes with what was just discussed
+_ANALOGY = re.compile(r"\bthe ([\w-]+ ){1,3}(comparison|analogy|metaphor|parallel|illustration)s?\b"
+                      r"(?!\s+(of|for|between|with|in the)\b)", re.I)
 # Words of a definite phrase too common to show that it refers back ("the models that ..."), and phrases
 # about the material itself ("the table", "the article").
 _GENERIC_NP = frozenset({"model", "models", "data", "ai", "system", "systems", "way", "ways", "thing", "things", "output",
@@ -662,7 +666,7 @@ def definite_reference(question: str, history: History) -> bool:
     model" after an answer about "a smaller, more efficient model", "the forger" after the art-forger
     analogy, or a bare "the idea". A phrase about the material ("the table") or made of common words
     ("the models that ...") does not count."""
-    if _BARE_IDEA.search(question):
+    if _BARE_IDEA.search(question) or _ANALOGY.search(question):
         return True
     # the last answer's words: not the last question's ("the capital of France" -> "the capital of Germany" is
     # a new question), nor a refusal's, which only echoes the question

@@ -259,6 +259,9 @@ FORGER = [("user", "What does the article say about GANs?"),
     ("Why bother training the small model at all?", DISTIL,
      "Why bother training the small model at all (about knowledge distillation)?"),
     ("What is the forger's goal?", FORGER, "What is the forger's goal (about Generative Adversarial Networks)?"),
+    # one of the article's comparisons, named in the user's own words ("chef" is what the answer says)
+    ("what's the cooking comparison about?", DISTIL, "what's the cooking comparison about (about knowledge distillation)?"),
+    ("And the painting analogy?", DISTIL, "And the painting analogy (about knowledge distillation)?"),
     # a bare abstract noun
     ("How does the generative AI section apply the idea?", WHISPER,
      "How does the generative AI section apply the idea (about Whisper)?"),
@@ -273,6 +276,7 @@ def test_a_definite_phrase_explained_by_the_last_answer_is_a_follow_up(question,
     "What are the models that generate text?",  # common words only
     "What is the idea behind StyleGAN?",  # names its own subject
     "What is the approach of contrastive learning?",
+    "What does the orchestra conductor comparison in the article illustrate?",  # says where it is: a question of its own
 ])
 def test_a_definite_phrase_of_its_own_is_no_follow_up(question):
     assert ask(question, DISTIL) == question
