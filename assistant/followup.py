@@ -25,7 +25,7 @@ from assistant import prompts
 from assistant.intent import asks_about_fields, definition_term, topic_phrase
 from assistant.retrieval import NameIndex
 from assistant.table import is_list_question
-from assistant.text import content_words, normalize, unify, words
+from assistant.text import STOPWORDS, content_words, normalize, unify, words
 
 History = list[tuple[str, str]]
 MAX_EXCHANGES = 6  # (user, assistant) pairs of history read per question: bounds the work whatever a client sends
@@ -119,7 +119,8 @@ _MATERIAL_NP = frozenset({"table", "article", "material", "list", "post", "autho
 # "the second one", "the last model", "the latter": an item of the last answer's list (or of the two
 # entries the last question compared). A bare "the first" only at the end: "the first phase" is no item.
 _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
-_ORDINAL = re.compile(rf"\bthe (?P<n>{'|'.join(_ORDINALS)}|last)(?: (one|model|entry|item|system|tool|row)\b|(?=\s*[?.!,]|\s*$))"
+_ORDINAL = re.compile(rf"\bthe (?P<n>{'|'.join(_ORDINALS)}|last)(?: (one|model|entry|item|system|tool|row)\b|(?=\s*[?.!,]|\s*$)"
+                      r"|(?P<of> (?:one )?(?:of|among) (?:those|these|them|the (?:two|three|four|ones)))\b)"
                       r"|\bthe (?P<n2>latter|former)\b", re.I)
 # "that same output", "the same thing", "generate the same": what the subject model generates
 _SAME_OUTPUT = re.compile(r"\b(that|the) same (output|outputs|thing|task|kind of (output|content))\b"
@@ -618,17 +619,26 @@ RULES: tuple[Callable[[_Turn], str | None], ...] = (
     _definite_phrase, _same_output, _stands_alone, _that_company, _the_other_one, _their_makers)
 
 
-def listed_items(history: History, names: NameIndex) -> list[str]:
+def listed_items(history: History, names: NameIndex, among: bool = False) -> list[str]:
     """What the last exchanges listed, in order: the rows of a list answer (one of the last two, so "the
     first one" may follow "the second one"), else the entries the last question named when it named two
-    or more ("How does a VAE differ from a GAN?"), else those the last answer named besides."""
+    or more ("How does a VAE differ from a GAN?"), else those the last answer named besides. A question that
+    says "of those" (`among`) points into the last answer's words: every entry it names besides what was asked
+    ("... essential in autoencoders and sequence-to-sequence models": "the second of those" is Seq2Seq)."""
     for answer in [text for role, text in reversed(history) if role == "assistant"][:2]:
         rows = [m.group("name").strip() for m in _LISTED.finditer(answer)]
         if rows:
             return rows
     asked = next((text for role, text in reversed(history) if role == "user"), "")
     found = names.find(asked)
-    if len(found) < 2:
+    if len(found) < 2 and among:
+        answer = next((text for role, text in reversed(history) if role == "assistant"), "")
+        body = re.sub(r"^[^:\n]{2,80}:\s", "", answer)  # past the "Decoder:" lead that names what was asked
+        known = set(found) | {e for e in names.find(answer[: len(answer) - len(body)]) if body != answer}
+        found = [e for e in names.find(body) if e not in known]
+        if len(found) < 2:  # things the answer lists that are no entries of their own: the words it lists them in
+            return coordinated(body)
+    elif len(found) < 2:
         # "Models like GPT-3 as well as ... DALL-E 2 leverage transformer architectures": the models the answer
         # names by their proper names (not "transformer" as a common noun)
         answer = next((text for role, text in reversed(history) if role == "assistant"), "")
@@ -640,12 +650,55 @@ def listed_items(history: History, names: NameIndex) -> list[str]:
     return [names.titles_by_entry.get(e, e) for e in found] if len(found) >= 2 else []
 
 
+_EDGE = STOPWORDS | {"even", "also", "both", "either", "essential", "used", "such", "like", "including", "e.g"}
+
+
+def coordinated(text: str) -> list[str]:
+    """The items of the last list a text makes ("... essential in autoencoders and sequence-to-sequence models." ->
+    ["autoencoders", "sequence-to-sequence models"]; "images, text, music, or even entire virtual worlds" -> four),
+    each cut to its words between function words; [] when it makes none. Read back from its last "and"/"or": the
+    items before it are the comma-separated phrases of plain words, and the first is where a function word ends."""
+    sentence = re.split(r"(?<=[.!?])\s+|\[\d+\]", text.strip())
+    sentence = [t for t in sentence if re.search(r"\s(and|or)\s", t)]
+    if not sentence:
+        return []
+    head, _, last = _split_last(sentence[-1])
+
+    def plain(words: list[str]) -> list[str]:
+        while words and words[0].lower() in _EDGE:
+            words = words[1:]
+        end = next((i for i, w in enumerate(words) if w.lower() in _EDGE), len(words))
+        return words[:end]
+
+    items = [" ".join(plain(last.split()))]
+    segments = [p for p in re.split(r",\s*", head.rstrip(", ")) if p.strip()]
+    for n, segment in enumerate(reversed(segments)):
+        words = segment.split()
+        inner = [i for i, w in enumerate(words[:-1]) if w.lower().strip("'") in _EDGE]
+        if inner and inner[-1] + 1 < len(words):  # "essential in autoencoders": the list starts after "in",
+            longest = max(len(i.split()) for i in items)  # and its item is no longer than the others ("underpin ...")
+            items.insert(0, " ".join(plain(words[inner[-1] + 1:])[-longest:]))
+            break
+        if n == len(segments) - 1:  # "Popular families include VAEs": as long as the shortest other item
+            words = words[-min(len(i.split()) for i in items):]
+        items.insert(0, " ".join(plain(words)))
+    items = [i for i in items if i]
+    return items if len(items) >= 2 else []
+
+
+def _split_last(sentence: str) -> tuple[str, str, str]:
+    """A sentence split at its last "and"/"or": (before, conjunction, after, to the first punctuation)."""
+    found = list(re.finditer(r",?\s(and|or)\s", sentence))[-1]
+    after = re.split(r"[,;:.()!?]", sentence[found.end():])[0]
+    return sentence[:found.start()], found.group(1), after
+
+
 def resolve_ordinal(question: str, history: History, names: NameIndex) -> str:
     """`question` with "the second one" / "the latter" replaced by that item of the last exchange, or ''
     when it has no such reference (or the item does not exist). "And the first one?" after "Who made the
     second one?" asks that question again about the first item."""
     found = _ORDINAL.search(question)
-    items = listed_items(history, names) if found else []
+    items = listed_items(history, names, among=bool(found.group("of"))) if found else []
     if not found or not items:
         return ""
     word = (found.group("n") or found.group("n2")).lower()

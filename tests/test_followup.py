@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.followup import condense
+from assistant.followup import condense, coordinated
 from assistant.retrieval import NameIndex
 
 NAMES = NameIndex({"whisper": ["Whisper"], "stylegan": ["StyleGAN"], "gpt3": ["GPT-3", "GPT 3"], "gan": ["GAN", "GANs"]})
@@ -354,6 +354,21 @@ def test_an_ordinal_after_an_answer_naming_models_in_prose_is_that_model():
                ("assistant", "Text models like GPT-3 as well as image models like DALL-E 2 leverage transformers [1].")]
     assert condense("Who made the first one?", history, names, titles) == "Who made GPT-3?"
     assert condense("What does the latter generate?", history, names, titles) == "What does DALL-E generate?"
+
+
+def test_an_ordinal_of_those_points_into_the_list_the_last_answer_made():
+    names = NameIndex({"decoder": ["Decoder"], "seq2seq": ["Sequence-to-Sequence Models", "Seq2Seq"]})
+    titles = {"decoder": "Decoder", "seq2seq": "Sequence-to-Sequence Models (Seq2Seq)"}
+    history = [("user", "What does a decoder do?"),
+               ("assistant", "Decoder: Part of a neural network architecture that converts encoded data back into its original "
+                             "form or into another format, essential in autoencoders and sequence-to-sequence models. [1]")]
+    assert condense("what are the second of those used for?", history, names, titles) == \
+        "what are sequence-to-sequence models used for?"
+    assert condense("And the first of those?", history, names, titles) == "And autoencoders?"
+    assert coordinated("It can create new content, whether it be images, text, music, or even entire virtual worlds [1].") == \
+        ["images", "text", "music", "entire virtual worlds"]
+    assert coordinated("Popular families include VAEs, GANs and diffusion models [2].") == ["VAEs", "GANs", "diffusion models"]
+    assert coordinated("A decoder converts encoded data [1].") == []
 
 
 def test_a_follow_up_after_a_follow_up_keeps_the_first_subject():
