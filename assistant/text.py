@@ -48,7 +48,7 @@ STOPWORDS = frozenset(
 # the glossary mention". A search for the thing asked about leaves these out: otherwise the one passage that
 # says "table" (the table's introduction) outranks the row asked for.
 _WHERE = re.compile(r"\b(?:(?:in|from|on|within|inside|across|among) (?:the|this|your|its|that) (?:article'?s? |big |whole )?"
-                    r"(?:(?:ai )?models? |model's )?(?:table|glossary|article)(?:'s (?:rows|list))?"
+                    r"(?:(?:ai )?models? |model's )?(?:table|glossary|article)(?:'s (?:rows|list)|(?!['’]s\b))"
                     r"|(?:according to|per|by) the (?:article|table|glossary)(?:'s (?:definition|list|rows))?)\b", re.I)
 
 

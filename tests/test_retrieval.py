@@ -53,6 +53,7 @@ def test_where_the_material_says_it_is_not_what_is_searched_for(assistant):
     assert without_where("Is there a speech-to-text model in the model table?") == "Is there a speech-to-text model?"
     assert without_where("By the article's definition, can it build worlds?") == "can it build worlds?"
     assert without_where("What is in the table?") == "What is in the table?"  # nothing else to search for
+    assert without_where("In the article's diffusion explanation, why?") == "In the article's diffusion explanation, why?"
     assert assistant.retrieve("Which entry in the table is listed as general purpose?", k=3)[0].title == "Perceiver IO"
 
 
