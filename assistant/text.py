@@ -129,6 +129,8 @@ def name_words(text: str) -> list[str]:
         token = match.group(0)
         if token.isupper() and ("'" in token or "’" in token or token.lower() in STOPWORDS):
             continue  # emphasis, no name: "which things I DON'T want", "it is NOT an image model"
+        if re.fullmatch(r"[A-Za-z]+['’](ve|m|d|ll|re|s|t)", token) and re.split(r"['’]", token)[0].lower() in STOPWORDS:
+            continue  # a pronoun's contraction: "the ones I've got", "I'm training"
         capitals = sum(c.isupper() for c in token)
         telling = capitals >= 2 or (any(c.isdigit() for c in token) and any(c.isalpha() for c in token))
         if telling or (capitals and not _SENTENCE_START.search(text[: match.start()])):

@@ -166,3 +166,4 @@ def test_name_words_are_names_not_shouting():
 
     assert name_words("Does the table list anything from OpenAI or Nightshade?") == ["openai", "nightshade"]
     assert name_words("Which things DON'T I want in the picture, and is GPT-3 NOT a text model?") == ["gpt-3"]
+    assert name_words("If I flip the ones I've got, and I'm short of data, is that Google's trick?") == ["google's"]
