@@ -19,7 +19,7 @@ from typing import Any
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
-from assistant.intent import ABOUT_NAMED, Intent, Kind, topic_phrase
+from assistant.intent import ABOUT_NAMED, Intent, Kind, topic_phrase, without_tag
 from assistant.stages import Key, NodeView, intent_of
 from assistant.text import (
     LANGUAGES,
@@ -84,7 +84,8 @@ _SETTING = re.compile(r"\b(what|which)\s+([\w-]+\s+){0,2}(rate|width|rank|size|v
                       r"|\b(good|best|right|typical|recommended|ideal|optimal|usual|sensible|reasonable|default)\s+([\w-]+\s+)?"
                       r"(rate|width|rank|size|value|setting|temperature|threshold|number)s?\b", re.I)
 _DIGITS = re.compile(r"(?<![\w.-])\d+(\.\d+)?(?![\w-])")
-_DATE = re.compile(r"\b(what (year|date|day|month|time)|when (was|were|did|is|will))\b|\bin which year\b", re.I)
+_DATE = re.compile(r"\b(what (year|date|day|month|time)|when (was|were|did|is|will))\b|\bin which year\b"
+                   r"|\b(cutoff|cut-off|release|launch|publication|training)\s+(date|year)\b", re.I)
 # A number standing on its own: the "3" of "GPT-3" is part of a name.
 _NUMBER = re.compile(r"(?<![\w-])\d|\b(one|two|three|four|five|ten|hundred|thousand|million|billion)\b", re.I)
 _MEASURED = re.compile(r"\bhow (?:many|much)\s+(?P<x>[\w-]+(?:\s+[\w-]+)?)\s+"
@@ -202,7 +203,7 @@ class AnswerabilityGate(BaseNodePostprocessor):
                 # "Who owns the copyright to images made with Midjourney?" names a model and asks who, but about
                 # something the material never mentions. Only the clause that asks counts: "Whisper and WaveNet
                 # both deal with sound; who made each?" asks who made them.
-                asked = focus_words(asking_clause(question), names)
+                asked = focus_words(without_tag(asking_clause(question)), names)
                 strange = [w for w in focus & asked if self.vocabulary is not None and not self.vocabulary.known(w)
                            and singular(w) not in STOPWORDS and not _adverb(w)  # "elses", "exactly"
                            and intent.kind in (Kind.CREATOR, Kind.OUTPUT)]

@@ -76,6 +76,8 @@ _OUTPUT = re.compile(r"\bwhat (does|do|did|can|could|will|would)\b.*\b(generat|p
                      # a yes/no question about a model's output: "Does Whisper generate images?"
                      r"|^(does|do|did|can|could|will) \S.* (generate|produce|output|synthesi[sz]e|create|make)s?\b")
 _YES_NO = re.compile(r"^(is|are|was|were|did|does|do|has|have)\b")
+# A statement asked as a question: "whisper = speech to text right?", "LoRA is from Microsoft, isn't it?"
+_TAG = re.compile(r"[\s,]*\b(right|correct|true|yes|no|isn'?t it|is that (right|correct|true)|am i right|or not)\W*$")
 _EXPLAIN = re.compile(r"^(how|why)\b|\b(explain|describe|walk me through|what role|purpose|what happens|in what way|"
                       r"advantages?|disadvantages?|benefits?|challenges?|risks?|limitations?|used for|work)\b")
 # "What is X?", "What are X?", "Define X", "What does X mean / stand for / refer to?", "Meaning of X", "X?"
@@ -154,21 +156,38 @@ def definition_term(text: str) -> str:
 def _names_a_creator(text: str, models: list[str], names: NameIndex, table: ModelTable) -> bool:
     """A yes/no question naming a model and one of the table's creators asks who made it: "Is DeBERTa a
     Google model?", "Did Meta make LLaMA?" (the creator's words inside the model's own names don't count)."""
-    return bool(_YES_NO.match(asking_clause(text))) and any(w in table.creator_vocab for w in _own_words(text, models, names))
+    asked = _yes_no(asking_clause(text))
+    return bool(asked) and any(w in table.creator_vocab for w in _own_words(asked, models, names))
+
+
+def without_tag(question: str) -> str:
+    """The question without a tag that only asks for a yes ("whisper = speech to text right??" -> "whisper = speech
+    to text"); unchanged when it has none or is a wh-question ("Which one is right?")."""
+    tag = _TAG.search(question.lower())
+    return question[:tag.start()] if tag and tag.start() > 0 and not _WH.match(question) else question
+
+
+def _yes_no(asked: str) -> str:
+    """The yes/no question asked, without a tag ("whisper = speech to text right?" -> "whisper = speech to text"),
+    or "" when it is none."""
+    if _YES_NO.match(asked):
+        return asked
+    untagged = without_tag(asked)
+    return untagged if untagged != asked else ""
 
 
 def _own_words(text: str, models: list[str], names: NameIndex) -> set[str]:
     """The question's content words that are not words of the named models' names (singular)."""
     own = {singular(w) for m in models for name in names.names_of(m) for w in content_words(name)}
-    return {singular(w) for w in content_words(text)} - own
+    return {singular(re.sub(r"['’]s$", "", w)) for w in content_words(text)} - own  # "DeepMind's" is DeepMind
 
 
 def _names_an_output(text: str, models: list[str], names: NameIndex, table: ModelTable) -> bool:
     """A yes/no question naming a model and what models generate, and nothing else, asks what it generates:
     "Is DETR an image generator?", "BLOOM is in the table. Is it an image model or a text one?" ("Is Whisper
     trained on hours of audio?" asks something else)."""
-    asked = asking_clause(text)
-    if not _YES_NO.match(asked):
+    asked = _yes_no(asking_clause(text))
+    if not asked:
         return False
     rest = _own_words(asked, models, names)
     outputs = rest & table.output_vocab

@@ -253,8 +253,18 @@ class ModelTable:
         exists = _EXISTS.search(text)  # "Is there an OCR tool in the table?": a list of the rows with that in their names
         if not (listing or exists):
             return None
+        # "Which models other than AlphaStar generate ...", "Apart from its game-playing systems, what else ...": what is
+        # set aside is no filter, and the rows it names or describes are not listed
+        asides = list(SET_ASIDE.finditer(question))
+        aside = " ".join(normalize(m.group(0)) for m in asides)
+        # a clause of its own, before a comma ("Apart from X, ..."), is left out; one running to the end may hold
+        # the filter itself ("other than AlphaStar generate Real-time Strategy Game Play?")
+        clauses = [m for m in asides if m.group(2) in (",", ";")]
+        kept = normalize("".join(question[m_end:start] for m_end, start in
+                                 zip([0, *(m.end() for m in clauses)], [*(m.start() for m in clauses), len(question)],
+                                     strict=True)))
         # "text-to-speech models" asks for what they generate: speech
-        words = [singular(re.sub(r"'s$", "", re.sub(r"^[a-z]+-to-([a-z]+)$", r"\1", w))) for w in content_words(text)]
+        words = [singular(re.sub(r"'s$", "", re.sub(r"^[a-z]+-to-([a-z]+)$", r"\1", w))) for w in content_words(kept)]
         # "image-classification models" asks for the category "image classification"
         asked = words + [singular(p) for w in words if "-" in w for p in w.split("-") if p]
         creator_hit = {w for w in asked if w in self.creator_vocab}
@@ -276,12 +286,8 @@ class ModelTable:
                 return None
             as_asked = re.search(rf"(?<![\w-]){re.escape(titled[0])}(?![\w-])", question, re.I)  # "OCR", as written
             return self._named_like(as_asked.group(0) if as_asked else titled[0])
-        # "Which models other than AlphaStar generate ...": the rows set aside are not listed, and their names
-        # are no topic of the question
-        aside = " ".join(normalize(m.group(0)) for m in SET_ASIDE.finditer(question))
-        set_aside = [r for r in self.rows if aside and _says(aside, NodeView.of(r).title)]
-        explained = creator_hit | output_hit | self.output_words | _TABLE_WORDS | set(content_words(written)) \
-            | {w for r in set_aside for w in content_words(NodeView.of(r).title)}
+        set_aside = self._set_aside(aside, " ".join(normalize(m.group(0)) for m in clauses)) if aside else []
+        explained = creator_hit | output_hit | self.output_words | _TABLE_WORDS | set(content_words(written))
         unexplained = [w for w in words if w not in explained and not is_field_word(w) and not re.fullmatch(_LIST_NOUN, w)
                        and not ("-" in w and all(singular(p) in explained for p in w.split("-") if p))]
         if len(unexplained) > 1:
@@ -309,6 +315,16 @@ class ModelTable:
         output = " and ".join(sorted(whole)) if whole else " and ".join(w for w in asked if w in output_hit)
         return TableMatch(creator=creator, output=" and ".join(dict.fromkeys(output.split(" and "))) if output else "",
                           nodes=rows)
+
+    def _set_aside(self, aside: str, clauses: str) -> list[TextNode]:
+        """The rows the set-aside phrases name ("other than AlphaStar"), else those whose output or creator a
+        set-aside clause describes ("Apart from its game-playing systems, ...": the rows generating games)."""
+        named = [r for r in self.rows if _says(aside, NodeView.of(r).title)]
+        if named or not clauses:
+            return named
+        said = {singular(p) for w in content_words(clauses) for p in [w, *w.split("-")] if p} - _WEAK["generates"]
+        return [r for r in self.rows if said & {w for part in _parts(NodeView.of(r).field("generates")) for w in part}
+                or self.creator_tokens[r.node_id] and self.creator_tokens[r.node_id] <= said]
 
     def _named_like(self, part: str) -> TableMatch | None:
         """The rows whose Name cell holds `part`, case aside ("GPT" -> "GPT-3, GPT-4", "GPT-Neo", ...)."""

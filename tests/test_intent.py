@@ -45,6 +45,10 @@ def reader(indexed_dir, embed_model):
     ("Is DETR an image generator?", Kind.OUTPUT, "detr"),
     ("BLOOM shows up in the model table. Is it an image generator or a text one?", Kind.OUTPUT, "bloom"),
     ("Is Whisper trained on hours of audio?", Kind.OTHER, "whisper"),  # "hours": something else is asked
+    # a statement asked with a tag, and a creator's possessive
+    ("whisper = speech to text right??", Kind.OUTPUT, "whisper"),
+    ("LoRA is from Microsoft, isn't it?", Kind.CREATOR, "lora"),
+    ("Is AlphaFold one of DeepMind's game-playing systems?", Kind.CREATOR, "alphafold"),
     # a question about a model's row asks for the whole row
     ("What is the ViT row in the table about?", Kind.CREATOR, "vit-vision-transformer"),
     ("What does the table say about BLOOM?", Kind.CREATOR, "bloom"),
@@ -101,6 +105,10 @@ def test_list_questions_filter_by_creator_and_output(reader):
     assert others is not None and [n.metadata["entry_id"] for n in others.nodes] == ["openai-five"]
     besides = reader("Besides DALL·E, which OpenAI models generate images?").table
     assert besides is not None and "dall-e" not in {n.metadata["entry_id"] for n in besides.nodes} and besides.nodes
+    # a set-aside clause that describes rows: not a filter, and those rows are left out
+    deepmind = reader("Apart from its game-playing systems, what else does the table credit to DeepMind?").table
+    assert deepmind is not None and {"alphafold", "wavenet"} <= {n.metadata["entry_id"] for n in deepmind.nodes}
+    assert not any("Game" in n.metadata["field_generates"] for n in deepmind.nodes)
     plain = reader("Which entries in the table have plain 'Image' as their output?").table  # quoted: that very cell
     assert plain is not None and {n.metadata["field_generates"] for n in plain.nodes} == {"Image"} and len(plain.nodes) > 5
     written = reader("Which table entries are listed as producing Image & Text?").table  # a cell written out in full

@@ -215,6 +215,17 @@ def test_gate_a_quantity_of_something_the_material_never_uses_is_refused(assista
     assert assistant.trace("How many image-text pairs does LAION 5B contain?").answerable
 
 
+def test_gate_a_date_the_material_never_gives_is_refused(assistant):
+    """A row says who made ChatGPT, never when its training data ends."""
+    assert not assistant.trace("What is ChatGPT's knowledge cutoff date?").answerable
+    assert assistant.trace("Who made ChatGPT?").answerable
+
+
+def test_gate_a_tag_that_asks_for_a_yes_is_no_topic(assistant):
+    """ "right?" after a statement asks whether it is so: the row answers what Whisper generates."""
+    assert assistant.trace("whisper = speech to text right??").answerable
+
+
 def test_how_much_inside_a_question_for_a_thing_asks_for_no_number():
     from assistant.gate import _asks_quantity
 
