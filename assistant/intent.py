@@ -199,11 +199,13 @@ def analyze(question: str, names: NameIndex, table: ModelTable | None = None) ->
     text = normalize(question)
     subjects = tuple(names.find(question))
     models = [s for s in subjects if names.kinds.get(s) == "model"]
-    match = table.match(question) if table is not None else None
+    distinct_titles = {names.titles_by_entry.get(s, s).casefold() for s in subjects}
+    # "What do you feed the model in text-to-image compared with image-to-image?" compares two entries: no list of rows
+    compares = len(distinct_titles) >= 2 and bool(_COMPARE.search(text))
+    match = table.match(question) if table is not None and not (compares and not models) else None
     if match is not None:
         return Intent(Kind.LIST, subjects, table=match)
-    distinct_titles = {names.titles_by_entry.get(s, s).casefold() for s in subjects}
-    if len(distinct_titles) >= 2 and _COMPARE.search(text):
+    if compares:
         return Intent(Kind.COMPARE, subjects)
     if models and (_CREATOR.search(text) or table is not None and _names_a_creator(text, models, names, table)):
         return Intent(Kind.CREATOR, subjects)

@@ -255,9 +255,11 @@ class Vocabulary:
                 self.df[key] = self.df.get(key, 0) + 1
 
     def known(self, word: str) -> bool:
-        """Whether the material uses the word (a hyphenated one: or each of its parts, "AI-made")."""
+        """Whether the material uses the word, or its singular ("GPTs", which the stemmer keeps whole), or (a hyphenated
+        one) each of its parts ("AI-made")."""
         parts = compound_parts(word)
-        return stem(word) in self.df or ("-" in word and all(stem(p) in self.df for p in parts))
+        return stem(word) in self.df or stem(singular(word)) in self.df \
+            or ("-" in word and all(stem(p) in self.df for p in parts))
 
     def idf(self, word: str) -> float:
         """log((N + 1) / (df + 1)) + 1: ~1 for a word every document uses, largest for an unknown word."""

@@ -28,6 +28,8 @@ def reader(indexed_dir, embed_model):
     ("What is a variational autoencoder?", Kind.DEFINITION, "variational-autoencoders-vaes"),
     ("what is lora", Kind.DEFINITION, "lora"),  # an all-lower-case question matches acronyms in any case
     ("How does a VAE differ from a GAN?", Kind.COMPARE, "variational-autoencoders-vaes"),
+    # a comparison of two prose entries is no list of rows, whatever words of the table it uses
+    ("What models do Image to Image and Text to Video differ in?", Kind.COMPARE, "image-to-image"),
     ("Which number does AnimateDiff have in the concepts list?", Kind.NUMBER, "animatediff"),
     ("Why do GANs need a discriminator?", Kind.EXPLAIN, None),
     # something unnamed in a named entry's context is no definition of that entry

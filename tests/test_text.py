@@ -131,6 +131,7 @@ def test_vocabulary_knows_rarity_and_corrects_one_edit_typos():
                              "A variational method"])
     assert vocabulary.known("diffusion") and not vocabulary.known("tokenization")
     assert vocabulary.known("variational-and-diffusion")  # a compound is known when its words are ("and" aside)
+    assert Vocabulary(["Models like GPT or DALL-E."]).known("gpts")  # a plural the stemmer keeps whole
     assert vocabulary.idf("tokenization") > vocabulary.idf("made")
     assert vocabulary.correct("who maed ernie 3.0 titan??") == "who made ernie 3.0 titan??"
     assert vocabulary.correct("how do difusion models work") == "how do diffusion models work"
