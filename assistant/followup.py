@@ -88,7 +88,9 @@ _FIELD_ELLIPSIS = re.compile(r"^(and|but|so|also)?\W*(what about |how about )?(t
                              re.I)
 # A request that continues the last answer: "Can you give an example?", "Could you elaborate?"
 _POLITE = r"^(and\W+)?((can|could|would) you (please )?)?"
-_REQUEST = re.compile(_POLITE + r"(give|show|provide|share|tell)( me| us)? (an? |some |another |more )?([\w-]+ )?(examples?|"
+_REQUEST = re.compile(_POLITE + r"(give|show|provide|share|tell|name|list)( me| us)? "
+                      r"(an? |some |another |more |a (couple|few) (of )?)?"
+                      r"([\w-]+ )?(examples?|"
                       r"analog(y|ies)|details?|more|uses?|use ?cases?|applications?)\W*$|"
                       + _POLITE + r"(elaborate|expand|go into more detail|say more|"
                       r"explain (that |this )?(more|further|again))\W*$"
@@ -98,7 +100,7 @@ _REQUEST = re.compile(_POLITE + r"(give|show|provide|share|tell)( me| us)? (an? 
 _QUESTION_LEAD = re.compile(r"^(what|what's|whats|who|which|how|why|when|where|is|are|does|do|can)\b", re.I)
 # A comparison that names one side only: "the difference from X", "compared with X", "how does X differ".
 _ONE_SIDED = re.compile(r"\b(difference|differences|differ|differs|different|compare[sd]?|comparison|better|worse|similar)"
-                        r" (from|to|with|than)\b|\b(versus|vs\.?)\s", re.I)
+                        r" (from|to|with|than)\b|\b(versus|vs\.?)\s|\bsame ([\w-]+ )?as\b", re.I)
 # "Which of those generate images?" after a list question: the list's question, narrowed.
 _AMONG = re.compile(r"^(and\W+)?(which|what) (ones )?(of (those|them|these)|among (those|them|these)) (?P<rest>.+?)\W*$", re.I)
 # A short fragment that continues the last question: "And for images?", "And the second phase?"

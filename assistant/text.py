@@ -228,9 +228,16 @@ def asking_clause(question: str) -> str:
     return question
 
 
+# A lead-in that points at something said before is part of the question: "the last one: what kind of game play?"
+_POINTING_LEAD = re.compile(r"^(and |so |ok |okay )?(the )?(first|second|third|fourth|fifth|last|latter|former|other|same) "
+                            r"(one|ones|model|entry|row)?\W*:|^(and |so )?(it|this|that|these|those|they)( one)?\W*:", re.I)
+
+
 def _split_lead_in(sentence: str) -> list[str]:
     found = _LEAD_IN.match(sentence)
-    return [sentence[:found.end()].rstrip(), sentence[found.end():]] if found else [sentence]
+    if found is None or _POINTING_LEAD.match(sentence):
+        return [sentence]
+    return [sentence[:found.end()].rstrip(), sentence[found.end():]]
 
 
 def compound_parts(word: str) -> list[str]:

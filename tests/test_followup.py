@@ -197,6 +197,7 @@ def test_a_comparison_naming_one_side_compares_with_the_subject():
     assert ask("So what's the difference from Whisper?", history) == \
         "So what's the difference from Whisper (about Generative Adversarial Networks)?"
     assert ask("How is StyleGAN different from GPT-3?", history) == "How is StyleGAN different from GPT-3?"  # both sides
+    assert ask("same maker as StyleGAN?", history) == "same maker as StyleGAN (about Generative Adversarial Networks)?"
 
 
 def test_a_fragment_that_is_a_list_question_of_its_own_is_left_alone():
@@ -478,6 +479,7 @@ def test_this_same_names_the_subject():
     ("what's the benefit of doing that?", "what's the benefit of doing Data Augmentation?"),  # "doing that"
     ("can that be done to video as well?", "can Data Augmentation be done to video as well?"),  # "can that be"
     ("give me a real-world use", "give me a real-world use (about Data Augmentation)?"),  # a request with an adjective
+    ("name a couple of uses", "name a couple of uses (about Data Augmentation)?"),
 ])
 def test_bare_that_and_requests_refer_to_the_subject(question, standalone):
     names = NameIndex({"da": ["Data Augmentation"]})

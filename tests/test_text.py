@@ -105,6 +105,8 @@ def _on_topic(sentence: str) -> bool:
     ("I'm a beginner. What is LoRA? Keep it short please.", "What is LoRA?"),
     ("So I was reading about image models and I wondered: who made Midjourney?", "Who made Midjourney?"),
     ("I'm confused. How does diffusion work?", "How does diffusion work?"),
+    # a lead-in that points back is part of the question
+    ("the last one: what kind of game play?", "the last one: what kind of game play?"),
     # ... but a sentence naming an entry is what a pronoun refers to
     ("I read about GANs. How are they trained?", "I read about GANs. How are they trained?"),
     # ... and so is a sentence naming nothing when the question refers back to it and nothing else is named
