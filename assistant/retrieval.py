@@ -80,7 +80,11 @@ class NameIndex:
         self.entries_by_name: dict[str, list[str]] = {}
         self.caseless: dict[str, list[str]] = {}  # lower-case forms of acronym names, for all-lower/upper questions
         for entry_id, names in names_by_entry.items():
-            for name in names + ([] if self.kinds.get(entry_id, "model") == "model" else self._numbers(names)):
+            model = self.kinds.get(entry_id, "model") == "model"
+            # a model's hyphenated name is also written with a space: "Turing NLG" for "Turing-NLG"
+            spaced = [n.replace("-", " ") for n in names
+                      if model and re.search(r"[A-Za-z]-[A-Za-z]", n) and not re.search(r"\d", n)]
+            for name in names + spaced + ([] if model else self._numbers(names)):
                 key = self._key(name)
                 if len(key) >= 2 and entry_id not in self.entries_by_name.setdefault(key, []):
                     self.entries_by_name[key].append(entry_id)

@@ -27,6 +27,10 @@ def test_names_match_whole_words_and_acronyms_by_case():
     assert names.find("Explain a VAE") == ["vae"]
     assert names.find("what is a negative prompt?") == ["negative-prompt"]  # the longest name wins
     assert names.find("organic prompts") == []                          # whole words only
+    spelt = NameIndex({"turing-nlg": ["Turing-NLG"], "self-supervised": ["Self-Supervised Learning"]},
+                      kinds={"turing-nlg": "model", "self-supervised": "glossary"})
+    assert spelt.find("Does the table have two rows for Microsoft's Turing NLG model?") == ["turing-nlg"]  # a space for "-"
+    assert spelt.find("What is self supervised learning?") == []  # a model's name only
 
 
 def test_generic_names_are_not_boosted():
