@@ -14,7 +14,7 @@ from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from assistant.stages import Key, NodeView, intent_of, with_metadata
-from assistant.text import SET_ASIDE, content_words, is_field_word, normalize, singular, without_where
+from assistant.text import SET_ASIDE, content_words, is_field_word, name_words, normalize, singular, without_where
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -152,6 +152,7 @@ class ModelTable:
         self.told_apart_in_full = {c for c in creators if set(content_words(c)) & _WEAK["creator"]
                                    and any(o != c and self._tokens(o) == self._tokens(c) for o in creators)}
         self.title_words = {w for r in self.rows for w in content_words(NodeView.of(r).title)}
+        self.creator_words = {singular(w) for c in creators for w in content_words(c)}  # "Research" of "Zalando Research"
         # the Generates cells, longest first: "Image & Text" is found before "Image"
         self.cells = sorted({NodeView.of(r).field("generates") for r in self.rows} - {""}, key=len, reverse=True)
 
@@ -290,7 +291,9 @@ class ModelTable:
         explained = creator_hit | output_hit | self.output_words | _TABLE_WORDS | set(content_words(written))
         unexplained = [w for w in words if w not in explained and not is_field_word(w) and not re.fullmatch(_LIST_NOUN, w)
                        and not ("-" in w and all(singular(p) in explained for p in w.split("-") if p))]
-        if len(unexplained) > 1:
+        # "What does Meta's Segment Anything model do?": a name of its own, which no row's name holds, is what is asked about
+        own_names = set(name_words(question)) - self.title_words - self.creator_words
+        if len(unexplained) > 1 or any(w in own_names for w in unexplained):
             return None
         if written:
             rows, creators = [r for r in self.rows if NodeView.of(r).field("creator") == written], []

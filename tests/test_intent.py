@@ -107,6 +107,8 @@ def test_list_questions_filter_by_creator_and_output(reader):
     assert others is not None and [n.metadata["entry_id"] for n in others.nodes] == ["openai-five"]
     besides = reader("Besides DALL·E, which OpenAI models generate images?").table
     assert besides is not None and "dall-e" not in {n.metadata["entry_id"] for n in besides.nodes} and besides.nodes
+    # a name of its own that no row holds is what is asked about, not a filter's leftover
+    assert reader("What does Meta's Segment Anything model do?").kind is not Kind.LIST
     # a set-aside clause that describes rows: not a filter, and those rows are left out
     deepmind = reader("Apart from its game-playing systems, what else does the table credit to DeepMind?").table
     assert deepmind is not None and {"alphafold", "wavenet"} <= {n.metadata["entry_id"] for n in deepmind.nodes}
