@@ -652,6 +652,7 @@ def listed_items(history: History, names: NameIndex, among: bool = False) -> lis
     return [names.titles_by_entry.get(e, e) for e in found] if len(found) >= 2 else []
 
 
+# Words that end a listed item or come before it: "essential in autoencoders", "like machine translation"
 _EDGE = STOPWORDS | {"even", "also", "both", "either", "essential", "used", "such", "like", "including", "e.g"}
 
 
@@ -660,11 +661,10 @@ def coordinated(text: str) -> list[str]:
     ["autoencoders", "sequence-to-sequence models"]; "images, text, music, or even entire virtual worlds" -> four),
     each cut to its words between function words; [] when it makes none. Read back from its last "and"/"or": the
     items before it are the comma-separated phrases of plain words, and the first is where a function word ends."""
-    sentence = re.split(r"(?<=[.!?])\s+|\[\d+\]", text.strip())
-    sentence = [t for t in sentence if re.search(r"\s(and|or)\s", t)]
-    if not sentence:
+    sentences = [t for t in re.split(r"(?<=[.!?])\s+|\[\d+\]", text.strip()) if re.search(r"\s(and|or)\s", t)]
+    if not sentences:
         return []
-    head, _, last = _split_last(sentence[-1])
+    head, _, last = _split_last(sentences[-1])
 
     def plain(words: list[str]) -> list[str]:
         while words and words[0].lower() in _EDGE:
@@ -676,10 +676,10 @@ def coordinated(text: str) -> list[str]:
     segments = [p for p in re.split(r",\s*", head.rstrip(", ")) if p.strip()]
     for n, segment in enumerate(reversed(segments)):
         words = segment.split()
-        inner = [i for i, w in enumerate(words[:-1]) if w.lower().strip("'") in _EDGE]
-        if inner and inner[-1] + 1 < len(words):  # "essential in autoencoders": the list starts after "in",
-            longest = max(len(i.split()) for i in items)  # and its item is no longer than the others ("underpin ...")
-            items.insert(0, " ".join(plain(words[inner[-1] + 1:])[-longest:]))
+        edges = [i for i, w in enumerate(words[:-1]) if w.lower().strip("'") in _EDGE]
+        if edges:  # "essential in autoencoders": the list starts after "in", and its first item is no longer
+            longest = max(len(i.split()) for i in items)  # than the others ("they underpin machine translation")
+            items.insert(0, " ".join(plain(words[edges[-1] + 1:])[-longest:]))
             break
         if n == len(segments) - 1:  # "Popular families include VAEs": as long as the shortest other item
             words = words[-min(len(i.split()) for i in items):]
