@@ -42,6 +42,9 @@ _DEMONSTRATIVE = re.compile(rf"\b(this|that|these|those|said)\s+(same\s+)?{_NOUN
 _ONE = re.compile(r"\b(in|of|for|with|inside|from|into|on|training|using|building|running|fine-tuning) one\W*$"
                   # "Is there a newer, better one?", "Is there another one?": one like the subject
                   r"|\b(a|an|another)\s+([\w-]+,?\s+){0,2}one\W*$", re.I)
+# _ONE's "a <kind> one" with the kind said: in a question naming its own entry, "Is T5 a Google model or a Microsoft
+# one?", it is that entry's kind, no pointer (see _stands_alone)
+_A_KIND_ONE = re.compile(r"\b(a|an)\s+([\w-]+\s+){1,2}one\W*$", re.I)
 _OTHER = re.compile(rf"\bthe (other|same|second|first|latter|former)\s+{_NOUNS}\b|\bthe (\S+ )?(versions?|variants?|phases?|"
                     r"stages?|steps?|parts?|half|halves|networks?|one|ones|components?|layers?)\b", re.I)
 # "the IO version", "the XL variant": another entry named after the subject.
@@ -59,7 +62,6 @@ _CREATOR_REF = re.compile(r"\b(that|this|the same|the|its|their)\s+"
                           r"(company|companies|organi[sz]ation|lab|laboratory|firm|maker|creator|developer|group|team|"
                           r"institute|studio)\b('s)?(?!\s+(of|behind|that|which|who)\b)", re.I)  # not "the creator of X"
 _PEOPLE = re.compile(r"\b(they|them|their)\b", re.I)
-_A_KIND_ONE = re.compile(r"\b(a|an)\s+([\w-]+\s+){1,2}one\W*$", re.I)
 _FROM_THEM = re.compile(r"\bfrom (them|they)\b", re.I)
 # "is few-shot learning connected to it?": a question naming one entry relates it to the subject
 _RELATED_TO_IT = re.compile(r"\b(connected|related|linked|similar|compared|tied|relevant|connection|relation|link|"
