@@ -77,7 +77,7 @@ _OUTPUT = re.compile(r"\bwhat (does|do|did|can|could|will|would)\b.*\b(generat|p
                      r"|^(does|do|did|can|could|will) \S.* (generate|produce|output|synthesi[sz]e|create|make)s?\b")
 _YES_NO = re.compile(r"^(is|are|was|were|did|does|do|has|have)\b")
 # A statement asked as a question: "whisper = speech to text right?", "LoRA is from Microsoft, isn't it?"
-_TAG = re.compile(r"[\s,]*\b(right|correct|true|yes|no|isn'?t it|is that (right|correct|true)|am i right|or not)\W*$")
+_YES_TAG = re.compile(r"[\s,]*\b(right|correct|true|yes|no|isn'?t it|is that (right|correct|true)|am i right|or not)\W*$")
 _EXPLAIN = re.compile(r"^(how|why)\b|\b(explain|describe|walk me through|what role|purpose|what happens|in what way|"
                       r"advantages?|disadvantages?|benefits?|challenges?|risks?|limitations?|used for|work)\b")
 # "What is X?", "What are X?", "Define X", "What does X mean / stand for / refer to?", "Meaning of X", "X?"
@@ -163,7 +163,7 @@ def _names_a_creator(text: str, models: list[str], names: NameIndex, table: Mode
 def without_tag(question: str) -> str:
     """The question without a tag that only asks for a yes ("whisper = speech to text right??" -> "whisper = speech
     to text"); unchanged when it has none or is a wh-question ("Which one is right?")."""
-    tag = _TAG.search(question.lower())
+    tag = _YES_TAG.search(question.lower())
     return question[:tag.start()] if tag and tag.start() > 0 and not _WH.match(question) else question
 
 

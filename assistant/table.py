@@ -261,9 +261,7 @@ class ModelTable:
         # a clause of its own, before a comma ("Apart from X, ..."), is left out; one running to the end may hold
         # the filter itself ("other than AlphaStar generate Real-time Strategy Game Play?")
         clauses = [m for m in asides if m.group(2) in (",", ";")]
-        kept = normalize("".join(question[m_end:start] for m_end, start in
-                                 zip([0, *(m.end() for m in clauses)], [*(m.start() for m in clauses), len(question)],
-                                     strict=True)))
+        kept = normalize(SET_ASIDE.sub(lambda m: " " if m.group(2) in (",", ";") else m.group(0), question))
         # "text-to-speech models" asks for what they generate: speech
         words = [singular(re.sub(r"'s$", "", re.sub(r"^[a-z]+-to-([a-z]+)$", r"\1", w))) for w in content_words(kept)]
         # "image-classification models" asks for the category "image classification"

@@ -44,8 +44,8 @@ STOPWORDS = frozenset(
 )
 
 
-# Where the material says something, not what it says: "in the model table", "according to the article", "does
-# the glossary mention". A search for the thing asked about leaves these out: otherwise the one passage that
+# Where the material says something, not what it says: "in the model table", "according to the article", "by the
+# glossary's definition". A search for the thing asked about leaves these out: otherwise the one passage that
 # says "table" (the table's introduction) outranks the row asked for.
 _WHERE = re.compile(r"\b(?:(?:in|from|on|within|inside|across|among) (?:the|this|your|its|that) (?:article'?s? |big |whole )?"
                     r"(?:(?:ai )?models? |model's )?(?:table|glossary|article)(?:'s (?:rows|list)|(?!['’]s\b))"
