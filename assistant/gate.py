@@ -204,6 +204,8 @@ class AnswerabilityGate(BaseNodePostprocessor):
                 # something the material never mentions. Only the clause that asks counts: "Whisper and WaveNet
                 # both deal with sound; who made each?" asks who made them.
                 asked = focus_words(without_tag(asking_clause(question)), names)
+                # "Is DeepMind Lab a game-playing agent?": the row answers with what it is, whatever the user calls it
+                asked -= set(content_words(intent.term)) if intent.kind is Kind.OUTPUT else set()
                 strange = [w for w in focus & asked if self.vocabulary is not None and not self.vocabulary.known(w)
                            and singular(w) not in STOPWORDS and not _adverb(w)  # "elses", "exactly"
                            and intent.kind in (Kind.CREATOR, Kind.OUTPUT)]

@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from assistant.stages import NodeView
-from assistant.text import asking_clause, content_words, is_field_word, normalize, singular, unify
+from assistant.text import STOPWORDS, asking_clause, compound_parts, content_words, is_field_word, normalize, singular, unify
 
 if TYPE_CHECKING:
     from assistant.retrieval import NameIndex
@@ -52,7 +52,8 @@ class Intent:
 
     kind: Kind
     subjects: tuple[str, ...] = ()  # entry ids the question names, in order of mention
-    term: str = ""  # what an unnamed subject is called: "tokenization" (definitions), "speculative decoding" (how/why)
+    term: str = ""  # what an unnamed subject is called: "tokenization" (definitions), "speculative decoding" (how/why);
+    # for an output question, the kind of thing a model is asked to be: "game-playing agent"
     table: TableMatch | None = field(default=None, compare=False)  # the rows of a list question
 
 
@@ -90,7 +91,7 @@ _DEFINE = [re.compile(p, re.I) for p in (
     r"^(?:tell me about|what about|what'?s|what is meant by)\s+(?:an?\s+|the\s+)?(?P<x>.+?)$",
     r"^what\s+(?:kind|type|sort)\s+of\s+\w+\s+(?:is|are)\s+(?:an?\s+|the\s+)?(?P<x>.+?)$",
     # "Is BERT a model or a technique?": what kind of thing X is
-    r"^(?:is|are)\s+(?:an?\s+|the\s+)?(?P<x>.+?)\s+(?:an?|the)\s+[\w-]+(?:\s+or\s+(?:an?\s+|the\s+)?[\w-]+)?$",
+    r"^(?:is|are)\s+(?:an?\s+|the\s+)?(?P<x>(?:(?!\s(?:an?|the)\s).)+?)\s+(?:an?|the)\s+[\w-]+(?:\s+or\s+(?:an?\s+|the\s+)?[\w-]+)?$",
 )]
 # A definition's "X" that is really a description ("the technique where ...") is not a term.
 _DESCRIPTIVE = re.compile(r"\b(that|which|where|when|who|whose|in which|used|called|for|to|of a|of an|by|based on|"
@@ -194,6 +195,27 @@ def _names_an_output(text: str, models: list[str], names: NameIndex, table: Mode
     return bool(outputs) and all(w in outputs or is_field_word(w) for w in rest)
 
 
+# "Is DeepMind Lab a game-playing agent?", "Is MAUVE a text generator like GPT-2?": what kind of thing a model is
+_IS_A = re.compile(r"^(?:is|are|was|were)\s+(?P<x>.+?)\s+(?:an?|some)\s+(?:(?:kind|type|sort) of\s+)?"
+                   r"(?P<kind>[\w-]+(?:\s+[\w-]+){0,3}?)(?:\s+like\s+(?P<like>.+?))?\W*$")
+
+
+def kind_asked(text: str, models: list[str], names: NameIndex, table: ModelTable) -> str:
+    """The kind of thing a yes/no question asks a named model to be, when the model's row tells ("Is DeepMind Lab
+    a game-playing agent?" -> "game-playing agent": its row says what it generates), else "". The kind has to name
+    an output ("game", "text") or another model ("like GPT-2"); "Is DALL-E an open-source model?" is no such question."""
+    found = _IS_A.match(_yes_no(asking_clause(text)))
+    if not found:
+        return ""
+    kind = found.group("kind")
+    said, others = set(names.find(found.group("x"))), set(names.find(f"{kind} {found.group('like') or ''}"))
+    if not said or not said <= set(models) or not others <= set(models) or set(kind.lower().split()) & STOPWORDS:
+        return ""  # "a game-playing agent with an API" asks more than what it is
+    words = [p for w in content_words(kind) for p in [w, *compound_parts(w)]]  # "game-playing"
+    outputs = {singular(w) for w in words} & table.output_vocab
+    return kind if outputs or others else ""
+
+
 def analyze(question: str, names: NameIndex, table: ModelTable | None = None) -> Intent:
     """Kind, named entries and list filter of a standalone question."""
     text = normalize(question)
@@ -209,9 +231,12 @@ def analyze(question: str, names: NameIndex, table: ModelTable | None = None) ->
         return Intent(Kind.COMPARE, subjects)
     if models and (_CREATOR.search(text) or table is not None and _names_a_creator(text, models, names, table)):
         return Intent(Kind.CREATOR, subjects)
+    rows_only = all(s in models or any(s in names.twins.get(m, []) for m in models) for s in subjects)  # twins: see NameIndex
     if models and (_OUTPUT.search(text) or table is not None and _names_an_output(text, models, names, table)):
         return Intent(Kind.OUTPUT, subjects)
-    rows_only = all(s in models or any(s in names.twins.get(m, []) for m in models) for s in subjects)  # twins: see NameIndex
+    kind = kind_asked(text, models, names, table) if models and rows_only and table is not None else ""
+    if kind:
+        return Intent(Kind.OUTPUT, subjects, term=kind)
     if models and rows_only and _ROW.search(text) \
             and all(is_field_word(w) for w in _own_words(text, models, names)):
         return Intent(Kind.CREATOR, subjects)  # "What is the ViT row in the table about?": the whole row

@@ -47,6 +47,10 @@ def reader(indexed_dir, embed_model):
     ("Is DETR an image generator?", Kind.OUTPUT, "detr"),
     ("BLOOM shows up in the model table. Is it an image generator or a text one?", Kind.OUTPUT, "bloom"),
     ("Is Whisper trained on hours of audio?", Kind.OTHER, "whisper"),  # "hours": something else is asked
+    # whether a model is a kind of thing, named by an output or another model: its row says what it generates
+    ("Is DeepMind Lab a game-playing agent?", Kind.OUTPUT, "deepmind-lab"),
+    ("Is MAUVE a text generator like GPT-2?", Kind.OUTPUT, "mauve"),
+    ("Is DALL-E an open-source model?", Kind.OTHER, "dall-e"),  # no output named: its row cannot tell
     # a statement asked with a tag, and a creator's possessive
     ("whisper = speech to text right??", Kind.OUTPUT, "whisper"),
     ("LoRA is from Microsoft, isn't it?", Kind.CREATOR, "lora"),

@@ -230,6 +230,14 @@ def test_gate_a_tag_that_asks_for_a_yes_is_no_topic(assistant):
     assert assistant.trace("whisper = speech to text right??").answerable
 
 
+def test_gate_a_kind_of_thing_a_model_is_asked_to_be_is_no_topic(assistant):
+    """"agent" is a word the material never uses, but "Is DeepMind Lab a game-playing agent?" asks what kind of thing
+    it is, which its row tells; a question about something else of it is still refused."""
+    trace = assistant.trace("Is DeepMind Lab a game-playing agent?")
+    assert trace.answerable, trace.reason
+    assert not assistant.trace("Is DeepMind Lab a game-playing agent with an API?").answerable
+
+
 def test_how_much_inside_a_question_for_a_thing_asks_for_no_number():
     from assistant.gate import _asks_quantity
 
