@@ -36,7 +36,8 @@ _EXPLETIVE = re.compile(r"\b(call(ed)?|is|was|isn't|make|find)\s+it\s+(when|that
                         r"|\bit\s+(is|was|'s)\s+(called|possible|true|important|necessary|said|known|hard|easy)\b", re.I)
 _NOUNS = (r"(one|ones|model|models|technique|techniques|method|methods|approach|approaches|concept|concepts|idea|ideas|"
           r"term|terms|architecture|architectures|network|networks|algorithm|algorithms|process|entry|system|systems|"
-          r"tool|tools|framework|field|area|type|kind|thing|component|part|step|problem|issue|dataset|task)")
+          r"tool|tools|framework|field|area|type|kind|thing|component|part|step|problem|issue|dataset|task|"
+          r"setup|set-up|example|loop|analogy|comparison|version|versions|strategy|trick|mechanism|scenario)")
 _DEMONSTRATIVE = re.compile(rf"\b(this|that|these|those|said)\s+(same\s+)?{_NOUNS}\b", re.I)
 # "one" standing for the subject at the end of a question: "What is the decoder's job in one?"
 _ONE = re.compile(r"\b(in|of|for|with|inside|from|into|on|training|using|building|running|fine-tuning) one\W*$"
@@ -90,7 +91,7 @@ _FIELD_ELLIPSIS = re.compile(r"^(and|but|so|also)?\W*(what about |how about )?(t
                              re.I)
 # A request that continues the last answer: "Can you give an example?", "Could you elaborate?"
 _POLITE = r"^(and\W+)?((can|could|would) you (please )?)?"
-_REQUEST = re.compile(_POLITE + r"(give|show|provide|share|tell|name|list)( me| us)? "
+_REQUEST = re.compile(_POLITE + r"(give|show|provide|share|tell|name|list|walk (me|us) through|talk (me|us) through)( me| us)? "
                       r"(an? |some |another |more |a (couple|few) (of )?)?"
                       r"([\w-]+ )?(examples?|"
                       r"analog(y|ies)|details?|more|uses?|use ?cases?|applications?)\W*$|"
@@ -739,10 +740,13 @@ def definite_reference(question: str, history: History) -> bool:
             phrase.append(re.sub(r"['’]s$", "", word))
             if phrase[-1] != word:  # "the forger's goal": the phrase ends at its possessive
                 break
-        if not phrase or set(phrase) & _MATERIAL_NP or set(phrase) <= _GENERIC_NP:
-            continue
-        if all(any(w == s_ or len(w) >= 4 and s_.startswith(w) for s_ in seen) for w in phrase):
-            return True
+        # at the end of a question, its last word may be the verb: "the loop" in "when does the loop stop?"
+        ends = len(phrase) > 1 and not question[found.end():].strip(" ?.!")
+        for said in (phrase, phrase[:-1]) if ends else (phrase,):
+            if set(said) & _MATERIAL_NP or set(said) <= _GENERIC_NP:
+                continue
+            if all(any(w == s_ or len(w) >= 4 and s_.startswith(w) for s_ in seen) for w in said):
+                return True
     return False
 
 

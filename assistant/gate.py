@@ -111,8 +111,10 @@ def _asks_quantity(question: str) -> bool:
     return found is not None and not re.search(r"\b(what|which|who|why|where)\b", question[:found.start()], re.I)
 
 
-def _evidence_type_ok(question: str, texts: list[str], has_model: bool, names: list[str] = ()) -> bool:  # type: ignore[assignment]
-    """False when the question asks for a kind of fact the evidence cannot hold."""
+def _evidence_type_ok(question: str, texts: list[str], has_model: bool, names: list[str] = (),  # type: ignore[assignment]
+                      creator_asked: bool = False) -> bool:
+    """False when the question asks for a kind of fact the evidence cannot hold. `creator_asked`: the question
+    reads as asking who made a named model (intent.Kind.CREATOR), whatever verb it uses ("belongs to")."""
     if _asks_quantity(question) or _DATE.search(question) or _SETTING.search(question):
         stripped = texts
         for name in sorted(names, key=len, reverse=True):
@@ -120,7 +122,7 @@ def _evidence_type_ok(question: str, texts: list[str], has_model: bool, names: l
         number = _YEAR if _DATE.search(question) else _DIGITS if _SETTING.search(question) else _NUMBER
         if not any(number.search(t) for t in stripped):
             return False
-    return not (_PERSON.search(question) and not (has_model and _MAKING.search(question)))
+    return not (_PERSON.search(question) and not (has_model and (creator_asked or _MAKING.search(question))))
 
 
 def unknown_words(term: str, vocabulary: Vocabulary | None) -> list[str]:
@@ -194,7 +196,8 @@ class AnswerabilityGate(BaseNodePostprocessor):
                 values = {stem(w) for v in named for w in content_words(f"{v.field('creator')} {v.field('generates')}")}
                 focus = {w for w in focus if stem(w) not in values}
             covered = coverage(focus, about, self.vocabulary)
-            if not _evidence_type_ok(question, about, any(v.kind == "model" for v in named), name_list):
+            if not _evidence_type_ok(question, about, any(v.kind == "model" for v in named), name_list,
+                                     creator_asked=intent is not None and intent.kind is Kind.CREATOR):
                 return Verdict(False, "fields-only" if all_models else "no such facts")
             if intent is not None and intent.kind is Kind.NUMBER:
                 numbered = any(v.field("number") for v in named)

@@ -58,11 +58,13 @@ class Intent:
 
 
 _COMPARE = re.compile(r"\b(differ\w*|difference\w*|compar\w*|versus|vs\.?|contrast\w*|distinguish\w*|similar\w*|"
-                      r"relat(e|es|ed|ion|ionship) (to|between|with)|better than|same as|in common)\b")
+                      r"relat(e|es|ed|ion|ionship) (to|between|with)|better than|same (thing |idea |concept )?as|in common)\b")
 _CREATOR = re.compile(r"\b(who|whom|whose"
                       r"|which ([\w&-]+ )?(company|companies|organi[sz]ations?|labs?|team|firms?|group|people|researchers?)"
                       r"|what (company|organi[sz]ation|lab|team|firm|group))\b.*\b(creat|made|make|develop|buil|behind|"
-                      r"releas|produc|design|own|invent|responsib|train|c[ao]mes? up with)"
+                      r"releas|produc|design|own|invent|responsib|train|c[ao]mes? up with|belong|credit|"
+                      # "Which organisation does the table give for DiffusionBee?"
+                      r"(give|gives|list|lists|name|names) for)"
                       r"|\b(creator|maker|developer|author|inventor)s? (of|behind)\b|\bwho('s| is| was) behind\b"
                       # "Which company is ELECTRA from?", "Do ERNIE and PanGu-α come from the same company?"
                       r"|\b(which|what) (company|companies|organi[sz]ations?|labs?|team|firms?|group)\b.*\bfrom\W*$"
@@ -71,7 +73,7 @@ _CREATOR = re.compile(r"\b(who|whom|whose"
                       r"|^who('s| is| are| was| were)\b.*\bfrom\W*$")  # "who's Tesseract OCR from?"
 _OUTPUT = re.compile(r"\bwhat (does|do|did|can|could|will|would)\b.*\b(generat|produc|creat|output|make|synthes)\w*\b"
                      r"|\bwhat (kind|type|sort)s? of (content|output|data|media|thing)s?\b|\b(output|outputs) of\b"
-                     r"|\bwhat is .* used to (generate|produce|create|make)\b|\bwhat .* generates?\b"
+                     r"|\bwhat is .* used to (generate|produce|create|make)\b|\bwhat('s|s)?\b.* generates?\b"
                      # "What is LangChain listed as producing?", "What's ESPnet listed for?"
                      r"|\bwhat('s| is| are| was| were)\b.*\blisted (as|for)\b"
                      # a yes/no question about a model's output: "Does Whisper generate images?"

@@ -13,7 +13,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from assistant.citations import MIN_WORDS, is_heading, split_sentences
@@ -195,13 +195,18 @@ class SentenceRanker:
         for entry_id in (c.entry_id for c in sorted(found, key=lambda c: c.number)):
             place.setdefault(entry_id, len(place))
 
+        def analogy(c: Candidate) -> bool:  # an aside that is no example ("Example: X models learn ...")
+            return is_aside(c.sentence, c.title) and not re.match(r"example\s*:", c.sentence, re.I)
+
+        named_plainly = {c.entry_id for c in found if names_entry(c) and not analogy(c)}
+
         def gives(c: Candidate) -> bool:  # the sentence gives what the question asks for
             if cue is MECHANISM and (place[c.entry_id] or is_aside(c.sentence, c.title)):
                 return False
             if cue is NAMING:  # within the entry that answers, the sentence that says its name; an analogy ("X is
-                # like ...") says it only in passing, an example ("Example: X models learn ...") says it outright
-                analogy = is_aside(c.sentence, c.title) and not re.match(r"example\s*:", c.sentence, re.I)
-                return not place[c.entry_id] and names_entry(c) and not analogy
+                # like ...") says it only in passing, an example ("Example: X models learn ...") says it outright; when
+                # no sentence but an analogy names the entry ("Compositionality"), any other (led by the title)
+                return not place[c.entry_id] and not analogy(c) and (names_entry(c) or c.entry_id not in named_plainly)
             return bool(cue and cue.search(f"{c.title} {c.sentence}"))
 
         bonus = [CUE_WEIGHT if gives(c) else
@@ -209,6 +214,22 @@ class SentenceRanker:
                  -POINTING_WEIGHT if POINTS_BACK.match(c.sentence) else 0.0 for c in found]
         prior = [-RANK_WEIGHT * place[c.entry_id] for c in found]
         return [float(c) + LEXICAL_WEIGHT * x + b + p for c, x, b, p in zip(cosine, lexical, bonus, prior, strict=True)]
+
+
+_WHY_OR_HOW = re.compile(r"^(and |but |so )?(why|how (does|do|did|is|are|can|could))\b(?!.*\b(differ|compare|relate)\w*)", re.I)
+
+
+def explained_after(question: str, best: Candidate, passage: Passage) -> Candidate | None:
+    """The sentence after `best` in its passage when `best` only states what a why/how question asks to be explained
+    ("Diffusion models ... work in a very unique and almost counterintuitive way."): the reason or the steps follow
+    it ("They first take ..."). None when the question asks no why or how, or `best` gives the reason itself."""
+    asking = asked_for(question)
+    if not _WHY_OR_HOW.match(question) or asking is None or asking[1].search(best.sentence):
+        return None
+    after = [replace(c, number=best.number) for c in candidates([passage]) if c.position == best.position + 1]
+    # an aside goes on only when it carries on the same thought ("It’s like a hidden source of inspiration ...")
+    return after[0] if after and (not is_aside(after[0].sentence, after[0].title) or POINTS_BACK.match(after[0].sentence)) \
+        else None
 
 
 def names_entry(candidate: Candidate) -> bool:

@@ -331,9 +331,14 @@ class HybridRetriever(BaseRetriever):
         # whose title contains a named name ("Latent Space: Google search analogy" for
         # "latent space") join them when the question also matched them.
         named: set[str] = set()
+        best = max(fused.values(), default=0.0)
         for entry_id in evidence.named_entries:
             chunks = self.nodes_by_entry.get(entry_id, [])
-            matched = [n.node_id for n in chunks if n.node_id in fused] or [c.node_id for c in chunks[:1]]
+            matched = [n.node_id for n in chunks if n.node_id in fused]
+            if not matched and chunks and NodeView.of(chunks[0]).kind != "model":
+                # prose named by a name its text does not use ("the key components"): as if the question matched it
+                fused[chunks[0].node_id] = UNMATCHED_SHARE * best
+            matched = matched or [c.node_id for c in chunks[:1]]
             for node_id in matched:
                 nodes.setdefault(node_id, next(c for c in chunks if c.node_id == node_id))
                 named.add(node_id)
@@ -365,6 +370,10 @@ class HybridRetriever(BaseRetriever):
         signals = {Key.VECTOR_SCORE: evidence.vector_scores.get(node.node_id, 0.0),
                    Key.BM25_SCORE: evidence.bm25_scores.get(node.node_id, 0.0), Key.NAMED: named}
         return NodeWithScore(node=with_metadata(node, **signals), score=score)
+
+
+UNMATCHED_SHARE = 0.5  # a named entry none of whose chunks the question matched starts at this share of the best
+MAX_GROUP = 3  # a heading over at most this many entries names each of them
 
 
 @dataclass
@@ -401,11 +410,22 @@ class IndexSnapshot:
         return out
 
     def names_by_entry(self) -> dict[str, list[str]]:
+        """Each entry's names; an entry under a heading that groups only a few entries of the material is also
+        named by that heading and its head ("Key Components of Generative AI", "Key Components"): "the two key
+        components" are Generative Models and Training Data."""
         out: dict[str, list[str]] = {}
+        groups: dict[str, set[str]] = {}
         for node in self.nodes:
             view = NodeView.of(node)
             if view.names:
-                out.setdefault(view.entry_id, view.names)
+                out.setdefault(view.entry_id, list(view.names))
+            if view.origin == "knowledge" and view.kind in ("concept", "glossary") and view.section:
+                groups.setdefault(view.section, set()).add(view.entry_id)
+        for heading, members in groups.items():
+            if 2 <= len(members) <= MAX_GROUP:
+                head = re.split(r"\s+(?:of|in|for|on)\s+", heading, maxsplit=1)[0]
+                for entry_id in members & out.keys():
+                    out[entry_id] += [n for n in dict.fromkeys([heading, head]) if n not in out[entry_id]]
         return out
 
 

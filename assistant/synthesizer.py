@@ -42,6 +42,7 @@ from assistant.relevance import (
     about,
     asked_for,
     candidates,
+    explained_after,
     focus,
     names_entry,
     on_subject,
@@ -278,12 +279,19 @@ class CitedSynthesizer(BaseSynthesizer):
         giving = next((c for _, c in allowed if asking and asking[1].search(f"{c.title} {c.sentence}")), None)
         if kept and giving is not None and giving not in kept:
             kept.append(giving)  # ... or over the one that gives what it asks for: "What challenges ...?" -> the list
+        best = kept[0] if kept else allowed[0][1] if allowed else None
+        # "Why ... counterintuitive?": the sentence saying so, then the one saying why
+        after = explained_after(question, best, sent[best.number - 1]) if best is not None else None
+        if kept and after is not None and after not in kept:
+            kept.append(after)
         if kept:
             text, citations = _assemble(kept, sent, opening, naming)
             note = prompts.UNSUPPORTED_NOTICE if unsupported else ""
             return Answer(text=text, citations=citations, passages=sent, query=question, mode="generated",
                           unsupported=unsupported, incomplete=incomplete, notice=" ".join(filter(None, [notice, note])))
         chosen = [c for _, c in allowed[:3]] or [c for _, c in sorted(local, key=lambda x: x[0], reverse=True)[:1]]
+        if after is not None and after not in chosen:
+            chosen.append(after)
         text, citations = _assemble(chosen, sent, opening, naming)
         if not text:
             refused = refusal(question, sent, "no sentence answers")

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
 
 _LIST_NOUN = (r"(models?|systems?|tools?|ais|ones|entry|entries|networks|generators|frameworks|technologies|products|"
-              r"projects|rows)")
+              r"projects|rows?)")
 # A question asks for rows when it says "list", asks which/what <...> models, "how many models",
 # "models made by ...", "what else did X make", or "all/other models".
 _LIST_INTENT = re.compile(
@@ -41,7 +41,7 @@ _LIST_INTENT = re.compile(
     # "Did Microsoft also make anything for speech?"
     r"|^(did|does|has|have) [\w&'-]+( [\w&'-]+)?( also)? (build|make|create|develop|release|produce)\w* (anything|any)\b")
 # A question whether the table has something: "Is there an OCR tool in the table?", "Does the table have anything for ...?"
-_EXISTS = re.compile(r"^(is|are) there\b|\b(anything|something)\b|\b(does|do) the (model )?table (have|list|include)\b")
+_EXISTS = re.compile(r"^(is|are) (there|any)\b|\b(anything|something)\b|\b(does|do) the (model )?table (have|list|include)\b")
 # "How many times does BEiT appear in the table?", "Is Whisper listed more than once?"
 _APPEARS = re.compile(r"\bhow many times\b|\bmore than once\b|\btwice\b|\bduplicat\w*|\b(appear|appears|listed|occur|occurs) "
                       r"(again|twice|two times|several times)\b")
@@ -276,7 +276,8 @@ class ModelTable:
         if not output_hit:  # no category named by its head: a distinctive word of one ("games", "protein")
             output_hit = {w for w in asked if w in self.output_words - self.head_vocab} - creator_hit - _WEAK["generates"]
         written = self._creator_as_written(question)
-        if not (creator_hit or output_hit or written) or not listing:
+        # "Are any universities credited in the model table?": whether it has rows of a creator asks for them
+        if not (creator_hit or output_hit or written) or not (listing or exists and (creator_hit or written)):
             # "Is there an OCR tool in the model table?": a word of some rows' names, and nothing else unexplained
             titled = [w for w in words if w in self.title_words and not is_field_word(w) and w not in _TABLE_WORDS]
             rest = [w for w in words if w not in titled and w not in _TABLE_WORDS and not is_field_word(w)

@@ -148,10 +148,10 @@ def unify(text: str) -> str:
 # neither of a topic nor against it. Matched as word prefixes, like stems.
 FIELD_WORD = re.compile(
     r"^(who|creat|make|made|maker|develop|devel|buil|compan|organi|lab|behind|author|credit|responsib|produc|generat|"
-    r"output|type|kind|sort|model|system|ai|article|table|list|mean|defin|work|use|used|purpose|known|call|stand|describ|"
+    r"output|type|kind|sort|model|system|tool|belong|ai|article|table|list|mean|defin|work|use|used|purpose|known|call|stand|describ|"
     r"explain|differ|compar|relat|role|idea|concept|term|example|analog|doe|say|tell|help|happen|refer|come|came|accord|"
     r"appear|entr|matter|much|what|how|why|give|mention|talk|cover|includ|descri|entri|each|one|thing|get|task|perform|per|job|"
-    r"function|listed|list|name|credit|number|numbered|releas|publish|train|row|"
+    r"function|listed|list|name|credit|number|numbered|releas|publish|train|row|column|cell|"
     # sides of a topic a question asks about: "the risks of deepfakes" is about deepfakes
     r"risk|danger|benefit|advantag|disadvantag|drawback|limitation|downside|upside|pros\b|cons\b|impact|importan|goal|innovat|key\b|main\b)"
 )
@@ -179,7 +179,7 @@ _FILLER = re.compile(r"\b(lol|lmao|haha+|btw|pls|plz|thx|omg|tbh|idk|imo)\b"
 # A sentence that asks: it ends with "?" or opens with a question word or a request ("Explain ...").
 _ASKS = re.compile(r"\?$|^(what|who|whom|whose|which|how|why|when|where|is|are|was|were|does|do|did|can|could|should|would|"
                    r"will|has|have|explain|define|describe|tell me|list|name|compare|give|show|summari[sz]e)\b", re.I)
-_REFERS_BACK = re.compile(r"\b(it|its|they|them|their|this|these|those|one|ones)\b", re.I)
+_REFERS_BACK = re.compile(r"\b(it|its|they|them|their|this|these|those|one|ones|such)\b|\bthat\W*$|\b(like|than|as) that\b", re.I)
 # "I was reading about image models and I wondered: who made Midjourney?" -> the part after the colon.
 _LEAD_IN = re.compile(r"^[^:?]{3,}:\s+(?=(what|who|whom|whose|which|how|why|when|where|is|are|does|do|did|can|could)\b)",
                       re.I)
@@ -204,7 +204,8 @@ def focus_question(text: str, names_entry: Callable[[str], bool] | None = None,
         asks = [x for x in asks if on_topic(x)]
     # an ask with hardly a word of its own that refers back keeps the sentence before it even when that names
     # nothing: "There's a file type people save weights in. Which one does the article name?"
-    bare = [x for x in asks if _REFERS_BACK.search(x) and len([w for w in content_words(x) if not is_field_word(w)]) <= 2]
+    bare = [x for x in asks if _REFERS_BACK.search(x) and len([w for w in content_words(x) if not is_field_word(w)
+                                                               and w != "many" and not w.endswith("ly")]) <= 2]
     if asks and names_entry is not None and not (bare and not any(map(names_entry, kept))):
         kept = [x for x in kept if x in asks or names_entry(x)]
     text = " ".join(kept) if kept else text

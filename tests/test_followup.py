@@ -89,6 +89,9 @@ def test_a_standalone_question_is_never_rewritten(question):
      "and which spoken languages end up being transcribed the best (about Whisper)?"),
     ("How is this model trained?", "How is Whisper trained?"),
     ("Who made that?", "Who made Whisper?"),
+    # a request to go on, in other words; "that setup" points back like "this model"
+    ("can you walk me through an example?", "can you walk me through an example (about Whisper)?"),
+    ("which part plays the critic in that setup?", "which part plays the critic in Whisper?"),
 ])
 def test_real_follow_ups_are_rewritten(question, expected):
     assert ask(question) == expected
@@ -263,6 +266,8 @@ FORGER = [("user", "What does the article say about GANs?"),
     # one of the article's comparisons, named in the user's own words ("chef" is what the answer says)
     ("what's the cooking comparison about?", DISTIL, "what's the cooking comparison about (about knowledge distillation)?"),
     ("And the painting analogy?", DISTIL, "And the painting analogy (about knowledge distillation)?"),
+    # the last word may be the verb: "the small model" in "... does the small model learn?"
+    ("when does the small model learn?", DISTIL, "when does the small model learn (about knowledge distillation)?"),
     # a bare abstract noun
     ("How does the generative AI section apply the idea?", WHISPER,
      "How does the generative AI section apply the idea (about Whisper)?"),
@@ -278,6 +283,7 @@ def test_a_definite_phrase_explained_by_the_last_answer_is_a_follow_up(question,
     "What is the idea behind StyleGAN?",  # names its own subject
     "What is the approach of contrastive learning?",
     "What does the orchestra conductor comparison in the article illustrate?",  # says where it is: a question of its own
+    "How is the smaller student in RLHF trained?",  # only the last word of a question may be its verb
 ])
 def test_a_definite_phrase_of_its_own_is_no_follow_up(question):
     assert ask(question, DISTIL) == question

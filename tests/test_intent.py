@@ -62,6 +62,11 @@ def reader(indexed_dir, embed_model):
     ("which Google group made Reformer?", Kind.CREATOR, "reformer"),
     ("who's Tesseract OCR from?", Kind.CREATOR, "tesseract-ocr"),
     ("Does the table credit BigBird and Reformer to the same Google group?", Kind.CREATOR, "bigbird"),
+    # other words for who made it, and for the output column
+    ("which organisation does the table give for DiffusionBee, and is it an image tool?", Kind.CREATOR, "diffusionbee"),
+    ("Tesseract OCR: who does the list say it belongs to?", Kind.CREATOR, "tesseract-ocr"),
+    ("DeepMind Lab: what's in its Generates column?", Kind.OUTPUT, "deepmind-lab"),
+    ("Is writing a prompt the same thing as prompt tuning?", Kind.COMPARE, "prompt-tuning"),
     ("What is LangChain listed as producing?", Kind.OUTPUT, "langchain"),  # "listed as/for" asks for its output
     ("What's ESPnet listed for?", Kind.OUTPUT, "espnet"),
     ("MUM - what does that stand for, going by the table?", Kind.DEFINITION, "mum"),  # its output cell spells it out
@@ -75,6 +80,21 @@ def test_kinds_and_subjects(reader, question, kind, subject):
     intent = reader(question)
     assert intent.kind is kind, intent
     assert subject is None or subject in intent.subjects
+
+
+def test_whether_the_table_has_rows_of_a_creator_or_one_row_of_an_output_asks_for_them(reader):
+    universities = reader("Are any universities credited in the model table?")
+    assert universities.kind is Kind.LIST and universities.table is not None
+    assert [n.metadata["entry_id"] for n in universities.table.nodes] == ["openpose"]
+    code = reader("Which row in the table is listed for 'Code Generation' specifically?").table
+    assert code is not None and [n.metadata["entry_id"] for n in code.nodes] == ["codexglm"]
+
+
+def test_a_heading_over_a_few_entries_names_each_of_them(reader):
+    """"Key Components of Generative AI" groups two entries only: naming it names both."""
+    intent = reader("What are the two key components of generative AI named in the article?")
+    assert {"generative-models", "training-data"} <= set(intent.subjects)
+    assert not {"generative-models", "training-data"} & set(reader("What is generative AI?").subjects)
 
 
 def test_list_questions_filter_by_creator_and_output(reader):

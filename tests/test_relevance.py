@@ -262,7 +262,8 @@ def test_a_question_asking_for_a_name_prefers_the_sentence_that_says_it(embed_mo
     entry = ("compositionality", "Compositionality")
     scores = _rank(embed_model, "What do you call mixing known ideas into new ones?", COMPOSITIONALITY, entry, [])
     unasked = _rank(embed_model, "Tell me about mixing known ideas into new ones.", COMPOSITIONALITY, entry, [])
-    assert abs((scores[0] - scores[1]) - (unasked[0] - unasked[1])) < 0.1  # the analogy gains no cue weight
+    # the analogy gains no cue weight; the example does, as no other sentence names the entry (it is led by the title)
+    assert (scores[1] - unasked[1]) - (scores[0] - unasked[0]) > 0.2
 
 
 def test_an_answer_to_a_naming_question_says_the_name():
@@ -309,3 +310,35 @@ def test_questions_asking_for_another_entry(question, asks):
     from assistant.relevance import ASKS_FOR_ANOTHER
 
     assert bool(ASKS_FOR_ANOTHER.search(question)) is asks
+
+
+def test_a_why_question_gets_the_sentence_after_the_one_that_only_states_what_is_asked():
+    """"Why ... counterintuitive?": the sentence that says so only restates the question; the next one explains.
+    A sentence that gives the reason itself, or a question asking no why or how, takes nothing after it."""
+    from assistant.relevance import explained_after
+
+    text = " ".join([DIFFUSION[0], "They first take a clean sample and gradually destroy it by adding noise.", DIFFUSION[2],
+                     DIFFUSION[1]])
+    passage = Passage(entry_id="diffusion-models", title="Diffusion models", kind="section", text=text, score=1.0,
+                      source="article", section="Diffusion models", node_id="diffusion-models")
+    states = Candidate(1, 0, DIFFUSION[0], "diffusion-models", "Diffusion models")
+    after = explained_after("Why does the article call diffusion models counterintuitive?", states, passage)
+    assert after is not None and "destroy it by adding noise" in after.sentence
+    gives = Candidate(1, 2, DIFFUSION[2], "diffusion-models", "Diffusion models")
+    assert explained_after("Why are diffusion results realistic?", gives, passage) is None  # "because": it says why
+    assert explained_after("What are diffusion models?", states, passage) is None
+
+
+def test_an_aside_after_the_sentence_that_only_states_it_goes_on_when_it_carries_on_the_thought():
+    """"Why ... a 'creativity engine'?": "It’s like a hidden source of inspiration ..." says why; an analogy that
+    starts afresh ("Analogy: ...") does not carry on the sentence before it."""
+    from assistant.relevance import explained_after
+
+    first = "You can think of latent space as a kind of “creativity engine” inside these generative AI models."
+    for after, kept in (("It’s like a hidden source of inspiration where new ideas are born.", True),
+                        ("Analogy: Latent space is like a library of every book that could be written.", False)):
+        passage = Passage(entry_id="latent-space", title="Latent Space", kind="concept", text=f"{first} {after}",
+                          score=1.0, source="article", section="Generative AI Concepts", node_id="latent-space")
+        best = Candidate(1, 0, first, "latent-space", "Latent Space")
+        found = explained_after("Why would anyone describe latent space as a 'creativity engine'?", best, passage)
+        assert (found is not None and found.sentence == after) is kept, after

@@ -238,6 +238,12 @@ def test_gate_a_kind_of_thing_a_model_is_asked_to_be_is_no_topic(assistant):
     assert not assistant.trace("Is DeepMind Lab a game-playing agent with an API?").answerable
 
 
+def test_gate_a_creator_question_in_other_words_is_answered_by_the_row(assistant):
+    """"who does the list say it belongs to?" asks who made it, though "belongs" is no verb of making."""
+    trace = assistant.trace("Tesseract OCR: who does the list say it belongs to?")
+    assert trace.answerable, trace.reason
+
+
 def test_how_much_inside_a_question_for_a_thing_asks_for_no_number():
     from assistant.gate import _asks_quantity
 

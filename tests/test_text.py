@@ -113,6 +113,13 @@ def _on_topic(sentence: str) -> bool:
     ("One concept in the list is a website. Which one is it?", "One concept in the list is a website. Which one is it?"),
     ("Some image models run on a phone. Which ones does the table list?",
      "Some image models run on a phone. Which ones does the table list?"),
+    # "that" at the end, "like that", and a count that only adds "many" and an adverb point back too
+    ("A hospital wants a model to make up fake patient records. What's the name for that?",
+     "A hospital wants a model to make up fake patient records. What's the name for that?"),
+    ("I need something that boxes objects in photos. Anything like that in the model table?",
+     "I need something that boxes objects in photos. Anything like that in the model table?"),
+    ("The list numbers both of its items as 1. How many items are there really, and what are they?",
+     "The list numbers both of its items as 1. How many items are there really, and what are they?"),
     # a question with words of its own stands alone
     ("I trained a model on photos. How do I get it working on sketches without labelling new data?",
      "How do I get it working on sketches without labelling new data?"),
