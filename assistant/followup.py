@@ -61,7 +61,8 @@ _BARE = re.compile(r"\b(is|are|was|were|does|do|did|doing|done|can|could|would|s
                    r"than|like)\s+(this|that|these|those)\b(?!\s+\w+\s+(is|are|was|were)\b)(?=\s*[?.!,]|\s*$|\s+\w+)", re.I)
 _CREATOR_REF = re.compile(r"\b(that|this|the same|the|its|their)\s+"
                           r"(company|companies|organi[sz]ation|lab|laboratory|firm|maker|creator|developer|group|team|"
-                          r"institute|studio)\b('s)?(?!\s+(of|behind|that|which|who)\b)", re.I)  # not "the creator of X"
+                          # not "the creator of X", nor "the same company as X" (which compares with X)
+                          r"institute|studio)\b('s)?(?!\s+(of|behind|that|which|who|as)\b)", re.I)
 _PEOPLE = re.compile(r"\b(they|them|their)\b", re.I)
 _FROM_THEM = re.compile(r"\bfrom (them|they)\b", re.I)
 # "is few-shot learning connected to it?": a question naming one entry relates it to the subject

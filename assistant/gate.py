@@ -111,6 +111,30 @@ def _asks_quantity(question: str) -> bool:
     return found is not None and not re.search(r"\b(what|which|who|why|where)\b", question[:found.start()], re.I)
 
 
+# "What does PLMS stand for?": only a passage that spells the short name out answers: "... (PLMS)", "PLMS (...)",
+# or words whose initials are its capitals ("Multitask Unified Model" for MUM)
+_STANDS_FOR = re.compile(r"\b(stands?|stood) for\b|\bshort for\b|\b(acronym|abbreviation)\b", re.I)
+_SHORT_NAME = re.compile(r"(?<![\w-])[A-Z][A-Za-z]*[A-Z][A-Za-z]*(?![\w-])")  # two capitals at least: PLMS, MoCo
+
+
+def _spells_out(short: str, texts: list[str]) -> bool:
+    """Whether a text spells out `short`: in brackets beside it, or in words whose initials are its capitals."""
+    beside = re.compile(rf"\({re.escape(short)}s?\)|(?<![\w-]){re.escape(short)}\s*\([^)]", re.I)
+    small = r"(?:(?:of|and|for|from|the|in|to|with|a|an)[\s-]+)?"
+    initials = re.compile(r"(?<![\w-])" + (r"[\s-]+" + small).join(rf"{c}\w*" for c in short if c.isupper()), re.I)
+    return any(beside.search(t) or initials.search(t) for t in texts)
+
+
+def _short_name_unexplained(question: str, texts: list[str], names: list[str] = ()) -> bool:  # type: ignore[assignment]
+    """Whether the question asks what a short name stands for and no text spells it out. A short name that is an
+    entry's own name (`names`: "CKPT", "SDXL") is answered by what the entry says it is."""
+    if not _STANDS_FOR.search(question):
+        return False
+    own = {normalize(n) for n in names}
+    shorts = [x for x in _SHORT_NAME.findall(question) if sum(c.isupper() for c in x) >= 2 and normalize(x) not in own]
+    return bool(shorts) and not any(_spells_out(x, texts) for x in shorts)
+
+
 def _evidence_type_ok(question: str, texts: list[str], has_model: bool, names: list[str] = (),  # type: ignore[assignment]
                       creator_asked: bool = False) -> bool:
     """False when the question asks for a kind of fact the evidence cannot hold. `creator_asked`: the question
@@ -197,7 +221,8 @@ class AnswerabilityGate(BaseNodePostprocessor):
                 focus = {w for w in focus if stem(w) not in values}
             covered = coverage(focus, about, self.vocabulary)
             if not _evidence_type_ok(question, about, any(v.kind == "model" for v in named), name_list,
-                                     creator_asked=intent is not None and intent.kind is Kind.CREATOR):
+                                     creator_asked=intent is not None and intent.kind is Kind.CREATOR) \
+                    or _short_name_unexplained(question, texts, name_list):
                 return Verdict(False, "fields-only" if all_models else "no such facts")
             if intent is not None and intent.kind is Kind.NUMBER:
                 numbered = any(v.field("number") for v in named)
@@ -238,7 +263,8 @@ class AnswerabilityGate(BaseNodePostprocessor):
     def _evidence(self, question: str, texts: list[str], views: list[NodeView], best: float) -> Verdict:
         """The verdict from the passages alone: the best similarity plus the top passages' coverage."""
         top = texts[:3]
-        if not _evidence_type_ok(question, top, any(v.kind == "model" for v in views[:3])):
+        if not _evidence_type_ok(question, top, any(v.kind == "model" for v in views[:3])) \
+                or _short_name_unexplained(question, texts):
             return Verdict(False, "no such facts")
         # Names the material never uses ("FLAN", "Alpaca", "GPT-5"): the question is about something else.
         # ("a sentence in French" names a language, no entry)

@@ -164,7 +164,8 @@ def is_field_word(word: str) -> bool:
 
 _TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
 _MARKUP = re.compile(r"(?<!\w)[*_#`~]+|[*_#`~]+(?!\w)")
-_GREETING = re.compile(r"^(?:(?:hi|hello|hey|hey there|ok|okay|so|um|well|quick question|question|please|thanks|thank you|"
+_GREETING = re.compile(r"^(?:(?:hi|hello|hey|hey there|ok|okay|so|um|well|wait|hmm+|oh|ah|hold on|quick question|question|"
+                       r"please|thanks|thank you|"
                        r"good (?:morning|afternoon|evening)|(?:can|could|would) you (?:please )?tell me|"
                        r"i (?:want|would like|'d like) to know|do you know)\b[\s,:;!.-]*)+", re.I)
 # Words of a sentence that is only a pleasantry ("Also, thanks a lot!", "Cheers.").
@@ -175,7 +176,10 @@ _FILLER = re.compile(r"\b(lol|lmao|haha+|btw|pls|plz|thx|omg|tbh|idk|imo)\b"
                      r"|\b(to me )?like (i'?m|i am) (five|5|a (child|kid|beginner|newbie))( years? old)?\b|\beli5\b:?"
                      r"|\bin (really |very )?(simple|plain|easy|layman'?s|basic|non-technical) (words|terms|english|language)\b"
                      r"|\bfor (a |an )?(beginners?|newbies?|dummies|non-experts?|layperson|laymen|five-year-old)\b"
-                     r"|\b(briefly|in short|in a nutshell|in one sentence|in a few words)\b", re.I)
+                     r"|\b(briefly|in short|in a nutshell|in one sentence|in a few words)\b"
+                     r"|\b(these days|nowadays|right now|at the moment|at present)\b", re.I)  # when, not what, is asked
+# An emoji ends a sentence: "everyone keeps arguing about safetensors 🙃 what does your article say ...?"
+_EMOJI = re.compile(r"\s*[\U0001F300-\U0001FAFF\u2600-\u27BF]+[\uFE0F\u200D]*\s*")
 # A sentence that asks: it ends with "?" or opens with a question word or a request ("Explain ...").
 _ASKS = re.compile(r"\?$|^(what|who|whom|whose|which|how|why|when|where|is|are|was|were|does|do|did|can|could|should|would|"
                    r"will|has|have|explain|define|describe|tell me|list|name|compare|give|show|summari[sz]e)\b", re.I)
@@ -196,6 +200,7 @@ def focus_question(text: str, names_entry: Callable[[str], bool] | None = None,
     message = text = " ".join(_MARKUP.sub(" ", _TAG.sub(" ", text)).split())
     stripped = " ".join(_FILLER.sub(" ", text).split())
     text = stripped if re.search(r"\w", stripped) else text  # "ELI5?" alone is the request itself: a follow-up
+    text = _EMOJI.sub(lambda m: ". " if re.search(r"\w\W*$", text[:m.start()]) else " ", text).strip()
     sentences = [x for x in re.split(r"(?<=[.!?])\s+", text) if x.strip()]
     sentences = [part for x in sentences for part in _split_lead_in(x)]
     kept = [x for x in sentences if set(content_words(x)) - _PLEASANTRY or x.endswith("?")]
@@ -207,7 +212,9 @@ def focus_question(text: str, names_entry: Callable[[str], bool] | None = None,
     bare = [x for x in asks if _REFERS_BACK.search(x) and len([w for w in content_words(x) if not is_field_word(w)
                                                                and w != "many" and not w.endswith("ly")]) <= 2]
     if asks and names_entry is not None and not (bare and not any(map(names_entry, kept))):
-        kept = [x for x in kept if x in asks or names_entry(x)]
+        # a sentence naming an entry is what an ask that names none refers to; asks naming their own stand alone
+        own = all(map(names_entry, asks))
+        kept = [x for x in kept if x in asks or names_entry(x) and not own]
     text = " ".join(kept) if kept else text
     text = re.sub(r"\s+([?.!,])", r"\1", text)
     text = re.sub(r"([?!])[?!.]+", r"\1", text)  # "What's a VAE???" -> "What's a VAE?" (an ellipsis stays)

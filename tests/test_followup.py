@@ -35,6 +35,11 @@ def test_that_company_becomes_the_subjects_creator(question, expected):
     assert ask(question) == expected
 
 
+def test_the_same_company_as_another_entry_compares_with_it():
+    """"not from the same company as StyleGAN?" compares the subject's maker with StyleGAN's: no creator put in."""
+    assert ask("it's not from the same company as StyleGAN?") == "Whisper's not from the same company as StyleGAN?"
+
+
 def test_company_reference_without_known_creator_falls_back_to_the_subject():
     history = [("user", "What are GANs?")]
     assert ask("Who was behind that company?", history) == "Who was behind that company (about Generative Adversarial Networks)?"

@@ -244,6 +244,17 @@ def test_gate_a_creator_question_in_other_words_is_answered_by_the_row(assistant
     assert trace.answerable, trace.reason
 
 
+def test_gate_a_short_name_is_spelt_out_only_where_the_material_spells_it_out(assistant):
+    """The article never spells out PLMS; it does YOLO and MoCo (in brackets) and MUM (its output cell's initials).
+    A short name that is an entry's own (CKPT) is answered by what the entry says it is."""
+    refused = assistant.trace("What does PLMS stand for?")
+    assert not refused.answerable and refused.reason == "no such facts"
+    for question in ("What does YOLO stand for?", "What does MoCo stand for?", "What does MUM stand for?",
+                     "what does CKPT stand for"):
+        trace = assistant.trace(question)
+        assert trace.answerable, (question, trace.reason)
+
+
 def test_how_much_inside_a_question_for_a_thing_asks_for_no_number():
     from assistant.gate import _asks_quantity
 

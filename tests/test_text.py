@@ -85,6 +85,10 @@ def test_field_words_are_shared():
     ("In simple terms, how does a diffusion model work?", "How does a diffusion model work?"),  # no comma left in front
     ("So I was reading about image models and I wondered: who made Midjourney?",
      "I was reading about image models and I wondered: who made Midjourney?"),
+    # an interjection, when something is asked ("these days"), and an emoji that ends a sentence
+    ("wait, so who made LoRA?", "Who made LoRA?"),
+    ("who does the list say LoRA belongs to these days?", "Who does the list say LoRA belongs to?"),
+    ("What is LoRA? 🙂", "What is LoRA?"),
 ])
 def test_focus_question_keeps_the_question_and_drops_the_noise(message, question):
     from assistant.text import focus_question
@@ -120,6 +124,10 @@ def _on_topic(sentence: str) -> bool:
      "I need something that boxes objects in photos. Anything like that in the model table?"),
     ("The list numbers both of its items as 1. How many items are there really, and what are they?",
      "The list numbers both of its items as 1. How many items are there really, and what are they?"),
+    ("I'm a designer not an engineer 😅 what is a prompt?", "What is a prompt?"),  # an emoji ends a sentence
+    # ... but not when every ask names an entry of its own: the named sentence is only where the asker was
+    ("I've been in a LoRA Discord and everyone argues about GANs 🙃 what does the article say a VAE is?",
+     "What does the article say a VAE is?"),
     # a question with words of its own stands alone
     ("I trained a model on photos. How do I get it working on sketches without labelling new data?",
      "How do I get it working on sketches without labelling new data?"),
