@@ -23,6 +23,7 @@ from assistant.intent import ABOUT_NAMED, Intent, Kind, topic_phrase, without_ta
 from assistant.stages import Key, NodeView, intent_of
 from assistant.text import (
     LANGUAGES,
+    RELATION,
     STOPWORDS,
     Vocabulary,
     asking_clause,
@@ -98,10 +99,6 @@ _MAKING = re.compile(r"\b(creat|made|make|develop|buil|behind|credit|responsib|a
                      r"|\bwhose (is|are|was|were) (it|that|this|they|these|those)\b"
                      r"|\bfrom\W*$|\b(comes?|came) from\b|\bsame (company|lab|organi[sz]ation|team|group|creator|maker)\b", re.I)
 
-
-# What a model is built on, which prose speaking of it may tell: "What technique is Stable Diffusion built on?"
-_RELATION = re.compile(r"\b(built on|based on|rel(y|ies) on|powered by|leverag\w*|underlying|architecture|technique|approach|"
-                       r"at (its|their) core|under the hood)\b", re.I)
 
 
 def _asks_quantity(question: str) -> bool:
@@ -213,7 +210,7 @@ class AnswerabilityGate(BaseNodePostprocessor):
             # "What technique is Stable Diffusion built on?": prose that speaks of the model tells what it is built on
             spoken_of = [v for t, v in zip(texts, views, strict=True) if not v.named and v.kind != "model"
                          and any(normalize(x) in normalize(t) for x in name_list)]
-            if all_models and spoken_of and _RELATION.search(question):
+            if all_models and spoken_of and RELATION.search(question):
                 all_models, about_best = False, max(about_best, *(v.vector_score for v in spoken_of))
             if all_models:  # a row's own fields answer only for themselves: "audio" in "What sampling rate does
                 # WaveNet's audio use?" is WaveNet's output, and leaves "sampling rate" to be found elsewhere

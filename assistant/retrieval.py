@@ -29,7 +29,7 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from assistant.citations import MIN_WORDS, split_sentences, strip_markers
 from assistant.stages import Key, NodeView, with_metadata
-from assistant.text import SET_ASIDE, STOPWORDS, normalize, singular, unify, without_where, words
+from assistant.text import RELATION, SET_ASIDE, STOPWORDS, normalize, singular, unify, without_where, words
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -351,6 +351,19 @@ class HybridRetriever(BaseRetriever):
         # on it too, beside its own passage: a smaller boost, for chunks the question matched anyway
         spoken = [re.escape(n) for e in evidence.named_entries for n in self.names.names_of(e) if len(n) > 2]
         mention = re.compile(rf"(?<![\w-])({'|'.join(spoken)})(?![\w-])") if spoken else None
+        if mention and RELATION.search(query_bundle.query_str):
+            # "What architecture does the article say GPT-3 is built on?": prose that speaks of the named entry tells,
+            # even when the question's other words did not match it; other rows ("GPT-J") cannot
+            for chunks in self.nodes_by_entry.values():
+                for chunk in chunks:
+                    view = NodeView.of(chunk)
+                    if view.entry_id in evidence.named_entries:
+                        continue
+                    if view.kind == "model" and chunk.node_id in fused:
+                        fused[chunk.node_id] *= UNMATCHED_SHARE
+                    elif view.kind != "model" and mention.search(chunk.get_content()):
+                        fused[chunk.node_id] = max(fused.get(chunk.node_id, 0.0), UNMATCHED_SHARE * best)
+                        nodes.setdefault(chunk.node_id, chunk)
         for node_id in fused:
             if mention and node_id not in named and NodeView.of(nodes[node_id]).kind != "model" \
                     and mention.search(nodes[node_id].get_content()):

@@ -52,6 +52,11 @@ _WHERE = re.compile(r"\b(?:(?:in|from|on|within|inside|across|among) (?:the|this
                     r"|(?:according to|per|by) the (?:article|table|glossary)(?:'s (?:definition|list|rows))?)\b", re.I)
 
 
+# What a model is built on, which prose speaking of it may tell: "What technique is Stable Diffusion built on?"
+RELATION = re.compile(r"\b(built on|based on|rel(y|ies) on|powered by|leverag\w*|underlying|architecture|technique|approach|"
+                      r"at (its|their) core|under the hood)\b", re.I)
+
+
 def without_where(question: str) -> str:
     """The question without the phrases that only say where in the material to look ("Is there a speech-to-text
     model in the table?" -> "Is there a speech-to-text model?"); the question itself when nothing else is left."""

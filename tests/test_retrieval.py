@@ -315,6 +315,14 @@ def test_gate_a_setting_asks_for_a_value_the_material_never_gives(assistant):
     assert assistant.trace("What is beam search used for?").answerable
 
 
+def test_what_a_named_model_is_built_on_is_searched_in_prose_speaking_of_it(assistant):
+    """Its other words ("does the article say") do not match the Transformers passage that says GPT-3 leverages
+    transformer architectures; other GPT rows, which match "GPT", cannot say what GPT-3 rests on."""
+    trace = assistant.trace("What architecture does the article say GPT-3, GPT-4 is built on?")
+    assert trace.answerable, trace.reason
+    assert "transformers" in [p.entry_id for p in trace.passages][:3]
+
+
 def test_gate_prose_speaking_of_a_model_tells_what_it_is_built_on(assistant):
     """A model row only says who made it and what it generates, but prose that names the model can say what it rests
     on; a question about something else of the model (its licence) is still refused."""
