@@ -100,7 +100,6 @@ _MAKING = re.compile(r"\b(creat|made|make|develop|buil|behind|credit|responsib|a
                      r"|\bfrom\W*$|\b(comes?|came) from\b|\bsame (company|lab|organi[sz]ation|team|group|creator|maker)\b", re.I)
 
 
-
 def _asks_quantity(question: str) -> bool:
     """Whether the question asks for a number: "How many parameters ...?", "Do you know how much ...?", but not
     "Which mechanism lets a network decide how much weight each part deserves?" (it asks for a mechanism)."""

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 RRF_K = 60
 MENTION_BOOST = 0.5  # share of the name boost a prose chunk gets for speaking of a named entry
+UNMATCHED_SHARE = 0.5  # a named entry none of whose chunks the question matched starts at this share of the best
+MAX_GROUP = 3  # a heading over at most this many entries names each of them
 
 
 @dataclass
@@ -383,10 +385,6 @@ class HybridRetriever(BaseRetriever):
         signals = {Key.VECTOR_SCORE: evidence.vector_scores.get(node.node_id, 0.0),
                    Key.BM25_SCORE: evidence.bm25_scores.get(node.node_id, 0.0), Key.NAMED: named}
         return NodeWithScore(node=with_metadata(node, **signals), score=score)
-
-
-UNMATCHED_SHARE = 0.5  # a named entry none of whose chunks the question matched starts at this share of the best
-MAX_GROUP = 3  # a heading over at most this many entries names each of them
 
 
 @dataclass
