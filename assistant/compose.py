@@ -257,6 +257,7 @@ def table_answer(query: str, intent: Intent, nodes: list[NodeWithScore], passage
         what = f"that generate{'s' if one else ''} {match.output}{made}"
     if match.name:
         what = f"with “{match.name}” in {'its' if one else 'their'} name"
+    what = match.what or what
     lines = [prompts.TABLE_INTRO.format(count=len(rows), noun=noun, what=what)]
     citations = []
     for number, _, passage in rows:

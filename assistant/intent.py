@@ -53,7 +53,7 @@ class Intent:
     kind: Kind
     subjects: tuple[str, ...] = ()  # entry ids the question names, in order of mention
     term: str = ""  # what an unnamed subject is called: "tokenization" (definitions), "speculative decoding" (how/why);
-    # for an output question, the kind of thing a model is asked to be: "game-playing agent"
+    # for an output question, the kind of thing a model is asked to be ("game-playing agent") or to make ("pictures")
     table: TableMatch | None = field(default=None, compare=False)  # the rows of a list question
 
 
@@ -62,7 +62,7 @@ _COMPARE = re.compile(r"\b(differ\w*|difference\w*|compar\w*|versus|vs\.?|contra
 _CREATOR = re.compile(r"\b(who|whom|whose"
                       r"|which ([\w&-]+ )?(company|companies|organi[sz]ations?|labs?|team|firms?|group|people|researchers?)"
                       r"|what (company|organi[sz]ation|lab|team|firm|group))\b.*\b(creat|made|make|develop|buil|behind|"
-                      r"releas|produc|design|own|invent|responsib|train|c[ao]mes? up with|belong|credit|"
+                      r"releas|produc|design|own|invent|responsib|train|c[ao]mes? up with|c[ao]mes? from|belong|credit|"
                       # "Which organisation does the table give for DiffusionBee?"
                       r"(give|gives|list|lists|name|names) for)"
                       r"|\b(creator|maker|developer|author|inventor)s? (of|behind)\b|\bwho('s| is| was) behind\b"
@@ -197,9 +197,27 @@ def _names_an_output(text: str, models: list[str], names: NameIndex, table: Mode
     return bool(outputs) and all(w in outputs or is_field_word(w) for w in rest)
 
 
+_MAKES_WHAT = re.compile(r"^(?:does|do|did|can|could|will)\s.*\b(?:generate|produce|output|synthesi[sz]e|create|make)s?\s+"
+                         r"(?P<x>[\w-]+(?:\s+[\w-]+){0,2})\W*$")
+# A yes/no question about a model: "is T5 one of google's models?" asks who made T5, no list of Google's rows
+_MODEL_ASKED = re.compile(r"^(?:is|are|was|were|does|do|did|has|have)\s+(?P<x>.+?)\s+(?:one of|an?|from|by|made|created|"
+                          r"built|developed|credited|listed|among|part of|in the)\b")
+
+
+def _about_a_model(text: str, models: list[str], names: NameIndex) -> bool:
+    """Whether a yes/no question's subject is a model it names ("is T5 one of google's models?")."""
+    found = _MODEL_ASKED.match(_yes_no(asking_clause(text)))
+    if found is None:
+        return False
+    said = set(names.find(found.group("x")))
+    # the subject is the model's name and nothing else: not "Does Whisper appear more than once in the list?"
+    return bool(said) and said <= set(models) and not _own_words(found.group("x"), list(said), names)
+
+
 # "Is DeepMind Lab a game-playing agent?", "Is MAUVE a text generator like GPT-2?": what kind of thing a model is
 _IS_A = re.compile(r"^(?:is|are|was|were)\s+(?P<x>.+?)\s+(?:an?|some)\s+(?:(?:kind|type|sort) of\s+)?"
-                   r"(?P<kind>[\w-]+(?:\s+[\w-]+){0,3}?)(?:\s+like\s+(?P<like>.+?))?\W*$")
+                   r"(?P<kind>[\w-]+(?:\s+[\w-]+){0,3}?(?:\s+or\s+(?:an?\s+)?[\w-]+(?:\s+[\w-]+){0,2}?)?)"
+                   r"(?:\s+like\s+(?P<like>.+?))?\W*$")
 
 
 def kind_asked(text: str, models: list[str], names: NameIndex, table: ModelTable) -> str:
@@ -211,7 +229,9 @@ def kind_asked(text: str, models: list[str], names: NameIndex, table: ModelTable
         return ""
     kind = found.group("kind")
     said, others = set(names.find(found.group("x"))), set(names.find(f"{kind} {found.group('like') or ''}"))
-    if not said or not said <= set(models) or not others <= set(models) or set(kind.lower().split()) & STOPWORDS:
+    kinds = re.split(r"\s+or\s+(?:an?\s+)?", kind)  # "a text model or a vision one": either
+    if not said or not said <= set(models) or not others <= set(models) \
+            or any(set(k.lower().split()) & STOPWORDS for k in kinds):
         return ""  # "a game-playing agent with an API" asks more than what it is
     words = [p for w in content_words(kind) for p in [w, *compound_parts(w)]]  # "game-playing"
     outputs = {singular(w) for w in words} & table.output_vocab
@@ -226,7 +246,8 @@ def analyze(question: str, names: NameIndex, table: ModelTable | None = None) ->
     distinct_titles = {names.titles_by_entry.get(s, s).casefold() for s in subjects}
     # "What do you feed the model in text-to-image compared with image-to-image?" compares two entries: no list of rows
     compares = len(distinct_titles) >= 2 and bool(_COMPARE.search(text))
-    match = table.match(question) if table is not None and not (compares and not models) else None
+    match = table.match(question) if table is not None and not (compares and not models) \
+        and not _about_a_model(text, models, names) else None
     if match is not None:
         return Intent(Kind.LIST, subjects, table=match)
     if compares:
@@ -235,7 +256,10 @@ def analyze(question: str, names: NameIndex, table: ModelTable | None = None) ->
         return Intent(Kind.CREATOR, subjects)
     rows_only = all(s in models or any(s in names.twins.get(m, []) for m in models) for s in subjects)  # twins: see NameIndex
     if models and (_OUTPUT.search(text) or table is not None and _names_an_output(text, models, names, table)):
-        return Intent(Kind.OUTPUT, subjects)
+        # "Does the table say GPT-4 makes pictures?": what it is asked to make, in the user's words, is no topic
+        made = _MAKES_WHAT.search(text)
+        what = made.group("x") if made and not set(made.group("x").split()) & STOPWORDS else ""
+        return Intent(Kind.OUTPUT, subjects, term=what)
     kind = kind_asked(text, models, names, table) if models and rows_only and table is not None else ""
     if kind:
         return Intent(Kind.OUTPUT, subjects, term=kind)

@@ -46,7 +46,7 @@ class Key(StrEnum):
     VECTOR_SCORE = "vector_score"  #: cosine similarity of the question to this passage
     BM25_SCORE = "bm25_score"  #: BM25 score of the question against this passage
     NAMED = "named"  #: the question names this passage's entry (title or alias)
-    TABLE_FIELD = "table_field"  #: the model-table route matched this row on "creator" or "generates"
+    TABLE_FIELD = "table_field"  #: the model-table route matched this row on "creator", "generates", "name" or "row"
     TABLE_VALUE = "table_value"  #: the question's words that matched that field
     # Written by the answerability gate (assistant.gate).
     GATE = "gate"  #: "pass" or "below"

@@ -20,11 +20,11 @@ if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
 
 _LIST_NOUN = (r"(models?|systems?|tools?|ais|ones|entry|entries|networks|generators|frameworks|technologies|products|"
-              r"projects|rows?)")
+              r"projects|rows)")
 # A question asks for rows when it says "list", asks which/what <...> models, "how many models",
 # "models made by ...", "what else did X make", or "all/other models".
 _LIST_INTENT = re.compile(
-    r"\b(list|enumerate)\b"
+    r"\b(list|enumerate)\b|\b(which|what) row\b"  # "Which row in the table is listed for 'Code Generation'?"
     rf"|\b(which|what)\b(?:\s+[\w&'-]+){{0,4}}?\s+{_LIST_NOUN}\b"
     rf"|\bhow many\b(?:\s+[\w&'-]+){{0,3}}?\s+{_LIST_NOUN}\b"
     rf"|\b{_LIST_NOUN}\s+(made|created|developed|built|released|trained|by|from|that|which)\b"
@@ -42,6 +42,10 @@ _LIST_INTENT = re.compile(
     r"|^(did|does|has|have) [\w&'-]+( [\w&'-]+)?( also)? (build|make|create|develop|release|produce)\w* (anything|any)\b")
 # A question whether the table has something: "Is there an OCR tool in the table?", "Does the table have anything for ...?"
 _EXISTS = re.compile(r"^(is|are) (there|any)\b|\b(anything|something)\b|\b(does|do) the (model )?table (have|list|include)\b")
+# "Is there any row in the model table where the creator column is left empty?", "... has no creator listed?"
+_NO_CREATOR = re.compile(r"\b(no|without( an?| any)?|empty|missing|blank|unlisted|unnamed)\s+"
+                         r"(creator|maker|company|developer)s?\b|\b(creator|maker|company|developer)s?\s+((column|cell|field)\s+)?((is|was|are|were)\s+)?"
+                         r"(\w+\s+)?(left\s+)?(empty|blank|missing|unlisted|not (listed|given|named|stated))\b", re.I)
 # "How many times does BEiT appear in the table?", "Is Whisper listed more than once?"
 _APPEARS = re.compile(r"\bhow many times\b|\bmore than once\b|\btwice\b|\bduplicat\w*|\b(appear|appears|listed|occur|occurs) "
                       r"(again|twice|two times|several times)\b")
@@ -121,15 +125,18 @@ class TableMatch:
     output: str  # the output asked for, as the question words it ("" when none)
     nodes: list[TextNode]
     name: str = ""  # what the rows' names hold, as the question writes it ("" when not asked)
+    what: str = ""  # what the rows share when no creator, output or name says it ("with no creator listed")
 
     @property
     def field(self) -> str:
-        """The filtered fields: "creator", "generates", "name" or several, comma-separated."""
-        return ",".join(f for f, v in (("creator", self.creator), ("generates", self.output), ("name", self.name)) if v)
+        """The filtered fields: "creator", "generates", "name" or several, comma-separated; "row" for a property
+        of whole rows (`what`)."""
+        return ",".join(f for f, v in (("creator", self.creator), ("generates", self.output), ("name", self.name),
+                                       ("row", self.what)) if v)
 
     @property
     def value(self) -> str:
-        return " and ".join(v for v in (self.output, self.creator, self.name) if v)
+        return " and ".join(v for v in (self.output, self.creator, self.name, self.what) if v)
 
 
 class ModelTable:
@@ -247,6 +254,16 @@ class ModelTable:
             named = [NodeView.of(r).title for r in self.rows if _says(text, re.sub(r"\s*\(.*\)", "", NodeView.of(r).title))]
             if named:
                 return self._named_like(min(named, key=len))
+            # "Which model name shows up twice in the table?": the rows whose name is another row's too
+            counts: dict[str, int] = {}
+            for r in self.rows:
+                counts[normalize(NodeView.of(r).title)] = counts.get(normalize(NodeView.of(r).title), 0) + 1
+            twice = [r for r in self.rows if counts[normalize(NodeView.of(r).title)] > 1]
+            if twice and re.search(r"\b(which|what|any|is there|are there)\b", text):
+                return TableMatch(creator="", output="", nodes=twice, what="whose name appears more than once")
+        if _NO_CREATOR.search(question):  # "Is there any model in the table with no creator listed?"
+            rows = [r for r in self.rows if not NodeView.of(r).field("creator").strip()]
+            return TableMatch(creator="", output="", nodes=rows, what="with no creator listed") if rows else None
         held = _NAME_HOLDS.search(question)  # a filter on the names is a list request of its own
         if held:
             return self._named_like(held.group("x") or held.group("y"))

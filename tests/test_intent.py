@@ -64,6 +64,13 @@ def reader(indexed_dir, embed_model):
     ("Does the table credit BigBird and Reformer to the same Google group?", Kind.CREATOR, "bigbird"),
     # other words for who made it, and for the output column
     ("which organisation does the table give for DiffusionBee, and is it an image tool?", Kind.CREATOR, "diffusionbee"),
+    # a yes/no question whose subject is a named model asks about it, no list of its creator's rows
+    ("is T5 one of google's models?", Kind.CREATOR, "t5"),
+    ("Is MiniLM a text model or a vision one?", Kind.OUTPUT, "minilm"),  # either kind
+    ("WaveNet and Tacotron make sound. Which lab does each come from, and what do they output?", Kind.CREATOR, "tacotron"),
+    # "which company is X's row" asks for one row, no list (only "which row" does)
+    ("In the model table, which company is BERT's row credited to, and is it a text or an image model?", Kind.CREATOR,
+     "bert"),
     ("Tesseract OCR: who does the list say it belongs to?", Kind.CREATOR, "tesseract-ocr"),
     ("DeepMind Lab: what's in its Generates column?", Kind.OUTPUT, "deepmind-lab"),
     ("Is writing a prompt the same thing as prompt tuning?", Kind.COMPARE, "prompt-tuning"),
@@ -88,6 +95,23 @@ def test_whether_the_table_has_rows_of_a_creator_or_one_row_of_an_output_asks_fo
     assert [n.metadata["entry_id"] for n in universities.table.nodes] == ["openpose"]
     code = reader("Which row in the table is listed for 'Code Generation' specifically?").table
     assert code is not None and [n.metadata["entry_id"] for n in code.nodes] == ["codexglm"]
+
+
+def test_rows_of_a_property_of_the_table_itself(reader):
+    """The article's quirks asked as list questions: a name that appears twice, a creator cell left empty."""
+    twice = reader("Which model name shows up twice in the table, with a different output each time?").table
+    assert twice is not None and [n.metadata["entry_id"] for n in twice.nodes] == ["beit", "beit-2"]
+    empty = reader("Is there any row in the model table where the creator column is simply left empty?").table
+    assert empty is not None and [n.metadata["entry_id"] for n in empty.nodes] == ["langchain"]
+    whisper = reader("Does Whisper appear more than once in the list?").table
+    assert whisper is not None and {n.metadata["entry_id"] for n in whisper.nodes} == {"whisper", "whisper-ai"}
+
+
+def test_what_a_model_is_asked_to_make_is_read_as_the_users_words(reader):
+    """"pictures" is what GPT-4 is asked to make: its row answers, whatever the user calls the output."""
+    intent = reader("Does the table say GPT-4 makes pictures?")
+    assert intent.kind is Kind.OUTPUT and intent.term == "pictures"
+    assert reader("Does Midjourney generate images that are copyrighted?").term == ""  # more than an output
 
 
 def test_a_heading_over_a_few_entries_names_each_of_them(reader):

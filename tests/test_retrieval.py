@@ -255,6 +255,12 @@ def test_gate_a_short_name_is_spelt_out_only_where_the_material_spells_it_out(as
         assert trace.answerable, (question, trace.reason)
 
 
+def test_gate_what_a_model_is_asked_to_make_is_no_unknown_topic(assistant):
+    """"pictures" is a word the material never uses; the row of GPT-4 still says what it makes."""
+    trace = assistant.trace("Does the table say GPT-4 makes pictures?")
+    assert trace.answerable, trace.reason
+
+
 def test_how_much_inside_a_question_for_a_thing_asks_for_no_number():
     from assistant.gate import _asks_quantity
 
