@@ -59,7 +59,7 @@ _BARE = re.compile(r"\b(is|are|was|were|does|do|did|doing|done|can|could|would|s
                    r"for|use|uses|made|make|create|created|want|need|needs|try|trust|avoid|prefer|choose|fix|solve|prevent|achieve|improve|measure|change|affect|modify|"
                    r"extend|replace|"
                    r"than|like)\s+(this|that|these|those)\b(?!\s+\w+\s+(is|are|was|were)\b)(?=\s*[?.!,]|\s*$|\s+\w+)", re.I)
-_CREATOR_REF = re.compile(r"\b(that|this|the same|the|its|their)\s+"
+_CREATOR_REF = re.compile(r"\b(that same|this same|that|this|the same|the|its|their)\s+"
                           r"(company|companies|organi[sz]ation|lab|laboratory|firm|maker|creator|developer|group|team|"
                           # not "the creator of X", nor "the same company as X" (which compares with X)
                           r"institute|studio)\b('s)?(?!\s+(of|behind|that|which|who|as)\b)", re.I)

@@ -41,6 +41,9 @@ RRF_K = 60
 MENTION_BOOST = 0.5  # share of the name boost a prose chunk gets for speaking of a named entry
 UNMATCHED_SHARE = 0.5  # a named entry none of whose chunks the question matched starts at this share of the best
 MAX_GROUP = 3  # a heading over at most this many entries names each of them
+_CLOSING = ["conclusion", "closing paragraph", "closing section", "final section", "final paragraph", "last section",
+            "last paragraph", "closing remarks", "concluding section", "concluding paragraph"]
+_OPENING = ["introduction", "opening paragraph", "opening section", "first paragraph", "intro"]
 
 
 @dataclass
@@ -437,6 +440,12 @@ class IndexSnapshot:
                 head = re.split(r"\s+(?:of|in|for|on)\s+", heading, maxsplit=1)[0]
                 for entry_id in members & out.keys():
                     out[entry_id] += [n for n in dict.fromkeys([heading, head]) if n not in out[entry_id]]
+        # "the article's conclusion", "the introduction": the material's last and first sections
+        sections = sorted((v.position, v.entry_id) for v in map(NodeView.of, self.nodes)
+                          if v.origin == "knowledge" and v.kind == "section")
+        if sections:
+            for (_, entry_id), said in ((sections[-1], _CLOSING), (sections[0], _OPENING)):
+                out[entry_id] = out.get(entry_id, []) + [n for n in said if n not in out.get(entry_id, [])]
         return out
 
 

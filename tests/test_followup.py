@@ -40,6 +40,10 @@ def test_the_same_company_as_another_entry_compares_with_it():
     assert ask("it's not from the same company as StyleGAN?") == "Whisper's not from the same company as StyleGAN?"
 
 
+def test_that_same_creator_is_the_subjects_creator():
+    assert ask("which other rows carry that same creator label?") == "which other rows carry OpenAI label?"
+
+
 def test_company_reference_without_known_creator_falls_back_to_the_subject():
     history = [("user", "What are GANs?")]
     assert ask("Who was behind that company?", history) == "Who was behind that company (about Generative Adversarial Networks)?"

@@ -114,6 +114,12 @@ def test_what_a_model_is_asked_to_make_is_read_as_the_users_words(reader):
     assert reader("Does Midjourney generate images that are copyrighted?").term == ""  # more than an output
 
 
+def test_the_articles_conclusion_and_introduction_are_its_last_and_first_sections(reader):
+    assert reader("What attitude does the article's conclusion ask readers to take?").subjects == (
+        "challenges-and-ethical-considerations",)
+    assert reader("What does the introduction say generative AI is?").subjects[0] == "generative-ai-all-you-need-to-know"
+
+
 def test_a_heading_over_a_few_entries_names_each_of_them(reader):
     """"Key Components of Generative AI" groups two entries only: naming it names both."""
     intent = reader("What are the two key components of generative AI named in the article?")
