@@ -128,8 +128,10 @@ def model_sentence(view: NodeView, kind: Kind) -> str:
         tail = f"; {made[0].lower() + made[1:]}" if made.startswith("the ") else f"; it was created by {creator}"
         return f"{name} {generates}{tail}"
     if kind is Kind.DEFINITION:
-        who = f"created by {creator}" if creator and not _UNNAMED_CREATORS.match(creator) else (
-            f"with its creator listed as “{creator}”" if creator else "with no creator listed")
+        if not creator:  # a clause of its own: "no" beside the output would read as negating it
+            return f"{name} is an AI model in the article's table that {generates or 'has no output listed'}; " \
+                   f"the table lists no creator for it"
+        who = f"created by {creator}" if not _UNNAMED_CREATORS.match(creator) else f"with its creator listed as “{creator}”"
         return f"{name} is an AI model in the article's table, {who}, that {generates or 'has no output listed'}"
     first = made[0].upper() + made[1:]
     return f"{first}; it {generates}" if generates else first

@@ -125,7 +125,7 @@ class TableMatch:
     output: str  # the output asked for, as the question words it ("" when none)
     nodes: list[TextNode]
     name: str = ""  # what the rows' names hold, as the question writes it ("" when not asked)
-    what: str = ""  # what the rows share when no creator, output or name says it ("with no creator listed")
+    what: str = ""  # what the rows share when no creator, output or name says it ("whose creator cell is empty")
 
     @property
     def field(self) -> str:
@@ -263,7 +263,7 @@ class ModelTable:
                 return TableMatch(creator="", output="", nodes=twice, what="whose name appears more than once")
         if _NO_CREATOR.search(question):  # "Is there any model in the table with no creator listed?"
             rows = [r for r in self.rows if not NodeView.of(r).field("creator").strip()]
-            return TableMatch(creator="", output="", nodes=rows, what="with no creator listed") if rows else None
+            return TableMatch(creator="", output="", nodes=rows, what="whose creator cell is empty") if rows else None
         held = _NAME_HOLDS.search(question)  # a filter on the names is a list request of its own
         if held:
             return self._named_like(held.group("x") or held.group("y"))

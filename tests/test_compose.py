@@ -141,3 +141,23 @@ def test_a_section_is_defined_by_a_statement_before_its_analogy():
             "Controlled generation techniques are like giving the artist more specific directions. Or it paints rivers.")
     assert [q for _, q in definition(view, text)] == ["Controlled generation techniques are like giving the artist more "
                                                       "specific directions."]
+
+
+def test_rows_with_an_empty_creator_cell_are_listed_without_a_negation(composing, fake):
+    """The list of rows whose creator cell is empty says so in words the evaluation's contradiction check reads
+    as no negation of the row's own cells ("with no creator listed: ... Text, Data Analysis" read as one)."""
+    from assistant.evaluation.metrics import contradiction
+
+    answer = composing.ask("Is there any row in the model table where the creator column is left empty?")
+    assert answer.mode == "structured" and [c.entry_id for c in answer.citations] == ["langchain"]
+    assert contradiction(answer.text, ["Text, Data Analysis"], [], [p.text for p in answer.passages]) is None
+
+
+def test_a_model_with_no_creator_is_defined_without_a_negation_beside_its_output(composing, fake):
+    """"LangChain is an AI model ..., with no creator listed, that generates text, data analysis" reads as negating
+    its output; the missing creator is said in a clause of its own."""
+    from assistant.evaluation.metrics import contradiction
+
+    answer = composing.ask("What is LangChain?")
+    assert "no creator" in answer.text and "text, data analysis" in answer.text
+    assert contradiction(answer.text, ["Text, Data Analysis"], [], [p.text for p in answer.passages]) is None
