@@ -7,6 +7,7 @@ search would miss some).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -159,6 +160,8 @@ class ModelTable:
         self.told_apart_in_full = {c for c in creators if set(content_words(c)) & _WEAK["creator"]
                                    and any(o != c and self._tokens(o) == self._tokens(c) for o in creators)}
         self.title_words = {w for r in self.rows for w in content_words(NodeView.of(r).title)}
+        titles = Counter(normalize(NodeView.of(r).title) for r in self.rows)
+        self.repeated = [r for r in self.rows if titles[normalize(NodeView.of(r).title)] > 1]  # BEiT's two rows
         self.creator_words = {singular(w) for c in creators for w in content_words(c)}  # "Research" of "Zalando Research"
         # the Generates cells, longest first: "Image & Text" is found before "Image"
         self.cells = sorted({NodeView.of(r).field("generates") for r in self.rows} - {""}, key=len, reverse=True)
@@ -255,12 +258,8 @@ class ModelTable:
             if named:
                 return self._named_like(min(named, key=len))
             # "Which model name shows up twice in the table?": the rows whose name is another row's too
-            counts: dict[str, int] = {}
-            for r in self.rows:
-                counts[normalize(NodeView.of(r).title)] = counts.get(normalize(NodeView.of(r).title), 0) + 1
-            twice = [r for r in self.rows if counts[normalize(NodeView.of(r).title)] > 1]
-            if twice and re.search(r"\b(which|what|any|is there|are there)\b", text):
-                return TableMatch(creator="", output="", nodes=twice, what="whose name appears more than once")
+            if self.repeated and re.search(r"\b(which|what|any|is there|are there)\b", text):
+                return TableMatch(creator="", output="", nodes=self.repeated, what="whose name appears more than once")
         if _NO_CREATOR.search(question):  # "Is there any model in the table with no creator listed?"
             rows = [r for r in self.rows if not NodeView.of(r).field("creator").strip()]
             return TableMatch(creator="", output="", nodes=rows, what="whose creator cell is empty") if rows else None
