@@ -63,6 +63,7 @@ class Pipeline:
     outputs: dict[str, str]  # model entry id -> what it generates
     numbers: dict[str, str]  # entry id -> its number in the article's numbered list of concepts
     vocabulary: Vocabulary  # every word of the material and its rarity (the gate's "is this topic here at all")
+    subject: str  # what the whole material is about ("Generative AI"): no help in telling its sentences apart
 
     @classmethod
     def build(cls, store: Store, embed_model: BaseEmbedding, settings: Settings, snapshot: IndexSnapshot) -> Pipeline:
@@ -74,7 +75,8 @@ class Pipeline:
                    creators={v.entry_id: v.field("creator") for v in views if v.field("creator")},
                    outputs={v.entry_id: v.field("generates") for v in views if v.field("generates")},
                    numbers={v.entry_id: v.field("number") for v in views if v.field("number")},
-                   vocabulary=Vocabulary([n.get_content() for n in snapshot.nodes]))
+                   vocabulary=Vocabulary([n.get_content() for n in snapshot.nodes]),
+                   subject=snapshot.subject())
 
 
 def final_answer(events: Iterator[str | Answer]) -> Answer:
@@ -217,7 +219,7 @@ class Assistant:
             node_postprocessors=[self.answerability_gate()],
             response_synthesizer=CitedSynthesizer(self.llm, self.ranker, pipeline.retriever.names, streaming=streaming,
                                                   llm_passages=s.llm_passages, llm_sentences=s.llm_sentences,
-                                                  compose_answers=s.compose_answers))
+                                                  compose_answers=s.compose_answers, subject=pipeline.subject))
 
     def answerability_gate(self, threshold: float | None = None) -> AnswerabilityGate:
         """The gate the engine uses (REFUSAL_THRESHOLD unless given: the eval sweeps it)."""

@@ -57,6 +57,10 @@ ASKS_FOR_ANOTHER = re.compile(
     r"approach(es)?|algorithms?|metrics?)\b(?!\s+(does|do|did|is|are)\b(?!\s+the\s+(article|glossary|table|text|author)\b))",
     re.I)
 _CUES = [(re.compile(r"\b(analog\w*|metaphor\w*|compar\w*|likened)\b", re.I), LIKENESS),
+         # "Where is that useful?", "What are they used for?": the sentence that says where or for what
+         (re.compile(r"\b(where|which (fields?|areas?|domains?|industries))\b[^?.!]{0,60}?"
+                     r"\b(useful|used|applied|helpful|valuable)\b|\b(useful|used|good|helpful) for\W*$", re.I),
+          re.compile(r"\b(useful|used (for|in|to|as)|applied|applications?|fields|industries|domains)\b", re.I)),
          (re.compile(r"\b(examples?|use ?cases?|in practice|real[- ]world)\b", re.I),
           re.compile(r"\b(example|e\.g\.|for instance|such as)\b", re.I)),
          # "What ethical concerns does the article raise?": the sentence that lists them, not the one that names them
@@ -125,16 +129,17 @@ def candidates(passages: list[Passage]) -> list[Candidate]:
     return out
 
 
-def aspect(question: str, names: Iterable[str]) -> str:
+def aspect(question: str, names: Iterable[str], cued: bool = False) -> str:
     """What the question asks about its subject: the question without the subject's names ("Why can
     diffusion models produce such realistic results?" -> "Why can produce such realistic results?").
     Every sentence of the subject's entry is about the subject; which one answers depends on the rest.
-    The question itself when nothing but field words would remain ("What is generative AI?")."""
+    The question itself when nothing but field words would remain ("What is generative AI?"), unless those
+    words ask for a kind of sentence (`cued`: "Where is X useful?" asks where it is useful)."""
     rest = question
     for name in sorted((n for n in names if len(n) > 2), key=len, reverse=True):
         rest = re.sub(rf"(?i)(?<![\w-]){re.escape(name)}(e?s)?(?![\w-])", " ", rest)
     rest = " ".join(re.sub(r"\(\s*(about\s*)?\)", " ", rest).split())  # what is left of a condensed "(about X)"
-    return rest if rest != question and focus(rest) else question
+    return rest if rest != question and (focus(rest) or cued) else question
 
 
 def focus(question: str) -> set[str]:
@@ -164,9 +169,12 @@ class SentenceRanker:
             return [self._cache[t] for t in texts]
 
     def score(self, question: str, found: list[Candidate], query_embedding: list[float] | None = None,
-              names: Iterable[str] = ()) -> list[float]:
+              names: Iterable[str] = (), material: str = "") -> list[float]:
         """One relevance score per candidate: cosine similarity plus LEXICAL_WEIGHT x focus-word overlap,
-        against the question's :func:`aspect` when it names its subject (`names`)."""
+        against the question's :func:`aspect` when it names its subject (`names`). `material`: what the whole
+        material is about ("Generative AI"), left out of the aspect like a subject's name: "Where does the article
+        think generative AI is heading?" asks where it is heading, and every sentence that says "Generative AI"
+        would otherwise outrank the one that answers."""
         if not found:
             return []
         import numpy as np
@@ -179,7 +187,10 @@ class SentenceRanker:
         if cue is NAMING and names:  # "Is there a strategy of that kind (self-supervised learning)?": another entry
             cue = None  # is asked for, which the question does not name
         kept = {singular(w.casefold()) for w in asking[0].group(0).split()} if asking else set()
-        asked = aspect(question, [n for n in names if singular(n.casefold()) not in kept])
+        # the material's subject only when the question names no entry: "Why have transformers become so central to
+        # generative AI?" asks about transformers *and* generative AI
+        asked = aspect(question, [n for n in [*names, "" if names else material] if n and singular(n.casefold()) not in kept],
+                       cued=cue is not None and cue is not NAMING)
         if asked != question:
             question, query_embedding = asked, None
         query = np.asarray(query_embedding if query_embedding is not None

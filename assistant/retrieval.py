@@ -417,6 +417,18 @@ class IndexSnapshot:
         meta_by_id = {n.node_id: n.metadata for n in nodes}
         return cls(nodes=nodes, fingerprint=stored if stored and stored != "dirty" else fingerprint(meta_by_id))
 
+    def _sections(self) -> list[tuple[int, str]]:
+        """(position, entry id) of the material's own sections, in the material's order."""
+        return sorted((v.position, v.entry_id) for v in map(NodeView.of, self.nodes)
+                      if v.origin == "knowledge" and v.kind == "section")
+
+    def subject(self) -> str:
+        """What the whole material is about: its opening section's title up to a dash or colon ("Generative AI –
+        All you need to know" -> "Generative AI"); '' without sections."""
+        sections = self._sections()
+        titles = {v.entry_id: v.title for v in map(NodeView.of, self.nodes)}
+        return re.split(r"\s+[–—-]\s+|:\s", titles[sections[0][1]], maxsplit=1)[0].strip() if sections else ""
+
     def nodes_by_entry(self) -> dict[str, list[TextNode]]:
         out: dict[str, list[TextNode]] = {}
         for node in self.nodes:
@@ -441,8 +453,7 @@ class IndexSnapshot:
                 for entry_id in members & out.keys():
                     out[entry_id] += [n for n in dict.fromkeys([heading, head]) if n not in out[entry_id]]
         # "the article's conclusion", "the introduction": the material's last and first sections
-        sections = sorted((v.position, v.entry_id) for v in map(NodeView.of, self.nodes)
-                          if v.origin == "knowledge" and v.kind == "section")
+        sections = self._sections()
         if sections:
             for (_, entry_id), said in ((sections[-1], _CLOSING), (sections[0], _OPENING)):
                 out[entry_id] = out.get(entry_id, []) + [n for n in said if n not in out.get(entry_id, [])]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Generator, Iterator, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
@@ -55,6 +56,8 @@ if TYPE_CHECKING:
     from assistant.llm import LLMService
     from assistant.retrieval import NameIndex
 
+# What comes right before a name given as an example of what is asked about: "systems such as", "generators like"
+_EXAMPLE_OF = re.compile(r"(\b(such as|e\.?g\.?|for example|for instance|including)|\b\w\w+s like)\s+(the\s+)?$")
 _FENCE = re.compile(r"<{3,}|>{3,}")  # the passage fence's brackets, wherever they appear in data
 
 
@@ -150,11 +153,12 @@ class CitedSynthesizer(BaseSynthesizer):
     from the entries themselves for definitions, creators, outputs and comparisons."""
 
     def __init__(self, llm: LLMService, ranker: SentenceRanker, names: NameIndex, streaming: bool = False,
-                 llm_passages: int = 3, llm_sentences: int = 4, compose_answers: bool = True):
+                 llm_passages: int = 3, llm_sentences: int = 4, compose_answers: bool = True, subject: str = ""):
         # BaseSynthesizer wants a LlamaIndex LLM: the service's client (built without connecting).
         super().__init__(llm=llm.client, streaming=streaming, prompt_helper=PromptHelper())
         self.service, self.ranker, self.names = llm, ranker, names
         self.llm_passages, self.llm_sentences, self.compose_answers = llm_passages, llm_sentences, compose_answers
+        self.subject = subject  # what the whole material is about; see SentenceRanker.score
 
     def _get_prompts(self) -> dict[str, Any]:
         return {}
@@ -186,6 +190,20 @@ class CitedSynthesizer(BaseSynthesizer):
         yield answer.text
         yield answer
 
+    def _without_examples(self, question: str, intent: Intent) -> Intent:
+        """The intent without the entries the question names only as examples of what it asks about: "Why can
+        pictures from diffusion-based systems such as Stable Diffusion look so realistic?" asks about diffusion-based
+        systems, and the sentence that answers need not name Stable Diffusion."""
+        text = normalize(question)
+
+        def example_only(entry_id: str) -> bool:
+            spans = [m for n in self.names.names_of(entry_id) if len(n) > 2
+                     for m in re.finditer(rf"(?<![\w-]){re.escape(normalize(n))}(?![\w-])", text)]
+            return bool(spans) and all(_EXAMPLE_OF.search(text[: m.start()]) for m in spans)
+
+        kept = tuple(s for s in intent.subjects if not example_only(s))
+        return intent if kept == intent.subjects else replace(intent, subjects=kept)
+
     def _subject_names(self, intent: Intent) -> list[str]:
         return [n for s in intent.subjects for n in self.names.names_of(s)]
 
@@ -213,6 +231,7 @@ class CitedSynthesizer(BaseSynthesizer):
         else the most relevant sentences themselves are the answer (extractive). `opening`: node ids
         of entries' first chunks (see :func:`_assemble`)."""
         question = query.query_str
+        intent = self._without_examples(question, intent)
         # A model row ("X — creator: Y — generates: Z") answers only questions about that model, and when prose
         # speaks of the model too, only those about its creator or output ("How does Stable Diffusion work?").
         every = candidates(passages)
@@ -228,7 +247,7 @@ class CitedSynthesizer(BaseSynthesizer):
             yield refused
             return
         subjects, names = self._subjects(intent, passages), self._subject_names(intent)
-        scored = list(zip(self.ranker.score(question, found, query.embedding, names), found, strict=True))
+        scored = list(zip(self.ranker.score(question, found, query.embedding, names, self.subject), found, strict=True))
         on_names = self._on_subject_names(question, intent)
         others = [(s, c) for s, c in scored if c.entry_id not in intent.subjects]
         if intent.subjects and others and ASKS_FOR_ANOTHER.search(question):

@@ -183,6 +183,16 @@ class ModelTable:
         # "Meta AI (Facebook AI)" also holds "Facebook AI"'s words: keep the creators no other one contains
         return [c for c in named if not any(c != o and self._tokens(c) < self._tokens(o) for o in named)]
 
+    @staticmethod
+    def _in_order_asked(creators: list[str], text: str) -> list[str]:
+        """`creators` in the order the (normalised) question names them, so that "the first one" after "credit to
+        Latitude and to Jasper AI" is Latitude's row; a creator not found as written keeps its place at the end."""
+        def place(creator: str) -> int:
+            hits = [m.start() for w in sorted(ModelTable._tokens(creator), key=len, reverse=True)
+                    for m in [re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text)] if m]
+            return min(hits) if hits else len(text)
+        return sorted(creators, key=place)
+
     def _creator_as_written(self, question: str) -> str:
         """A creator quoted as the table writes it ("Which rows give 'Various' as the creator?"), or named in full
         where only its full name tells it from another ("Google Research", not every Google row); "" when none is."""
@@ -315,8 +325,9 @@ class ModelTable:
         else:
             rows = [r for r in self.rows if creator_hit <= self.creator_tokens[r.node_id]]
             creators = self._creators_named(creator_hit) if creator_hit and not rows else []
-        if len(creators) > 1:  # "the models from Hugging Face and EleutherAI": each creator's rows
-            rows = [r for r in self.rows if NodeView.of(r).field("creator") in creators]
+        if len(creators) > 1:  # "the models from Hugging Face and EleutherAI": each creator's rows, in the order asked
+            creators = self._in_order_asked(creators, text)
+            rows = [r for c in creators for r in self.rows if NodeView.of(r).field("creator") == c]
         if whole:
             rows = [r for r in rows if whole & {" ".join(p) for p in _parts(NodeView.of(r).field("generates"))}]
         elif output_hit:

@@ -203,7 +203,7 @@ def _copy_first_sentence(body: dict) -> str:
 def test_the_sentence_giving_what_is_asked_for_is_kept_when_the_model_passes_it_over(assistant, fake):
     """The model copies the sentence that only names the challenges; the answer still lists them."""
     fake.set_mode("ok", reply_fn=_copy_first_sentence)
-    answer = assistant.ask("What challenges does generative AI pose?")
+    answer = assistant.ask("What challenges come with generative models?")
     assert answer.mode == "generated" and "bias in training data" in answer.text
 
 
@@ -342,3 +342,51 @@ def test_an_aside_after_the_sentence_that_only_states_it_goes_on_when_it_carries
         best = Candidate(1, 0, first, "latent-space", "Latent Space")
         found = explained_after("Why would anyone describe latent space as a 'creativity engine'?", best, passage)
         assert (found is not None and found.sentence == after) is kept, after
+
+
+CLOSING = [  # the article's closing paragraph
+    "Generative AI stands at the forefront of technological innovation, pushing the boundaries of what is possible in "
+    "terms of creativity and problem-solving.",
+    "As researchers continue to refine and advance generative models, we can expect even more remarkable applications "
+    "that will shape the future of various industries.",
+    "The journey into the world of Generative AI is both awe-inspiring and thought-provoking, urging us to embrace the "
+    "power of artificial intelligence responsibly and with a keen understanding of its potential impact on society.",
+]
+
+
+def test_what_the_whole_material_is_about_does_not_pick_the_sentence(embed_model):
+    """Every sentence that says "Generative AI" looks close to a question that says it too; left out like a
+    subject's name, the question asks where the field is heading, which the second sentence answers."""
+    question = "Where does the article think generative AI is heading as research continues?"
+    found = [Candidate(1, i, s, "challenges", "Challenges and Ethical Considerations") for i, s in enumerate(CLOSING)]
+    ranker = SentenceRanker(embed_model)
+    plain = ranker.score(question, found)
+    material = ranker.score(question, found, material="Generative AI")
+    assert max(zip(plain, CLOSING, strict=True))[1] != CLOSING[1]  # the behaviour this guards against
+    assert max(zip(material, CLOSING, strict=True))[1] == CLOSING[1]
+
+
+def test_the_material_subject_is_its_opening_sections_title(assistant):
+    assert assistant.snapshot.subject() == "Generative AI"
+
+
+def test_where_a_technique_is_useful_is_answered_by_the_sentence_that_says_where(embed_model):
+    """"useful" is a field word, yet with the name left out it is what the question asks about."""
+    sentences = ["Counterfactual Generations: This involves generating data that shows what could happen under "
+                 "alternative scenarios.",
+                 "It’s useful for “what if” analyses in fields like economics, healthcare, and policy-making."]
+    scores = _rank(embed_model, "Where is Counterfactual Generations useful?", sentences,
+                   ("counterfactual-generations", "Counterfactual Generations"), ["counterfactual generations"])
+    assert scores[1] > scores[0]
+
+
+def _say_nothing(body: dict) -> str:
+    return "I am not sure."
+
+
+def test_an_entry_named_only_as_an_example_does_not_decide_which_sentences_answer(assistant, fake):
+    """Stable Diffusion is an example of the diffusion-based systems asked about: the sentence saying why their
+    results look realistic answers, though it does not name Stable Diffusion."""
+    fake.set_mode("ok", reply_fn=_say_nothing)
+    answer = assistant.ask("Why can pictures from diffusion-based systems such as Stable Diffusion look so realistic?")
+    assert "deeply understands all the steps" in answer.text

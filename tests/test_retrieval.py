@@ -91,6 +91,12 @@ def test_model_table_lists_every_matching_row(assistant):
     two = table.match("List the models from Hugging Face and EleutherAI.")
     assert two and two.creator == "Hugging Face or EleutherAI"
     assert {n.metadata["entry_id"] for n in two.nodes} == {"bloom", "gpt-neo", "gpt-j", "gpt-neox"}
+    # the creators' rows in the order the question names them: "the first one" is then the same for both readers
+    asked = table.match("Which entries does the table credit to Latitude and to Jasper AI?")
+    assert asked and asked.creator == "Latitude or Jasper AI"
+    assert [n.metadata["entry_id"] for n in asked.nodes] == ["ai-dungeon", "jasper"]
+    other_way = table.match("List the models from EleutherAI and Hugging Face.")
+    assert other_way and [n.metadata["field_creator"] for n in other_way.nodes][0] == "EleutherAI"
     assert table.match("Which loss function do learning models use?") is None
     several = table.match("Which table entry handles text, images and audio at once?")  # verbs of handling outputs
     assert several and [n.metadata["entry_id"] for n in several.nodes] == ["perceiver"]
