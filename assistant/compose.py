@@ -265,6 +265,8 @@ def table_answer(query: str, intent: Intent, nodes: list[NodeWithScore], passage
     for number, _, passage in rows:
         lines.append(f"- {passage.text} [{number}]")
         citations.append(_cite(number, passage, passage.text))
+    if match.missing:  # after the rows, a sentence of its own: beside them its "not" would read as denying them
+        lines.append(f"{'It is not' if one else 'None of them is'} listed as generating {match.missing}.")
     return Answer(text="\n".join(lines), citations=citations, passages=passages, query=query, mode="structured")
 
 

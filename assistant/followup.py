@@ -162,7 +162,8 @@ def last_subject(history: History, names: NameIndex, titles: dict[str, str],
                  kinds: dict[str, str] | None = None, numbers: dict[str, str] | None = None) -> Subject | None:
     """What the last exchange was about. Each exchange, latest first, is read by the rules of
     `SUBJECT_RULES` in order (the entry its question names; the term it defined; the rows a list answer
-    gave; the new entry an answer gave when another was asked for; the entry the answer to a latest question
+    gave; the new entry an answer gave when another was asked for; for a request that only asks the answer to go
+    on ("Give me an example."), what the exchange before was about; the entry the answer to a latest question
     that stands alone gave); the first rule that finds a subject decides. When no exchange gives one: the
     entry the latest answer names, or else quotes, else what the latest question was about ("How does X work?" -> X).
     None when nothing is clear: the question is then left as asked. A refusal names no subject: its closest
@@ -301,8 +302,14 @@ def _answer_of_standalone(exchange: _Exchange, context: _Context) -> Subject | N
     return context.entry(found, exchange.question) if found else None
 
 
+def _more_of_before(exchange: _Exchange, context: _Context) -> Subject | None:
+    """ "Give me an example." only asks the answer before to go on: it is about what that was about, not about a
+    model its answer names in passing ("... fine-tune a model like GPT-3 with LoRA ...")."""
+    return context.before(exchange) if asks_for_more(exchange.question) else None
+
+
 SUBJECT_RULES: tuple[Callable[[_Exchange, _Context], Subject | None], ...] = (
-    _named_in_question, _defined_term, _rows_listed, _new_entry_given, _answer_of_standalone)
+    _named_in_question, _defined_term, _rows_listed, _new_entry_given, _more_of_before, _answer_of_standalone)
 
 
 def asks_for_more(question: str) -> bool:

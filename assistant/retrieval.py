@@ -452,6 +452,17 @@ class IndexSnapshot:
                 head = re.split(r"\s+(?:of|in|for|on)\s+", heading, maxsplit=1)[0]
                 for entry_id in members & out.keys():
                     out[entry_id] += [n for n in dict.fromkeys([heading, head]) if n not in out[entry_id]]
+        # "Symbolic AI in Generative Models" is "symbolic AI": a title set in the material's own field is named by what
+        # it sets there, unless that is another entry's name ("Transfer Learning in Generative AI": Transfer Learning)
+        field = {w for w in normalize(self.subject()).split() if len(w) > 2}
+        taken = {normalize(n) for names in out.values() for n in names}
+        titles = {v.entry_id: v.title for v in map(NodeView.of, self.nodes) if v.origin == "knowledge" and v.kind != "model"}
+        for entry_id, title in titles.items():
+            set_in = re.match(r"^(?P<x>.+?)\s+in\s+(?P<y>.+)$", title)
+            plain = normalize(re.sub(r"\s*\(.*?\)", "", set_in.group("x"))) if set_in else ""
+            if set_in and field & set(normalize(set_in.group("y")).split()) and plain not in taken \
+                    and normalize(set_in.group("x")) not in taken and entry_id in out:
+                out[entry_id].append(set_in.group("x"))
         # "the article's conclusion", "the introduction": the material's last and first sections
         sections = self._sections()
         if sections:

@@ -42,7 +42,10 @@ _LIST_INTENT = re.compile(
     # "Did Microsoft also make anything for speech?"
     r"|^(did|does|has|have) [\w&'-]+( [\w&'-]+)?( also)? (build|make|create|develop|release|produce)\w* (anything|any)\b")
 # A question whether the table has something: "Is there an OCR tool in the table?", "Does the table have anything for ...?"
-_EXISTS = re.compile(r"^(is|are) (there|any)\b|\b(anything|something)\b|\b(does|do) the (model )?table (have|list|include)\b")
+_EXISTS = re.compile(r"^(is|are) (there|any)\b|\b(anything|something)\b|\b(does|do) the (model )?table (have|list|include)\b"
+                     # "Does Hugging Face have an image generator in the table?", "did OpenAI also make an image-only model?"
+                     r"|^(does|do|did|has|have)\b.*\b(have|has|make|made|offer|build|built|create|created|release|released)\b"
+                     r".*\b(generators?|models?|entr(y|ies)|rows?|systems?|tools?)\b")
 # "Is there any row in the model table where the creator column is left empty?", "... has no creator listed?"
 _NO_CREATOR = re.compile(r"\b(no|without( an?| any)?|empty|missing|blank|unlisted|unnamed)\s+"
                          r"(creator|maker|company|developer)s?\b|\b(creator|maker|company|developer)s?\s+((column|cell|field)\s+)?((is|was|are|were)\s+)?"
@@ -127,6 +130,7 @@ class TableMatch:
     nodes: list[TextNode]
     name: str = ""  # what the rows' names hold, as the question writes it ("" when not asked)
     what: str = ""  # what the rows share when no creator, output or name says it ("whose creator cell is empty")
+    missing: str = ""  # the output asked for that none of the creator's rows generates ("image")
 
     @property
     def field(self) -> str:
@@ -328,6 +332,7 @@ class ModelTable:
         if len(creators) > 1:  # "the models from Hugging Face and EleutherAI": each creator's rows, in the order asked
             creators = self._in_order_asked(creators, text)
             rows = [r for c in creators for r in self.rows if NodeView.of(r).field("creator") == c]
+        made_by = rows if (written or creator_hit) and (whole or output_hit) else []
         if whole:
             rows = [r for r in rows if whole & {" ".join(p) for p in _parts(NodeView.of(r).field("generates"))}]
         elif output_hit:
@@ -337,13 +342,16 @@ class ModelTable:
         if exact:  # "Which entries have plain 'Image' as their output?": that cell, not "Image & Text"
             rows = [r for r in rows if normalize(NodeView.of(r).field("generates")) == normalize(exact)]
             whole, output_hit = {normalize(exact)}, set()
-        if not rows:
-            return None
         creator = written or (" or ".join(creators) if len(creators) > 1 else self._creator_name(creator_hit) if creator_hit
                               else "")
         output = " and ".join(sorted(whole)) if whole else " and ".join(w for w in asked if w in output_hit)
-        return TableMatch(creator=creator, output=" and ".join(dict.fromkeys(output.split(" and "))) if output else "",
-                          nodes=rows)
+        output = " and ".join(dict.fromkeys(output.split(" and "))) if output else ""
+        if not rows and made_by and creator:
+            # "Does Hugging Face have an image generator in the table?": no, and what it does have says so
+            return TableMatch(creator=creator, output="", nodes=made_by, missing=output)
+        if not rows:
+            return None
+        return TableMatch(creator=creator, output=output, nodes=rows)
 
     def _set_aside(self, aside: str, clauses: str) -> list[TextNode]:
         """The rows the set-aside phrases name ("other than AlphaStar"), else those whose output or creator a

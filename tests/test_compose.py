@@ -161,3 +161,14 @@ def test_a_model_with_no_creator_is_defined_without_a_negation_beside_its_output
     answer = composing.ask("What is LangChain?")
     assert "no creator" in answer.text and "text, data analysis" in answer.text
     assert contradiction(answer.text, ["Text, Data Analysis"], [], [p.text for p in answer.passages]) is None
+
+
+def test_a_creator_without_rows_of_the_output_asked_for_gets_its_rows_and_a_no(composing, fake):
+    """"Does Hugging Face have an image generator?": its one row, then that it is not listed for images; the "not" in a
+    sentence of its own, so it denies neither the creator nor the row's output."""
+    from assistant.evaluation.metrics import contradiction
+
+    answer = composing.ask("Does Hugging Face have an image generator in the model table?")
+    assert answer.mode == "structured" and [c.entry_id for c in answer.citations] == ["bloom"]
+    assert answer.text.endswith("It is not listed as generating image.")
+    assert contradiction(answer.text, ["Hugging Face", "Text"], [], [p.text for p in answer.passages]) is None

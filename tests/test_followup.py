@@ -598,3 +598,15 @@ def test_a_question_naming_its_own_entry_can_still_point_back():
     assert ask("is StyleGAN from them as well?", history) == "is StyleGAN from OpenAI as well?"
     assert ask("Is GPT-3 a Google model or an OpenAI one?", history) == "Is GPT-3 a Google model or an OpenAI one?"
     assert ask("what data is needed when training one?", history) == "what data is needed when training one (about Whisper)?"
+
+
+def test_a_request_for_an_example_keeps_the_subject_before_it(assistant):
+    """"Give me an example." only asks the last answer to go on: "it" after it is still LoRA, not GPT-3, which
+    the example names first ("fine-tune a model like GPT-3 with LoRA")."""
+    history = [("user", "How can I adapt a big pre-trained model to my niche without retraining it from scratch?"),
+               ("assistant", "LoRA and Prompt Tuning are efficient methods to adapt and specialize large pre-trained "
+                             "generative models to new tasks/domains without full retraining from scratch. [1]"),
+               ("user", "Give me an example."),
+               ("assistant", "Example: Using just a small amount of task-specific data, you can fine-tune a model like "
+                             "GPT-3 with LoRA to generate content tailored to a niche domain like legal contracts. [1]")]
+    assert assistant.standalone_query("Who does the table say made it?", history) == "Who does the table say made LoRA?"

@@ -95,6 +95,15 @@ def test_model_table_lists_every_matching_row(assistant):
     asked = table.match("Which entries does the table credit to Latitude and to Jasper AI?")
     assert asked and asked.creator == "Latitude or Jasper AI"
     assert [n.metadata["entry_id"] for n in asked.nodes] == ["ai-dungeon", "jasper"]
+    # a creator with no row of the output asked for: its rows, saying none generates that
+    none = table.match("Does Hugging Face have an image generator in the model table?")
+    assert none and [n.metadata["entry_id"] for n in none.nodes] == ["bloom"]
+    assert none.creator == "Hugging Face" and none.missing == "image"
+    speech = table.match("Is any of NVIDIA's entries in the table a speech model?")
+    assert speech and {n.metadata["entry_id"] for n in speech.nodes} == {"stylegan", "gaugan", "megatron-lm"}
+    assert speech.missing == "speech"
+    made = table.match("Did OpenAI also make an image generator?")  # a yes/no about a creator's rows
+    assert made and "dall-e" in {n.metadata["entry_id"] for n in made.nodes}
     other_way = table.match("List the models from EleutherAI and Hugging Face.")
     assert other_way and [n.metadata["field_creator"] for n in other_way.nodes][0] == "EleutherAI"
     assert table.match("Which loss function do learning models use?") is None
@@ -370,3 +379,14 @@ def test_prose_speaking_of_a_named_entry_is_evidence_on_it(assistant):
     """"latent space" names the Latent Space entry; the section that uses it (Latent Diffusion) answers why."""
     passages = assistant.retrieve("Why would a generator work in a compressed latent space rather than in pixel space?")
     assert passages[0].entry_id == "latent-diffusion-and-plms-sampling", [p.entry_id for p in passages]
+
+
+def test_a_title_set_in_the_materials_field_is_named_by_what_it_sets_there(assistant):
+    """"Symbolic AI in Generative Models" is found as "symbolic AI"; "Transfer Learning in Generative AI" is not
+    named "Transfer Learning", the glossary entry's own name."""
+    names = assistant.snapshot.names_by_entry()
+    assert "Symbolic AI" in names["symbolic-ai-in-generative-models"]
+    assert "Transfer Learning" not in names["transfer-learning-in-generative-ai"]
+    xai = names["explainable-ai-xai-in-generative-models"]
+    assert not any(n.startswith("Explainable AI") and "Generative" not in n for n in xai)
+    assert assistant.analyze("What is symbolic AI?").intent.subjects == ("symbolic-ai-in-generative-models",)
