@@ -26,6 +26,7 @@ from assistant.text import (
     RELATION,
     STOPWORDS,
     Vocabulary,
+    asked_short_names,
     asking_clause,
     compound_parts,
     content_words,
@@ -34,6 +35,7 @@ from assistant.text import (
     name_words,
     normalize,
     singular,
+    spells_out,
     stem,
 )
 
@@ -109,26 +111,12 @@ def _asks_quantity(question: str) -> bool:
 
 # "What does PLMS stand for?": only a passage that spells the short name out answers: "... (PLMS)", "PLMS (...)",
 # or words whose initials are its capitals ("Multitask Unified Model" for MUM)
-_STANDS_FOR = re.compile(r"\b(stands?|stood) for\b|\bshort for\b|\b(acronym|abbreviation)\b", re.I)
-_SHORT_NAME = re.compile(r"(?<![\w-])[A-Z][A-Za-z]*[A-Z][A-Za-z]*(?![\w-])")  # two capitals at least: PLMS, MoCo
-
-
-def _spells_out(short: str, texts: list[str]) -> bool:
-    """Whether a text spells out `short`: in brackets beside it, or in words whose initials are its capitals."""
-    beside = re.compile(rf"\({re.escape(short)}s?\)|(?<![\w-]){re.escape(short)}\s*\([^)]", re.I)
-    small = r"(?:(?:of|and|for|from|the|in|to|with|a|an)[\s-]+)?"
-    initials = re.compile(r"(?<![\w-])" + (r"[\s-]+" + small).join(rf"{c}\w*" for c in short if c.isupper()), re.I)
-    return any(beside.search(t) or initials.search(t) for t in texts)
-
-
 def _short_name_unexplained(question: str, texts: list[str], names: list[str] = ()) -> bool:  # type: ignore[assignment]
     """Whether the question asks what a short name stands for and no text spells it out. A short name that is an
     entry's own name (`names`: "CKPT", "SDXL") is answered by what the entry says it is."""
-    if not _STANDS_FOR.search(question):
-        return False
     own = {normalize(n) for n in names}
-    shorts = [x for x in _SHORT_NAME.findall(question) if sum(c.isupper() for c in x) >= 2 and normalize(x) not in own]
-    return bool(shorts) and not any(_spells_out(x, texts) for x in shorts)
+    shorts = [x for x in asked_short_names(question) if normalize(x) not in own]
+    return bool(shorts) and not any(spells_out(x, texts) for x in shorts)
 
 
 def _evidence_type_ok(question: str, texts: list[str], has_model: bool, names: list[str] = (),  # type: ignore[assignment]

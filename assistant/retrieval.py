@@ -29,7 +29,18 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from assistant.citations import MIN_WORDS, split_sentences, strip_markers
 from assistant.stages import Key, NodeView, with_metadata
-from assistant.text import RELATION, SET_ASIDE, STOPWORDS, normalize, singular, unify, without_where, words
+from assistant.text import (
+    RELATION,
+    SET_ASIDE,
+    STOPWORDS,
+    asked_short_names,
+    normalize,
+    singular,
+    spells_out,
+    unify,
+    without_where,
+    words,
+)
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -369,6 +380,15 @@ class HybridRetriever(BaseRetriever):
                     elif view.kind != "model" and mention.search(chunk.get_content()):
                         fused[chunk.node_id] = max(fused.get(chunk.node_id, 0.0), UNMATCHED_SHARE * best)
                         nodes.setdefault(chunk.node_id, chunk)
+        # "What does GPT stand for?": the prose that spells the short name out in brackets ("OpenAI’s GPT (Generative
+        # Pre-trained Transformer)"), wherever it is, ranks with the best passage; named entries stay above it
+        shorts = asked_short_names(query_bundle.query_str)
+        for chunks in self.nodes_by_entry.values() if shorts else ():
+            for chunk in chunks:
+                if NodeView.of(chunk).kind != "model" and any(spells_out(x, [chunk.get_content()], initials=False)
+                                                              for x in shorts):
+                    fused[chunk.node_id] = max(fused.get(chunk.node_id, 0.0), best)
+                    nodes.setdefault(chunk.node_id, chunk)
         for node_id in fused:
             if mention and node_id not in named and NodeView.of(nodes[node_id]).kind != "model" \
                     and mention.search(nodes[node_id].get_content()):

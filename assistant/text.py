@@ -169,7 +169,8 @@ def is_field_word(word: str) -> bool:
 
 _TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
 _MARKUP = re.compile(r"(?<!\w)[*_#`~]+|[*_#`~]+(?!\w)")
-_GREETING = re.compile(r"^(?:(?:hi|hello|hey|hey there|ok|okay|so|um|well|wait|hmm+|oh|ah|hold on|quick question|question|"
+_GREETING = re.compile(r"^(?:(?:hi+|hello+|he+y+|hey there|ok|okay|so|um|well|wait|hmm+|oh|ah|hold on|quick (?:question|q)|"
+                       r"question|"
                        r"please|thanks|thank you|"
                        r"good (?:morning|afternoon|evening)|(?:can|could|would) you (?:please )?tell me|"
                        r"i (?:want|would like|'d like) to know|do you know)\b[\s,:;!.-]*)+", re.I)
@@ -182,7 +183,10 @@ _FILLER = re.compile(r"\b(lol|lmao|haha+|btw|pls|plz|thx|omg|tbh|idk|imo)\b"
                      r"|\bin (really |very )?(simple|plain|easy|layman'?s|basic|non-technical) (words|terms|english|language)\b"
                      r"|\bfor (a |an )?(beginners?|newbies?|dummies|non-experts?|layperson|laymen|five-year-old)\b"
                      r"|\b(briefly|in short|in a nutshell|in one sentence|in a few words)\b"
-                     r"|\b(these days|nowadays|right now|at the moment|at present)\b", re.I)  # when, not what, is asked
+                     r"|\b(these days|nowadays|right now|at the moment|at present)\b"  # when, not what, is asked
+                     # why the user asks, not what: "quick q for my thesis: ..."
+                     r"|\b(for|in) my (thesis|homework|class|course|essay|exam|assignment|studies|dissertation|"
+                     r"coursework)\b", re.I)
 # An emoji ends a sentence: "everyone keeps arguing about safetensors 🙃 what does your article say ...?"
 _EMOJI = re.compile(r"\s*[\U0001F300-\U0001FAFF\u2600-\u27BF]+[\uFE0F\u200D]*\s*")
 # A sentence that asks: it ends with "?" or opens with a question word or a request ("Explain ...").
@@ -361,3 +365,25 @@ def _edits(word: str) -> set[str]:
     replaces = [a + c + b[1:] for a, b in splits if b for c in _LETTERS]
     inserts = [a + c + b for a, b in splits for c in _LETTERS]
     return set(deletes + transposes + replaces + inserts) - {word}
+
+
+# "What does PLMS stand for?": a short name (two capitals at least: PLMS, MoCo) asked to be spelt out
+_STANDS_FOR = re.compile(r"\b(stands?|stood) for\b|\bshort for\b|\b(acronym|abbreviation)\b", re.I)
+_SHORT_NAME = re.compile(r"(?<![\w-])[A-Z][A-Za-z]*[A-Z][A-Za-z]*(?![\w-])")
+
+
+def asked_short_names(question: str) -> list[str]:
+    """The short names a question asks to have spelt out ("What does GPT stand for?" -> ["GPT"]); [] when it asks
+    no such thing."""
+    if not _STANDS_FOR.search(question):
+        return []
+    return [x for x in _SHORT_NAME.findall(question) if sum(c.isupper() for c in x) >= 2]
+
+
+def spells_out(short: str, texts: list[str], initials: bool = True) -> bool:
+    """Whether a text spells out `short`: in brackets beside it ("GPT (Generative Pre-trained Transformer)",
+    "Variational Autoencoders (VAEs)"), or (`initials`) in words whose initials are its capitals."""
+    beside = re.compile(rf"\({re.escape(short)}s?\)|(?<![\w-]){re.escape(short)}\s*\([^)]", re.I)
+    small = r"(?:(?:of|and|for|from|the|in|to|with|a|an)[\s-]+)?"
+    spelt = re.compile(r"(?<![\w-])" + (r"[\s-]+" + small).join(rf"{c}\w*" for c in short if c.isupper()), re.I)
+    return any(beside.search(t) or initials and spelt.search(t) for t in texts)

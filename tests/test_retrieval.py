@@ -270,6 +270,16 @@ def test_gate_a_short_name_is_spelt_out_only_where_the_material_spells_it_out(as
         assert trace.answerable, (question, trace.reason)
 
 
+def test_the_passage_that_spells_a_short_name_out_is_retrieved_wherever_it_is(assistant):
+    """"What does GPT stand for?" matches the GPT rows best; the one passage that spells it out ("OpenAI’s GPT
+    (Generative Pre-trained Transformer)", in the key components) is retrieved with them, and answers."""
+    trace = assistant.trace("What does GPT stand for?")
+    assert trace.answerable, trace.reason
+    assert "generative-models" in [p.entry_id for p in trace.passages]
+    answer = assistant.ask("What does GPT stand for?")
+    assert "Generative Pre-trained Transformer" in answer.text and not answer.refused
+
+
 def test_gate_what_a_model_is_asked_to_make_is_no_unknown_topic(assistant):
     """"pictures" is a word the material never uses; the row of GPT-4 still says what it makes."""
     trace = assistant.trace("Does the table say GPT-4 makes pictures?")

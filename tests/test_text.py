@@ -89,6 +89,9 @@ def test_field_words_are_shared():
     ("wait, so who made LoRA?", "Who made LoRA?"),
     ("who does the list say LoRA belongs to these days?", "Who does the list say LoRA belongs to?"),
     ("What is LoRA? 🙂", "What is LoRA?"),
+    # why the user asks ("for my thesis"), a drawn-out greeting and a "quick q" lead-in are no topic
+    ("heyyy quick q for my thesis lol: Perceiver IO — who made it?", "Perceiver IO — who made it?"),
+    ("hiii, for my homework: what is a GAN?", "What is a GAN?"),
 ])
 def test_focus_question_keeps_the_question_and_drops_the_noise(message, question):
     from assistant.text import focus_question
