@@ -55,7 +55,7 @@ _OWN_QUESTION = re.compile(r"\b(what|how|why|who|which|where|when)\b(?!.*\b(rela
 _MEDIA = frozenset({"text", "image", "images", "video", "videos", "audio", "speech", "music", "3d", "code"})
 _VARIANT = re.compile(r"\bthe (?P<q>[\w.-]+) (version|variant|edition|release)\b", re.I)
 # A bare "this"/"that" used as a pronoun: after a verb or preposition ("compare to that", "who made that").
-_BARE = re.compile(r"\b(is|are|was|were|does|do|did|doing|done|can|could|would|should|will|might|about|to|with|from|of|on|"
+_BARE = re.compile(r"\b(is|are|was|were|['’]s|does|do|did|doing|done|can|could|would|should|will|might|about|to|with|from|of|on|"
                    r"for|use|uses|made|make|create|created|want|need|needs|try|trust|avoid|prefer|choose|fix|solve|prevent|achieve|improve|measure|change|affect|modify|"
                    r"extend|replace|"
                    r"than|like)\s+(this|that|these|those)\b(?!\s+\w+\s+(is|are|was|were)\b)(?=\s*[?.!,]|\s*$|\s+\w+)", re.I)

@@ -46,6 +46,7 @@ _EXISTS = re.compile(r"^(is|are) (there|any)\b|\b(anything|something)\b|\b(does|
                      # "Does Hugging Face have an image generator in the table?", "did OpenAI also make an image-only model?"
                      r"|^(does|do|did|has|have)\b.*\b(have|has|make|made|offer|build|built|create|created|release|released)\b"
                      r".*\b(generators?|models?|entr(y|ies)|rows?|systems?|tools?)\b")
+_CONTRAST = re.compile(r"\s*,?\s*\b(rather than|instead of)\b[^,;?.!]*([?.!]?)", re.I)
 # "Is there any row in the model table where the creator column is left empty?", "... has no creator listed?"
 _NO_CREATOR = re.compile(r"\b(no|without( an?| any)?|empty|missing|blank|unlisted|unnamed)\s+"
                          r"(creator|maker|company|developer)s?\b|\b(creator|maker|company|developer)s?\s+((column|cell|field)\s+)?((is|was|are|were)\s+)?"
@@ -280,6 +281,9 @@ class ModelTable:
         held = _NAME_HOLDS.search(question)  # a filter on the names is a list request of its own
         if held:
             return self._named_like(held.group("x") or held.group("y"))
+        # "... that make images rather than classify them?": what the rows are contrasted with is no filter
+        question = _CONTRAST.sub(lambda m: m.group(2) or "", question)
+        text = normalize(question)
         listing = _LIST_INTENT.search(text)
         exists = _EXISTS.search(text)  # "Is there an OCR tool in the table?": a list of the rows with that in their names
         if not (listing or exists):

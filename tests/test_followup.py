@@ -21,6 +21,8 @@ def ask(question: str, history=WHISPER) -> str:
     ("Who created it?", "Who created Whisper?"),
     ("What does it generate?", "What does Whisper generate?"),
     ("What is its output?", "What is Whisper's output?"),
+    # a bare "that" after a contracted "is"
+    ("how's that different from a plain speech model?", "how's Whisper different from a plain speech model?"),
 ])
 def test_pronoun_is_replaced_by_the_subject(question, expected):
     assert ask(question) == expected

@@ -104,6 +104,9 @@ def test_model_table_lists_every_matching_row(assistant):
     assert speech.missing == "speech"
     made = table.match("Did OpenAI also make an image generator?")  # a yes/no about a creator's rows
     assert made and "dall-e" in {n.metadata["entry_id"] for n in made.nodes}
+    # what the rows are contrasted with ("rather than classify them") is no filter
+    contrast = table.match("Any rows from Google that make images rather than classify them?")
+    assert contrast and contrast.creator == "Google" and contrast.output == "image"
     other_way = table.match("List the models from EleutherAI and Hugging Face.")
     assert other_way and [n.metadata["field_creator"] for n in other_way.nodes][0] == "EleutherAI"
     assert table.match("Which loss function do learning models use?") is None
