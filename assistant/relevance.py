@@ -62,7 +62,8 @@ _CUES = [(re.compile(r"\b(analog\w*|metaphor\w*|compar\w*|likened)\b", re.I), LI
                      r"\b(useful|used|applied|helpful|valuable)\b|\b(useful|used|good|helpful) for\W*$", re.I),
           re.compile(r"\b(useful|used (for|in|to|as)|applied|applications?|fields|industries|domains)\b", re.I)),
          (re.compile(r"\b(examples?|use ?cases?|in practice|real[- ]world)\b", re.I),
-          re.compile(r"\b(example|e\.g\.|for instance|such as)\b", re.I)),
+          # ("a model like GPT or DALL-E": named examples)
+          re.compile(r"\b(example|e\.g\.|for instance|such as)\b|\b(an?|models?|systems?|tools?) like (?-i:[A-Z])", re.I)),
          # "What ethical concerns does the article raise?": the sentence that lists them, not the one that names them
          (re.compile(r"\b(what|which)\s+(\w+\s+)?(concerns|issues|risks|challenges|problems|kinds|types|sorts|applications|"
                      r"uses|domains|fields|areas|metrics|techniques|data types)\b", re.I),

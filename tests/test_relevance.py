@@ -390,3 +390,16 @@ def test_an_entry_named_only_as_an_example_does_not_decide_which_sentences_answe
     fake.set_mode("ok", reply_fn=_say_nothing)
     answer = assistant.ask("Why can pictures from diffusion-based systems such as Stable Diffusion look so realistic?")
     assert "deeply understands all the steps" in answer.text
+
+
+def test_a_question_asking_for_examples_prefers_the_sentence_naming_some_like_this(embed_model):
+    """"a model like GPT or DALL-E" gives examples as plainly as "for example" does."""
+    sentences = ["Transfer learning allows a model trained on one task to apply its knowledge to a different but related "
+                 "task.",
+                 "In generative AI, this means a model like GPT or DALL-E, initially trained on a vast dataset, can adapt to "
+                 "generate content in a specific style or domain with minimal additional data."]
+    from assistant.relevance import MARGIN
+
+    scores = _rank(embed_model, "Which models does the transfer-learning section give as examples?", sentences,
+                   ("transfer-learning-in-generative-ai", "Transfer Learning in Generative AI"), [])
+    assert scores[1] >= max(scores) - MARGIN  # close enough to the best to be in the answer
