@@ -77,7 +77,8 @@ _OUTPUT = re.compile(r"\bwhat (does|do|did|can|could|will|would)\b.*\b(generat|p
                      # "What is LangChain listed as producing?", "What's ESPnet listed for?"
                      r"|\bwhat('s| is| are| was| were)\b.*\blisted (as|for)\b"
                      # a yes/no question about a model's output: "Does Whisper generate images?"
-                     r"|^(does|do|did|can|could|will) \S.* (generate|produce|output|synthesi[sz]e|create|make)s?\b")
+                     r"|^(does|do|did|can|could|will) \S.* (generate|produce|output|synthesi[sz]e|create|make|write|draw|"
+                     r"paint|compose|translate)s?\b")
 _YES_NO = re.compile(r"^(is|are|was|were|did|does|do|has|have)\b")
 # A statement asked as a question: "whisper = speech to text right?", "LoRA is from Microsoft, isn't it?"
 _YES_TAG = re.compile(r"[\s,]*\b(right|correct|true|yes|no|isn'?t it|is that (right|correct|true)|am i right|or not)\W*$")
@@ -197,7 +198,8 @@ def _names_an_output(text: str, models: list[str], names: NameIndex, table: Mode
     return bool(outputs) and all(w in outputs or is_field_word(w) for w in rest)
 
 
-_MAKES_WHAT = re.compile(r"^(?:does|do|did|can|could|will)\s.*\b(?:generate|produce|output|synthesi[sz]e|create|make)s?\s+"
+_MAKES_WHAT = re.compile(r"^(?:does|do|did|can|could|will)\s.*\b(?:generate|produce|output|synthesi[sz]e|create|make|write|"
+                         r"draw|paint|compose|translate)s?\s+"
                          r"(?P<x>[\w-]+(?:\s+[\w-]+){0,2})\W*$")
 # A yes/no question about a model: "is T5 one of google's models?" asks who made T5, no list of Google's rows
 _MODEL_ASKED = re.compile(r"^(?:is|are|was|were|does|do|did|has|have)\s+(?P<x>.+?)\s+(?:one of|an?|from|by|made|created|"

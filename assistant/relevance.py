@@ -61,9 +61,12 @@ _CUES = [(re.compile(r"\b(analog\w*|metaphor\w*|compar\w*|likened)\b", re.I), LI
          (re.compile(r"\b(where|which (fields?|areas?|domains?|industries))\b[^?.!]{0,60}?"
                      r"\b(useful|used|applied|helpful|valuable)\b|\b(useful|used|good|helpful) for\W*$", re.I),
           re.compile(r"\b(useful|used (for|in|to|as)|applied|applications?|fields|industries|domains)\b", re.I)),
-         (re.compile(r"\b(examples?|use ?cases?|in practice|real[- ]world)\b", re.I),
-          # ("a model like GPT or DALL-E": named examples)
+         # "Which two models does the section give as examples?": named ones, "a model like GPT or DALL-E" too
+         (re.compile(r"\b(as|give|gives|gave|name|names|list|lists|any|some)\s+examples?\b|\bexamples? of (models?|systems?)\b",
+                     re.I),
           re.compile(r"\b(example|e\.g\.|for instance|such as)\b|\b(an?|models?|systems?|tools?) like (?-i:[A-Z])", re.I)),
+         (re.compile(r"\b(examples?|use ?cases?|in practice|real[- ]world)\b", re.I),
+          re.compile(r"\b(example|e\.g\.|for instance|such as)\b", re.I)),
          # "What ethical concerns does the article raise?": the sentence that lists them, not the one that names them
          (re.compile(r"\b(what|which)\s+(\w+\s+)?(concerns|issues|risks|challenges|problems|kinds|types|sorts|applications|"
                      r"uses|domains|fields|areas|metrics|techniques|data types)\b", re.I),

@@ -342,7 +342,10 @@ class ModelTable:
         elif output_hit:
             rows = self._best_outputs(rows, output_hit, set(asked), either=bool(re.search(r"\b(or|either)\b", text)))
         rows = [r for r in rows if r not in set_aside]
-        exact = self._output_as_written(question)
+        # "an image-only generator", "models that only generate text": that category alone, not "Image & Text"
+        only = next((w for w in sorted(output_hit) if re.search(rf"\b{re.escape(w)}s?-only\b|\bonly (generate|produce|make|"
+                                                                  rf"output|create)s? {re.escape(w)}", text)), "")
+        exact = self._output_as_written(question) or next((c for c in self.cells if singular(normalize(c)) == only), "")
         if exact:  # "Which entries have plain 'Image' as their output?": that cell, not "Image & Text"
             rows = [r for r in rows if normalize(NodeView.of(r).field("generates")) == normalize(exact)]
             whole, output_hit = {normalize(exact)}, set()

@@ -22,6 +22,7 @@ def reader(indexed_dir, embed_model):
     ("What does WaveNet generate?", Kind.OUTPUT, "wavenet"),
     ("Which company came up with RoBERTa?", Kind.CREATOR, "roberta"),
     ("Does Whisper generate images?", Kind.OUTPUT, "whisper"),  # a yes/no question about the output
+    ("does LangChain write code as well?", Kind.OUTPUT, "langchain"),  # writing is making, for a yes/no too
     ("Can LoRA make code?", Kind.OUTPUT, "lora"),
     # two modifiers of one noun name two entries
     ("What's the difference between self-supervised and unsupervised learning?", Kind.COMPARE, "self-supervised-learning"),

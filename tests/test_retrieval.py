@@ -104,6 +104,9 @@ def test_model_table_lists_every_matching_row(assistant):
     assert speech.missing == "speech"
     made = table.match("Did OpenAI also make an image generator?")  # a yes/no about a creator's rows
     assert made and "dall-e" in {n.metadata["entry_id"] for n in made.nodes}
+    # "image-only": the cell "Image" alone, not "Image & Text"
+    only = table.match("Did OpenAI also make an image-only generator?")
+    assert only and [n.metadata["entry_id"] for n in only.nodes] == ["dall-e"]
     # what the rows are contrasted with ("rather than classify them") is no filter
     contrast = table.match("Any rows from Google that make images rather than classify them?")
     assert contrast and contrast.creator == "Google" and contrast.output == "image"
