@@ -261,6 +261,8 @@ class CitedSynthesizer(BaseSynthesizer):
         if fresh:  # "how so?" after an answer: what it did not say yet, while the subject has more
             pool, scored = fresh, unsaid
         pool = pool or sorted(scored, key=lambda x: x[0], reverse=True)
+        sides = _each_side(question, intent, scored)
+        pool = sides + [x for x in pool if x not in sides]  # "How does the article describe each?": every one read
         prompt_sentences = sorted((c for _, c in pool[: self.llm_sentences]), key=lambda c: (c.number, c.position))
         numbers = list(dict.fromkeys(c.number for c in prompt_sentences))
         sent = [passages[n - 1] for n in numbers]
@@ -298,6 +300,8 @@ class CitedSynthesizer(BaseSynthesizer):
         giving = next((c for _, c in allowed if asking and asking[1].search(f"{c.title} {c.sentence}")), None)
         if kept and giving is not None and giving not in kept:
             kept.append(giving)  # ... or over the one that gives what it asks for: "What challenges ...?" -> the list
+        sides = [c for _, c in _each_side(question, intent, local)]
+        kept += [c for c in sides if kept and c not in kept]  # "... describe each?": no side left out
         best = kept[0] if kept else allowed[0][1] if allowed else None
         # "Why ... counterintuitive?": the sentence saying so, then the one saying why
         after = explained_after(question, best, sent[best.number - 1]) if best is not None else None
@@ -309,6 +313,7 @@ class CitedSynthesizer(BaseSynthesizer):
             return Answer(text=text, citations=citations, passages=sent, query=question, mode="generated",
                           unsupported=unsupported, incomplete=incomplete, notice=" ".join(filter(None, [notice, note])))
         chosen = [c for _, c in allowed[:3]] or [c for _, c in sorted(local, key=lambda x: x[0], reverse=True)[:1]]
+        chosen = (sides + [c for c in chosen if c not in sides])[: max(3, len(sides))] if sides else chosen
         if after is not None and after not in chosen:
             chosen.append(after)
         text, citations = _assemble(chosen, sent, opening, naming)
@@ -328,6 +333,22 @@ class CitedSynthesizer(BaseSynthesizer):
             return StreamingResponse(response_gen=_deltas(events, metadata), source_nodes=nodes, metadata=metadata)
         answer = [e for e in events if isinstance(e, Answer)][-1]
         return Response(response=answer.text, source_nodes=nodes, metadata={ANSWER: answer})
+
+
+# A question about several named entries that wants each of them: "How does the article describe each way?"
+_EACH = re.compile(r"\b(each|both|respectively|the two of them|all three)\b", re.I)
+
+
+def _each_side(question: str, intent: Intent, scored: list[tuple[float, Candidate]]) -> list[tuple[float, Candidate]]:
+    """When the question names two or more entries and asks about each, the best sentence of each of them (in the
+    order the question names them); else none."""
+    if len(intent.subjects) < 2 or not _EACH.search(question):
+        return []
+    best: dict[str, tuple[float, Candidate]] = {}
+    for score, candidate in sorted(scored, key=lambda x: x[0], reverse=True):
+        if candidate.entry_id in intent.subjects:
+            best.setdefault(candidate.entry_id, (score, candidate))
+    return [best[s] for s in intent.subjects if s in best]
 
 
 def _body(candidate: Candidate) -> str:

@@ -403,3 +403,13 @@ def test_a_question_asking_for_examples_prefers_the_sentence_naming_some_like_th
     scores = _rank(embed_model, "Which models does the transfer-learning section give as examples?", sentences,
                    ("transfer-learning-in-generative-ai", "Transfer Learning in Generative AI"), [])
     assert scores[1] >= max(scores) - MARGIN  # close enough to the best to be in the answer
+
+
+@pytest.mark.parametrize("reply", [_say_nothing, _copy_first_sentence])
+def test_a_question_about_each_of_two_entries_is_answered_on_both(assistant, fake, reply):
+    """"... both push a model toward what I want. How does the article describe each?": a sentence of each entry,
+    whether the model's answer is kept (it copies one) or the answer is extractive (it says nothing usable)."""
+    fake.set_mode("ok", reply_fn=reply)
+    answer = assistant.ask("Reinforcement learning for generation and controlled generation both push a model toward "
+                           "what I want. How does the article describe each way of doing it?")
+    assert {"reinforcement-learning-for-generation", "controlled-generation"} <= {c.entry_id for c in answer.citations}
