@@ -38,7 +38,8 @@ _NOUNS = (r"(one|ones|model|models|technique|techniques|method|methods|approach|
           r"term|terms|architecture|architectures|network|networks|algorithm|algorithms|process|entry|system|systems|"
           r"tool|tools|framework|field|area|type|kind|thing|component|part|step|problem|issue|dataset|task|"
           r"setup|set-up|example|loop|analogy|comparison|version|versions|strategy|trick|mechanism|scenario)")
-_DEMONSTRATIVE = re.compile(rf"\b(this|that|these|those|said)\s+(same\s+)?{_NOUNS}\b", re.I)
+# ("that kind of network" is one reference, replaced whole)
+_DEMONSTRATIVE = re.compile(rf"\b(this|that|these|those|said)\s+(same\s+)?{_NOUNS}\b(\s+of\s+(?!the\b|an?\b)[\w-]+)?", re.I)
 # "one" standing for the subject at the end of a question: "What is the decoder's job in one?"
 _ONE = re.compile(r"\b(in|of|for|with|inside|from|into|on|training|using|building|running|fine-tuning) one\W*$"
                   # "Is there a newer, better one?", "Is there another one?": one like the subject

@@ -23,6 +23,8 @@ def ask(question: str, history=WHISPER) -> str:
     ("What is its output?", "What is Whisper's output?"),
     # a bare "that" after a contracted "is"
     ("how's that different from a plain speech model?", "how's Whisper different from a plain speech model?"),
+    # "that kind of network" is one reference
+    ("can that kind of network make music?", "can Whisper make music?"),
 ])
 def test_pronoun_is_replaced_by_the_subject(question, expected):
     assert ask(question) == expected
