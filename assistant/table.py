@@ -44,8 +44,9 @@ _LIST_INTENT = re.compile(
 # A question whether the table has something: "Is there an OCR tool in the table?", "Does the table have anything for ...?"
 _EXISTS = re.compile(r"^(is|are) (there|any)\b|\b(anything|something)\b|\b(does|do) the (model )?table (have|list|include)\b"
                      # "Does Hugging Face have an image generator in the table?", "did OpenAI also make an image-only model?"
-                     r"|^(does|do|did|has|have)\b.*\b(have|has|make|made|offer|build|built|create|created|release|released)\b"
-                     r".*\b(generators?|models?|entr(y|ies)|rows?|systems?|tools?)\b")
+                     # (bounded gaps: two unbounded ones cost quadratic time on a long message)
+                     r"|^(does|do|did|has|have)\b.{0,80}?\b(have|has|make|made|offer|build|built|create|created|release|"
+                     r"released)\b.{0,80}?\b(generators?|models?|entr(y|ies)|rows?|systems?|tools?)\b")
 _CONTRAST = re.compile(r"\s*,?\s*\b(rather than|instead of)\b[^,;?.!]*([?.!]?)", re.I)
 # "Is there any row in the model table where the creator column is left empty?", "... has no creator listed?"
 _NO_CREATOR = re.compile(r"\b(no|without( an?| any)?|empty|missing|blank|unlisted|unnamed)\s+"

@@ -406,3 +406,14 @@ def test_a_title_set_in_the_materials_field_is_named_by_what_it_sets_there(assis
     xai = names["explainable-ai-xai-in-generative-models"]
     assert not any(n.startswith("Explainable AI") and "Generative" not in n for n in xai)
     assert assistant.analyze("What is symbolic AI?").intent.subjects == ("symbolic-ai-in-generative-models",)
+
+
+def test_a_yes_no_question_about_a_creators_models_is_read_in_bounded_time():
+    """MAX_QUESTION_CHARS may be raised: the pattern for "does X have a ... model?" must stay linear."""
+    import time
+
+    from assistant.table import _EXISTS
+
+    started = time.perf_counter()
+    assert _EXISTS.search("does " + "have x " * 4000) is None
+    assert time.perf_counter() - started < 0.1  # unbounded gaps took 0.7 s here
