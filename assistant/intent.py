@@ -71,14 +71,15 @@ _CREATOR = re.compile(r"\b(who|whom|whose"
                       r"|\b(the same|one|a single) ([\w&-]+ )?(company|lab|organi[sz]ation|team|group|creator|maker|developer)\b"
                       r"|\b(made|created|developed|built|released) by (whom|who|which|what)\b"
                       r"|^who('s| is| are| was| were)\b.*\bfrom\W*$")  # "who's Tesseract OCR from?"
+# Verbs of making in a yes/no question about a model's output: "Does Whisper generate images?", "Does LangChain write code?"
+_MAKING_VERB = r"(?:generate|produce|output|synthesi[sz]e|create|make|write|draw|paint|compose|translate)"
 _OUTPUT = re.compile(r"\bwhat (does|do|did|can|could|will|would)\b.*\b(generat|produc|creat|output|make|synthes)\w*\b"
                      r"|\bwhat (kind|type|sort)s? of (content|output|data|media|thing)s?\b|\b(output|outputs) of\b"
                      r"|\bwhat is .* used to (generate|produce|create|make)\b|\bwhat('s|s)?\b.* generates?\b"
                      # "What is LangChain listed as producing?", "What's ESPnet listed for?"
                      r"|\bwhat('s| is| are| was| were)\b.*\blisted (as|for)\b"
                      # a yes/no question about a model's output: "Does Whisper generate images?"
-                     r"|^(does|do|did|can|could|will) \S.* (generate|produce|output|synthesi[sz]e|create|make|write|draw|"
-                     r"paint|compose|translate)s?\b")
+                     rf"|^(does|do|did|can|could|will) \S.* {_MAKING_VERB}s?\b")
 _YES_NO = re.compile(r"^(is|are|was|were|did|does|do|has|have)\b")
 # A statement asked as a question: "whisper = speech to text right?", "LoRA is from Microsoft, isn't it?"
 _YES_TAG = re.compile(r"[\s,]*\b(right|correct|true|yes|no|isn'?t it|is that (right|correct|true)|am i right|or not)\W*$")
@@ -198,9 +199,7 @@ def _names_an_output(text: str, models: list[str], names: NameIndex, table: Mode
     return bool(outputs) and all(w in outputs or is_field_word(w) for w in rest)
 
 
-_MAKES_WHAT = re.compile(r"^(?:does|do|did|can|could|will)\s.*\b(?:generate|produce|output|synthesi[sz]e|create|make|write|"
-                         r"draw|paint|compose|translate)s?\s+"
-                         r"(?P<x>[\w-]+(?:\s+[\w-]+){0,2})\W*$")
+_MAKES_WHAT = re.compile(rf"^(?:does|do|did|can|could|will)\s.*\b{_MAKING_VERB}s?\s+(?P<x>[\w-]+(?:\s+[\w-]+){{0,2}})\W*$")
 # A yes/no question about a model: "is T5 one of google's models?" asks who made T5, no list of Google's rows
 _MODEL_ASKED = re.compile(r"^(?:is|are|was|were|does|do|did|has|have)\s+(?P<x>.+?)\s+(?:one of|an?|from|by|made|created|"
                           r"built|developed|credited|listed|among|part of|in the)\b")

@@ -18,6 +18,7 @@ import copy
 import logging
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -318,6 +319,8 @@ class HybridRetriever(BaseRetriever):
         self.nodes_by_entry, self.embed_model = nodes_by_entry, embed_model
         self.top_k, self.candidates = top_k, candidates
         self.corpus_size = sum(len(chunks) for chunks in nodes_by_entry.values())
+        # the prose chunks, read once: what the relation and short-name rules search through
+        self.prose = [c for chunks in nodes_by_entry.values() for c in chunks if NodeView.of(c).kind != "model"]
         self.weights = (vector_weight, bm25_weight)
         self.fusion, self.name_boost = fusion, name_boost
 
@@ -370,31 +373,31 @@ class HybridRetriever(BaseRetriever):
         if mention and RELATION.search(query_bundle.query_str):
             # "What architecture does the article say GPT-3 is built on?": prose that speaks of the named entry tells,
             # even when the question's other words did not match it; other rows ("GPT-J") cannot
-            for chunks in self.nodes_by_entry.values():
-                for chunk in chunks:
-                    view = NodeView.of(chunk)
-                    if view.entry_id in evidence.named_entries:
-                        continue
-                    if view.kind == "model" and chunk.node_id in fused:
-                        fused[chunk.node_id] *= UNMATCHED_SHARE
-                    elif view.kind != "model" and mention.search(chunk.get_content()):
-                        fused[chunk.node_id] = max(fused.get(chunk.node_id, 0.0), UNMATCHED_SHARE * best)
-                        nodes.setdefault(chunk.node_id, chunk)
+            for node_id in list(fused):
+                view = NodeView.of(nodes[node_id])
+                if view.kind == "model" and view.entry_id not in evidence.named_entries:
+                    fused[node_id] *= UNMATCHED_SHARE
+            self._pull_in(fused, nodes, UNMATCHED_SHARE * best, lambda c: NodeView.of(c).entry_id not in evidence.named_entries
+                          and bool(mention.search(c.get_content())))
         # "What does GPT stand for?": the prose that spells the short name out in brackets ("OpenAI’s GPT (Generative
         # Pre-trained Transformer)"), wherever it is, ranks with the best passage; named entries stay above it
         shorts = asked_short_names(query_bundle.query_str)
-        for chunks in self.nodes_by_entry.values() if shorts else ():
-            for chunk in chunks:
-                if NodeView.of(chunk).kind != "model" and any(spells_out(x, [chunk.get_content()], initials=False)
-                                                              for x in shorts):
-                    fused[chunk.node_id] = max(fused.get(chunk.node_id, 0.0), best)
-                    nodes.setdefault(chunk.node_id, chunk)
+        if shorts:
+            self._pull_in(fused, nodes, best, lambda c: any(spells_out(x, [c.get_content()], initials=False) for x in shorts))
         for node_id in fused:
             if mention and node_id not in named and NodeView.of(nodes[node_id]).kind != "model" \
                     and mention.search(nodes[node_id].get_content()):
                 fused[node_id] += MENTION_BOOST * self.name_boost
         ranked = sorted(fused, key=fused.__getitem__, reverse=True)[: self.top_k]
         return [self._with_evidence(nodes[i], fused[i], evidence, i in named) for i in ranked]
+
+    def _pull_in(self, fused: dict[str, float], nodes: dict[str, TextNode], score: float,
+                 wanted: Callable[[TextNode], bool]) -> None:
+        """Every prose chunk `wanted` holds is retrieved with at least `score`, whether or not the question matched it."""
+        for chunk in self.prose:
+            if wanted(chunk):
+                fused[chunk.node_id] = max(fused.get(chunk.node_id, 0.0), score)
+                nodes.setdefault(chunk.node_id, chunk)
 
     def with_top_k(self, top_k: int) -> HybridRetriever:
         """This retriever returning `top_k` passages (a shallow copy: the shared one is never changed)."""
