@@ -39,7 +39,7 @@ from assistant.stages import AnalyzedQuery, NodeView, answer_of
 from assistant.store import Store
 from assistant.synthesizer import CitedSynthesizer, to_passage
 from assistant.table import ModelTable, TableRetriever
-from assistant.text import Vocabulary, clean_text, content_words, focus_question, is_field_word
+from assistant.text import Vocabulary, clean_text, content_words, focus_question, is_field_word, without_markup
 from assistant.types import Answer, Health, Passage, Timings, Trace
 
 if TYPE_CHECKING:
@@ -195,18 +195,22 @@ class Assistant:
                          pipeline.numbers)
         return query, query != question and bool(turns)
 
-    def analyze(self, query: str, said: str = "") -> AnalyzedQuery:
+    def analyze(self, query: str, said: str = "", message: str = "") -> AnalyzedQuery:
         """The standalone query with what it asks (kind, named entries, list filter) for every stage; `said`: the
-        last answer, which a follow-up asking for more should not repeat."""
+        last answer, which a follow-up asking for more should not repeat; `message`: the whole message the query
+        is the ask of, also searched."""
         pipeline = self._require_index()
-        return AnalyzedQuery(query_str=query, intent=analyze(query, pipeline.retriever.names, pipeline.table), said=said)
+        return AnalyzedQuery(query_str=query, intent=analyze(query, pipeline.retriever.names, pipeline.table), said=said,
+                             message=message)
 
     def _bundle(self, question: str, history: History | None) -> AnalyzedQuery:
-        """The analysed standalone query of a question; for a follow-up, with the answer it follows."""
+        """The analysed standalone query of a question; for a follow-up, with the answer it follows; for a message
+        whose other sentences were left out of the query (a situation described before the ask), with the message."""
         query, follow_up = self._standalone(question, history)
         more = follow_up and asks_for_more(clean_text(question))  # "how so?": what the last answer has not said yet
         said = next((text for role, text in reversed(history or []) if role == "assistant"), "") if more else ""
-        return self.analyze(query, said=said)
+        message = without_markup(clean_text(question))
+        return self.analyze(query, said=said, message=message if not follow_up and len(message) > len(query) else "")
 
     def query_engine(self, streaming: bool = False, k: int | None = None) -> RetrieverQueryEngine:
         """The LlamaIndex query engine every answer goes through:

@@ -25,7 +25,8 @@ from assistant import prompts
 from assistant.intent import asks_about_fields, definition_term, topic_phrase
 from assistant.retrieval import NameIndex
 from assistant.table import is_list_question
-from assistant.text import STOPWORDS, content_words, normalize, unify, words
+from assistant.text import POINTER_NOUNS as _NOUNS
+from assistant.text import STOPWORDS, content_words, normalize, stem, unify, words
 
 History = list[tuple[str, str]]
 MAX_EXCHANGES = 6  # (user, assistant) pairs of history read per question: bounds the work whatever a client sends
@@ -34,10 +35,6 @@ _PRONOUN = re.compile(r"\b(it|its|they|them|their|theirs)\b", re.I)
 # "it" that refers to nothing: "what do you call it when ...", "is it true that ...", "is it possible to ..."
 _EXPLETIVE = re.compile(r"\b(call(ed)?|is|was|isn't|make|find)\s+it\s+(when|that|if|to|true|possible|called|like)\b"
                         r"|\bit\s+(is|was|'s)\s+(called|possible|true|important|necessary|said|known|hard|easy)\b", re.I)
-_NOUNS = (r"(one|ones|model|models|technique|techniques|method|methods|approach|approaches|concept|concepts|idea|ideas|"
-          r"term|terms|architecture|architectures|network|networks|algorithm|algorithms|process|entry|system|systems|"
-          r"tool|tools|framework|field|area|type|kind|thing|component|part|step|problem|issue|dataset|task|"
-          r"setup|set-up|example|loop|analogy|comparison|version|versions|strategy|trick|mechanism|scenario)")
 # ("that kind of network" is one reference, replaced whole)
 _DEMONSTRATIVE = re.compile(rf"\b(this|that|these|those|said)\s+(same\s+)?{_NOUNS}\b(\s+of\s+(?!the\b|an?\b)[\w-]+)?", re.I)
 # "one" standing for the subject at the end of a question: "What is the decoder's job in one?"
@@ -105,7 +102,9 @@ _REQUEST = re.compile(_POLITE + r"(give|show|provide|share|tell|name|list|walk (
 _QUESTION_LEAD = re.compile(r"^(what|what's|whats|who|which|how|why|when|where|is|are|does|do|can)\b", re.I)
 # A comparison that names one side only: "the difference from X", "compared with X", "how does X differ".
 _ONE_SIDED = re.compile(r"\b(difference|differences|differ|differs|different|compare[sd]?|comparison|better|worse|similar)"
-                        r" (from|to|with|than)\b|\b(versus|vs\.?)\s|\bsame ([\w-]+ )?as\b", re.I)
+                        r" (from|to|with|than)\b|\b(versus|vs\.?)\s|\bsame ([\w-]+ )?as\b"
+                        # "How are equivariant networks different?", "how do they compare?": the other side is left unsaid
+                        r"|\b(differ|differs|different|compare|better|worse|similar)\W*$", re.I)
 # "Which of those generate images?" after a list question: the list's question, narrowed.
 _AMONG = re.compile(r"^(and\W+)?(which|what) (ones )?(of (those|them|these)|among (those|them|these)) (?P<rest>.+?)\W*$", re.I)
 # A short fragment that continues the last question: "And for images?", "And the second phase?"
@@ -639,6 +638,8 @@ def listed_items(history: History, names: NameIndex, among: bool = False) -> lis
     or more ("How does a VAE differ from a GAN?"), else those the last answer named besides. A question that
     says "of those" (`among`) points into the last answer's words: every entry it names besides what was asked
     ("... essential in autoencoders and sequence-to-sequence models": "the second of those" is Seq2Seq)."""
+    refusal = prompts.REFUSAL_TEMPLATE.split("{", 1)[0]  # a refusal's closest entries were listed by no one
+    history = [(role, text) for role, text in history if not (role == "assistant" and text.startswith(refusal))]
     for answer in [text for role, text in reversed(history) if role == "assistant"][:2]:
         rows = [m.group("name").strip() for m in _LISTED.finditer(answer)]
         if rows:
@@ -707,10 +708,43 @@ def _split_last(sentence: str) -> tuple[str, str, str]:
     return sentence[:found.start()], found.group(1), after
 
 
+# "those two", "both of them": the two items of the last exchange together
+_PAIR_NEXT = r"(are|is|were|actually|really|the same|any|different|do|does|differ)\b"
+_PAIR = re.compile(rf"\b(those|these|the) two( (?!{_PAIR_NEXT})[\w-]+)?(?= {_PAIR_NEXT}|\W*$)|\bboth of (them|those|these)\b",
+                   re.I)
+# "the real-time strategy one", "the Google model": the listed row whose line holds those words
+_DESCRIBED = re.compile(r"\bthe (?P<d>[\w-]+(?: [\w-]+){0,2}) (one|model|entry|row|system)\b", re.I)
+_NO_DESCRIPTION = frozenset({*_ORDINALS, "last", "other", "same", "latter", "former", "next", "previous"})
+
+
+def _described_item(question: str, history: History) -> tuple[re.Match[str], str] | None:
+    """The reference "the <words> one" and the one row of the last list answer whose line ("- AlphaStar — creator:
+    DeepMind — generates: Real-time Strategy Game Play") holds all its words, or None."""
+    found = _DESCRIBED.search(question)
+    if found is None or set(found.group("d").lower().split()) & _NO_DESCRIPTION:
+        return None
+    wanted = {stem(w) for w in content_words(found.group("d"))}
+    for answer in [text for role, text in reversed(history) if role == "assistant"][:2]:
+        lines = [line for line in answer.splitlines() if _LISTED.match(line)]
+        if lines:
+            rows = [_LISTED.match(line).group("name").strip() for line in lines  # type: ignore[union-attr]
+                    if wanted and wanted <= {stem(w) for w in content_words(line)}]
+            return (found, rows[0]) if len(rows) == 1 else None
+    return None
+
+
 def resolve_ordinal(question: str, history: History, names: NameIndex) -> str:
     """`question` with "the second one" / "the latter" replaced by that item of the last exchange, or ''
     when it has no such reference (or the item does not exist). "And the first one?" after "Who made the
-    second one?" asks that question again about the first item."""
+    second one?" asks that question again about the first item. "Those two" are both items of a list of two,
+    and "the real-time strategy one" the listed row that line describes."""
+    pair = _PAIR.search(question)
+    if pair:
+        items = listed_items(history, names)
+        return question[:pair.start()] + " and ".join(items) + question[pair.end():] if len(items) == 2 else ""
+    described = _described_item(question, history)
+    if described:
+        return question[:described[0].start()] + described[1] + question[described[0].end():]
     found = _ORDINAL.search(question)
     items = listed_items(history, names, among=bool(found.group("of"))) if found else []
     if not found or not items:

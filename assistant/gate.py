@@ -23,6 +23,7 @@ from assistant.intent import ABOUT_NAMED, Intent, Kind, topic_phrase, without_ta
 from assistant.stages import Key, NodeView, intent_of
 from assistant.text import (
     LANGUAGES,
+    POINTER_NOUNS,
     RELATION,
     STOPWORDS,
     Vocabulary,
@@ -33,6 +34,7 @@ from assistant.text import (
     english_words,
     is_field_word,
     name_words,
+    named_as_example,
     normalize,
     singular,
     spells_out,
@@ -133,6 +135,19 @@ def _evidence_type_ok(question: str, texts: list[str], has_model: bool, names: l
     return not (_PERSON.search(question) and not (has_model and (creator_asked or _MAKING.search(question))))
 
 
+# The ask points at a situation described before it: "... What is that step called?", "like that", "those clips"
+_POINTS_AT_SCENE = re.compile(rf"\b(this|these|those)\s+[\w-]+|\bthat\s+(same\s+)?{POINTER_NOUNS}\b|\blike (this|that)\b"
+                              r"|\b(this|that)\W*$", re.I)
+
+
+def _what_is_asked_about(question: str) -> str:
+    """The part of a message whose names say what it asks about: all of it, except that a situation described
+    before an ask pointing at it is only context ("Our offline app has to fit on an Android phone, so we store
+    weights as 4-bit integers. What is that step called?": Android is not what is asked about)."""
+    asked = asking_clause(question)
+    return asked if asked != question and _POINTS_AT_SCENE.search(asked) else question
+
+
 def unknown_words(term: str, vocabulary: Vocabulary | None) -> list[str]:
     """Topic words of `term` the material never uses: "tokenization", "capital of France", "mode
     collapse" have one; "ethical concerns of generative AI" has none."""
@@ -184,7 +199,8 @@ class AnswerabilityGate(BaseNodePostprocessor):
         if intent is not None and intent.term and not intent.subjects and best < self.threshold + UNKNOWN_MARGIN \
                 and unknown_words(intent.term, self.vocabulary):
             return Verdict(False, f"the material does not mention “{intent.term}”")
-        named = [v for v in views if v.named]
+        # ("Why can a big model like GPT or DALL-E pick up a niche style ...?" is about big models, not DALL-E's row)
+        named = [v for v in views if v.named and not named_as_example(question, v.names or [v.title])]
         if named:
             names = [" ".join(v.names) or v.title for v in named]
             focus = focus_words(question, names)
@@ -252,7 +268,7 @@ class AnswerabilityGate(BaseNodePostprocessor):
             return Verdict(False, "no such facts")
         # Names the material never uses ("FLAN", "Alpaca", "GPT-5"): the question is about something else.
         # ("a sentence in French" names a language, no entry)
-        strangers = [n for n in name_words(question)
+        strangers = [n for n in name_words(_what_is_asked_about(question))
                      if self.vocabulary is not None and not self.vocabulary.known(n) and n not in LANGUAGES]
         if strangers and best < self.threshold + UNKNOWN_MARGIN:
             return Verdict(False, f"the material does not mention “{strangers[0]}”")

@@ -62,15 +62,18 @@ _COMPARE = re.compile(r"\b(differ\w*|difference\w*|compar\w*|versus|vs\.?|contra
 _CREATOR = re.compile(r"\b(who|whom|whose"
                       r"|which ([\w&-]+ )?(company|companies|organi[sz]ations?|labs?|team|firms?|group|people|researchers?)"
                       r"|what (company|organi[sz]ation|lab|team|firm|group))\b.*\b(creat|made|make|develop|buil|behind|"
-                      r"releas|produc|design|own|invent|responsib|train|c[ao]mes? up with|c[ao]mes? from|belong|credit|"
+                      r"releas|produc|design|own|invent|responsib|train|c[ao]mes? up with|c[ao]mes? from|belong|credit|attribut|"
                       # "Which organisation does the table give for DiffusionBee?"
                       r"(give|gives|list|lists|name|names) for)"
                       r"|\b(creator|maker|developer|author|inventor)s? (of|behind)\b|\bwho('s| is| was) behind\b"
+                      # "the organisation behind LangChain"
+                      r"|\b(company|organi[sz]ation|lab|team|firm|group)s? behind\b"
                       # "Which company is ELECTRA from?", "Do ERNIE and PanGu-α come from the same company?"
                       r"|\b(which|what) (company|companies|organi[sz]ations?|labs?|team|firms?|group)\b.*\bfrom\W*$"
                       r"|\b(the same|one|a single) ([\w&-]+ )?(company|lab|organi[sz]ation|team|group|creator|maker|developer)\b"
                       r"|\b(made|created|developed|built|released) by (whom|who|which|what)\b"
-                      r"|^who('s| is| are| was| were)\b.*\bfrom\W*$")  # "who's Tesseract OCR from?"
+                      # "who's Tesseract OCR from?", "Who is each from, and what ...?"
+                      r"|^who('s| is| are| was| were)\b.*\bfrom\W*$|^who('s| is| are| was| were)( [\w-]+){1,3} from\b")
 # Verbs of making in a yes/no question about a model's output: "Does Whisper generate images?", "Does LangChain write code?"
 _MAKING_VERB = r"(?:generate|produce|output|synthesi[sz]e|create|make|write|draw|paint|compose|translate)"
 _OUTPUT = re.compile(r"\bwhat (does|do|did|can|could|will|would)\b.*\b(generat|produc|creat|output|make|synthes)\w*\b"
@@ -199,7 +202,9 @@ def _names_an_output(text: str, models: list[str], names: NameIndex, table: Mode
     return bool(outputs) and all(w in outputs or is_field_word(w) for w in rest)
 
 
-_MAKES_WHAT = re.compile(rf"^(?:does|do|did|can|could|will)\s.*\b{_MAKING_VERB}s?\s+(?P<x>[\w-]+(?:\s+[\w-]+){{0,2}})\W*$")
+# ("Does AI Dungeon make pictures, according to the table?": where the user looked is not what is made)
+_MAKES_WHAT = re.compile(rf"^(?:does|do|did|can|could|will)\s.*\b{_MAKING_VERB}s?\s+(?P<x>[\w-]+(?:\s+[\w-]+){{0,2}}?)"
+                         r"(?:\W+(?:according to|in|per|based on|from) (?:the )?(?:model )?(?:table|article|list|material))?\W*$")
 # A yes/no question about a model: "is T5 one of google's models?" asks who made T5, no list of Google's rows
 _MODEL_ASKED = re.compile(r"^(?:is|are|was|were|does|do|did|has|have)\s+(?P<x>.+?)\s+(?:one of|an?|from|by|made|created|"
                           r"built|developed|credited|listed|among|part of|in the)\b")
@@ -253,10 +258,14 @@ def analyze(question: str, names: NameIndex, table: ModelTable | None = None) ->
         return Intent(Kind.LIST, subjects, table=match)
     if compares:
         return Intent(Kind.COMPARE, subjects)
-    if models and (_CREATOR.search(text) or table is not None and _names_a_creator(text, models, names, table)):
+    # ("WaveNet and Tacotron both make sound. Who is each from?": the clause that asks)
+    if models and (_CREATOR.search(text) or _CREATOR.search(asking_clause(text))
+                   or table is not None and _names_a_creator(text, models, names, table)):
         return Intent(Kind.CREATOR, subjects)
     rows_only = all(s in models or any(s in names.twins.get(m, []) for m in models) for s in subjects)  # twins: see NameIndex
-    if models and (_OUTPUT.search(text) or table is not None and _names_an_output(text, models, names, table)):
+    # "What does the 'CLIP skip' setting change when I generate images in Stable Diffusion?": the user generates
+    mine = re.sub(r"\b(when|while|if|as|after|before|once|whenever) (i|we|you|one|people|users?)\b.*$", "", text)
+    if models and (_OUTPUT.search(mine) or table is not None and _names_an_output(text, models, names, table)):
         # "Does the table say GPT-4 makes pictures?": what it is asked to make, in the user's words, is no topic
         made = _MAKES_WHAT.search(text)
         what = made.group("x") if made and not set(made.group("x").split()) & STOPWORDS else ""

@@ -175,11 +175,19 @@ class AnalyzedQuery(QueryBundle):
 
     intent: Intent | None = None
     said: str = ""  # the last answer, when the question is a follow-up asking for more ("how so?"): not to repeat
+    # the whole message when the query is only its ask: "Our app must fit on a phone, so we store weights as 4-bit
+    # integers. What is that step called?" is searched as asked and as a whole (see HybridRetriever)
+    message: str = ""
 
 
 def intent_of(bundle: QueryBundle | None) -> Intent | None:
     """The intent a query carries (None for a plain QueryBundle from outside the Assistant)."""
     return getattr(bundle, "intent", None)
+
+
+def message_of(bundle: QueryBundle | None) -> str:
+    """The whole message a query was focused from, when the query is only its ask ("" otherwise)."""
+    return getattr(bundle, "message", "")
 
 
 def said_of(bundle: QueryBundle | None) -> str:

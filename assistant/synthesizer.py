@@ -49,7 +49,7 @@ from assistant.relevance import (
     on_subject,
 )
 from assistant.stages import ANSWER, NodeView, intent_of, said_of
-from assistant.text import normalize
+from assistant.text import named_as_example, normalize
 from assistant.types import Answer, Citation, Passage
 
 if TYPE_CHECKING:
@@ -57,7 +57,6 @@ if TYPE_CHECKING:
     from assistant.retrieval import NameIndex
 
 # What comes right before a name given as an example of what is asked about: "systems such as", "generators like"
-_EXAMPLE_OF = re.compile(r"(\b(such as|e\.?g\.?|for example|for instance|including)|\b\w\w+s like)\s+(the\s+)?$")
 _FENCE = re.compile(r"<{3,}|>{3,}")  # the passage fence's brackets, wherever they appear in data
 
 
@@ -194,14 +193,7 @@ class CitedSynthesizer(BaseSynthesizer):
         """The intent without the entries the question names only as examples of what it asks about: "Why can
         pictures from diffusion-based systems such as Stable Diffusion look so realistic?" asks about diffusion-based
         systems, and the sentence that answers need not name Stable Diffusion."""
-        text = normalize(question)
-
-        def example_only(entry_id: str) -> bool:
-            spans = [m for n in self.names.names_of(entry_id) if len(n) > 2
-                     for m in re.finditer(rf"(?<![\w-]){re.escape(normalize(n))}(?![\w-])", text)]
-            return bool(spans) and all(_EXAMPLE_OF.search(text[: m.start()]) for m in spans)
-
-        kept = tuple(s for s in intent.subjects if not example_only(s))
+        kept = tuple(s for s in intent.subjects if not named_as_example(question, self.names.names_of(s)))
         return intent if kept == intent.subjects else replace(intent, subjects=kept)
 
     def _subject_names(self, intent: Intent) -> list[str]:

@@ -15,7 +15,7 @@ from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from assistant.stages import Key, NodeView, intent_of, with_metadata
-from assistant.text import SET_ASIDE, content_words, is_field_word, name_words, normalize, singular, without_where
+from assistant.text import SET_ASIDE, asking_clause, content_words, is_field_word, name_words, normalize, singular, without_where
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -38,6 +38,8 @@ _LIST_INTENT = re.compile(
     r"|\b[\w-]+['’]s (models|systems|tools|entries)\b"
     # "Does the table list anything from Google Research?", "Does Facebook AI have an image model in the table?"
     r"|\b(anything|something)( in the (model )?table| listed)? (from|by|made by|credited to|attributed to|for)\b"
+    # "What does the table credit to Google Brain?", "What is attributed to Meta?"
+    r"|\bwhat (does|do) the (model )?table (credit|attribute|assign)s? to\b|\bwhat('s| is| are)? (credited|attributed) to\b"
     rf"|^(does|do|did|has|have) [\w&'-]+( [\w&'-]+)? (have|make|list) (an?|any)\b(?:\s+[\w&'-]+){{0,3}}?\s+{_LIST_NOUN}\b"
     # "Did Microsoft also make anything for speech?"
     r"|^(did|does|has|have) [\w&'-]+( [\w&'-]+)?( also)? (build|make|create|develop|release|produce)\w* (anything|any)\b")
@@ -104,7 +106,8 @@ _TABLE_WORDS = frozenset({"table", "article", "listed", "list", "mentioned", "ot
                           "handle", "handles", "handling", "support", "supports", "process", "processes", "deal", "deals",
                           "once", "together", "simultaneously", "same", "time",
                           # asking for the rows: "Give me every model the table attributes to Google"
-                          "give", "show", "every", "each", "attribute", "attributes", "attributed", "whole", "full"})
+                          "give", "show", "every", "each", "attribute", "attributes", "attributed", "whole", "full",
+                          "credit", "credits", "credited", "everything", "itself", "themselves"})
 
 
 def _parts(generates: str) -> list[list[str]]:
@@ -235,7 +238,8 @@ class ModelTable:
     def match(self, question: str) -> TableMatch | None:
         """Rows the question enumerates, or None when it is not a list question over the table: the rows
         its words select (see `match_words`), else those whose output it describes in words of its own."""
-        return self.match_words(question) or self.match_described(question)
+        asked = asking_clause(question)  # "I want something that writes programs. Which rows have code ...?"
+        return self.match_words(question) or asked != question and self.match_words(asked) or self.match_described(question)
 
     def match_described(self, question: str) -> TableMatch | None:
         """ "Is there anything in the table for detecting human body poses?": the rows of the one Generates cell

@@ -7,6 +7,7 @@ the UI's quote highlighting) uses these definitions, so retuning one retunes the
 from __future__ import annotations
 
 import functools
+import html
 import locale
 import re
 import threading
@@ -33,7 +34,8 @@ _QUOTES = str.maketrans({variant: plain for plain, variants in QUOTE_VARIANTS.it
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 
 # A phrase that sets something aside: "Besides the text prompt, ...", "apart from GANs, ..."
-SET_ASIDE = re.compile(r"\b(besides|apart from|aside from|other than|except for|except)\s+[^,;?]{1,60}?(,|;|(?=\?))", re.I)
+SET_ASIDE = re.compile(r"\b(besides|apart from|aside from|other than|except for|except|leaving out|excluding|not counting)\s+"
+                       r"[^,;?]{1,60}?(,|;|(?=[?.!]\s*$))", re.I)
 
 STOPWORDS = frozenset(
     """a an the and or but if of to in on at by for with from as is are was were be been being it its this that
@@ -156,7 +158,7 @@ FIELD_WORD = re.compile(
     r"output|type|kind|sort|model|system|tool|belong|ai|article|table|list|mean|defin|work|use|used|purpose|known|call|stand|describ|"
     r"explain|differ|compar|relat|role|idea|concept|term|example|analog|doe|say|tell|help|happen|refer|come|came|accord|"
     r"appear|entr|matter|much|what|how|why|give|mention|talk|cover|includ|descri|entri|each|one|thing|get|task|perform|per|job|"
-    r"function|listed|list|name|credit|number|numbered|releas|publish|train|row|column|cell|"
+    r"function|listed|list|name|credit|attribut|number|numbered|releas|publish|train|row|column|cell|"
     # sides of a topic a question asks about: "the risks of deepfakes" is about deepfakes
     r"risk|danger|benefit|advantag|disadvantag|drawback|limitation|downside|upside|pros\b|cons\b|impact|importan|goal|innovat|key\b|main\b)"
 )
@@ -192,10 +194,36 @@ _EMOJI = re.compile(r"\s*[\U0001F300-\U0001FAFF\u2600-\u27BF]+[\uFE0F\u200D]*\s*
 # A sentence that asks: it ends with "?" or opens with a question word or a request ("Explain ...").
 _ASKS = re.compile(r"\?$|^(what|who|whom|whose|which|how|why|when|where|is|are|was|were|does|do|did|can|could|should|would|"
                    r"will|has|have|explain|define|describe|tell me|list|name|compare|give|show|summari[sz]e)\b", re.I)
+# Nouns a demonstrative points with: "that technique", "those clips", "this kind (of network)"
+POINTER_NOUNS = (r"(one|ones|model|models|technique|techniques|method|methods|approach|approaches|concept|concepts|idea|ideas|"
+                 r"term|terms|architecture|architectures|network|networks|algorithm|algorithms|process|entry|system|systems|"
+                 r"tool|tools|framework|field|area|type|kind|thing|component|part|step|problem|issue|dataset|task|"
+                 r"setup|set-up|example|loop|analogy|comparison|version|versions|strategy|trick|mechanism|scenario)")
 _REFERS_BACK = re.compile(r"\b(it|its|they|them|their|this|these|those|one|ones|such)\b|\bthat\W*$|\b(like|than|as) that\b", re.I)
 # "I was reading about image models and I wondered: who made Midjourney?" -> the part after the colon.
 _LEAD_IN = re.compile(r"^[^:?]{3,}:\s+(?=(what|who|whom|whose|which|how|why|when|where|is|are|does|do|did|can|could)\b)",
                       re.I)
+
+
+# What comes before an entry named as an example: "systems such as", "a big model like GPT or" (DALL-E)
+_EXAMPLE_OF = re.compile(r"(\b(such as|e\.?g\.?|for example|for instance|including)|\b(model|system|tool|network|generator|"
+                         r"architecture|technique|method|one|\w\w+s) like)\s+(the\s+)?"
+                         r"([\w.·'’-]+( [\w.·'’-]+)?(,\s*|,? (or|and) ))*$")
+
+
+def named_as_example(question: str, names: list[str]) -> bool:
+    """Whether the question names an entry (by any of `names`) only as an example of what it asks about: "Why can a big
+    model like GPT or DALL-E pick up a niche style ...?" asks about big models, not about DALL-E."""
+    text = normalize(question)
+    spans = [m for n in names if len(n) > 2 for m in re.finditer(rf"(?<![\w-]){re.escape(normalize(n))}(?![\w-])", text)]
+    return bool(spans) and all(_EXAMPLE_OF.search(text[: m.start()]) for m in spans)
+
+
+def without_markup(text: str) -> str:
+    """The message without HTML tags, entities and Markdown emphasis, whitespace collapsed: tags, then entities, then
+    tags that were entities ("<b>BigBird</b> &amp; what does it output?" -> "BigBird & what does it output?",
+    "&lt;em&gt;interpolation&lt;/em&gt;" -> "interpolation")."""
+    return " ".join(_MARKUP.sub(" ", _TAG.sub(" ", html.unescape(_TAG.sub(" ", text)))).split())
 
 
 def focus_question(text: str, names_entry: Callable[[str], bool] | None = None,
@@ -206,7 +234,7 @@ def focus_question(text: str, names_entry: Callable[[str], bool] | None = None,
     (`names_entry`: "I read about GANs. How are they trained?" keeps its first sentence); of several
     questions, those on no topic of the material (`on_topic`) are dropped while one that is remains
     ("What is LoRA? Also, what's your favourite colour?" -> "What is LoRA?")."""
-    message = text = " ".join(_MARKUP.sub(" ", _TAG.sub(" ", text)).split())
+    message = text = without_markup(text)
     stripped = " ".join(_FILLER.sub(" ", text).split())
     text = stripped if re.search(r"\w", stripped) else text  # "ELI5?" alone is the request itself: a follow-up
     text = _EMOJI.sub(lambda m: ". " if re.search(r"\w\W*$", text[:m.start()]) else " ", text).strip()

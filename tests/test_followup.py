@@ -214,6 +214,9 @@ def test_a_comparison_naming_one_side_compares_with_the_subject():
         "So what's the difference from Whisper (about Generative Adversarial Networks)?"
     assert ask("How is StyleGAN different from GPT-3?", history) == "How is StyleGAN different from GPT-3?"  # both sides
     assert ask("same maker as StyleGAN?", history) == "same maker as StyleGAN (about Generative Adversarial Networks)?"
+    # the other side left unsaid at the end
+    assert ask("And how is StyleGAN different?", history) == \
+        "And how is StyleGAN different (about Generative Adversarial Networks)?"
 
 
 def test_a_fragment_that_is_a_list_question_of_its_own_is_left_alone():
@@ -344,6 +347,34 @@ ORDINAL_NAMES = NameIndex({"fastspeech": ["FastSpeech"], "tacotron": ["Tacotron"
 ])
 def test_an_ordinal_names_an_item_of_the_last_list(question, history, expected):
     assert condense(question, history, ORDINAL_NAMES, ORDINAL_NAMES.titles_by_entry) == expected
+
+
+GAMES = [("user", "What else from DeepMind is about playing games?"),
+         ("assistant", "The article's model table lists 2 models that generate game and were created by DeepMind:\n"
+                       "- AlphaGo — creator: DeepMind — generates: Game Play [1]\n"
+                       "- AlphaStar — creator: DeepMind — generates: Real-time Strategy Game Play [2]")]
+GAME_NAMES = NameIndex({"alphago": ["AlphaGo"], "alphastar": ["AlphaStar"], "openai-five": ["OpenAI Five"]})
+
+
+@pytest.mark.parametrize(("question", "history", "expected"), [
+    # "those two" / "both of them": both items of a list of two
+    ("Are those two actually different models?", SPEECH, "Are FastSpeech and Tacotron actually different models?"),
+    ("Do both of them come from Microsoft?", SPEECH, "Do FastSpeech and Tacotron come from Microsoft?"),
+    # "the <words> one": the listed row whose line holds the words
+    ("Did OpenAI have a rival to the real-time strategy one?", GAMES, "Did OpenAI have a rival to AlphaStar?"),
+    ("Who made the Google one?", SPEECH, "Who made Tacotron?"),
+])
+def test_a_pair_or_a_described_item_of_the_last_list(question, history, expected):
+    names = GAME_NAMES if history is GAMES else ORDINAL_NAMES
+    assert condense(question, history, names, names.titles_by_entry) == expected
+
+
+def test_a_refusals_closest_entries_are_no_list():
+    refused = [("user", "Which rows turn spoken audio into written text?"),
+               ("assistant", "I can't answer that from the material: searched the knowledge base for “...” and found "
+                             "nothing that answers it. The closest entries are: ESPnet, WaveNet.")]
+    rows = NameIndex({"espnet": ["ESPnet"], "wavenet": ["WaveNet"]}, kinds={"espnet": "model", "wavenet": "model"})
+    assert condense("Who made the second one?", refused, rows, {}) == "Who made the second one?"
 
 
 def test_an_ordinal_without_such_an_item_is_no_item():

@@ -83,6 +83,14 @@ def reader(indexed_dir, embed_model):
     ("Which company is ELECTRA from?", Kind.CREATOR, "electra"),
     ("Do ERNIE and PanGu-α come from the same company?", Kind.CREATOR, "pangu-alpha"),
     ("What are the two phases (about Diffusion models)?", Kind.EXPLAIN, "diffusion-models"),  # a condensed follow-up
+    # more words for who made it: "attributed to", "the organisation behind", "who is each from" after a statement
+    ("Which company is Stable Diffusion attributed to?", Kind.CREATOR, "stable-diffusion"),
+    ("For a citation I need the organisation behind LangChain. Which one does the article's table give?", Kind.CREATOR,
+     "langchain"),
+    ("WaveNet and Tacotron both make sound. Who is each from, and how does the table describe their output?", Kind.CREATOR,
+     "tacotron"),
+    # the user generates, not the model: no question about an output
+    ("What does the 'CLIP skip' setting change when I generate images in Stable Diffusion?", Kind.OTHER, "stable-diffusion"),
 ])
 def test_kinds_and_subjects(reader, question, kind, subject):
     intent = reader(question)
@@ -113,6 +121,8 @@ def test_what_a_model_is_asked_to_make_is_read_as_the_users_words(reader):
     intent = reader("Does the table say GPT-4 makes pictures?")
     assert intent.kind is Kind.OUTPUT and intent.term == "pictures"
     assert reader("Does Midjourney generate images that are copyrighted?").term == ""  # more than an output
+    # where the user looked is not what is made
+    assert reader("Does AI Dungeon make pictures, according to the table?").term == "pictures"
 
 
 def test_the_articles_conclusion_and_introduction_are_its_last_and_first_sections(reader):
@@ -172,6 +182,12 @@ def test_list_questions_filter_by_creator_and_output(reader):
     assert plain is not None and {n.metadata["field_generates"] for n in plain.nodes} == {"Image"} and len(plain.nodes) > 5
     written = reader("Which table entries are listed as producing Image & Text?").table  # a cell written out in full
     assert written is not None and {n.metadata["field_generates"] for n in written.nodes} == {"Image & Text"}
+    # what the table credits to a creator; an ask after a sentence that only says what the user wants
+    credited = reader("What does the table credit to Google Brain?").table
+    assert credited is not None
+    assert {n.metadata["field_creator"] for n in credited.nodes} == {"Google Brain", "Google Brain & CMU"}
+    code = reader("I want something that writes programs. Which rows in the table have code in their output column?").table
+    assert code is not None and {"codex", "copilot", "codexglm"} <= {n.metadata["entry_id"] for n in code.nodes}
     mixed = reader("Which entries in the table produce both images and text?").table
     assert mixed is not None and all("Image" in n.metadata["field_generates"] and "Text" in n.metadata["field_generates"]
                                      for n in mixed.nodes)

@@ -417,3 +417,26 @@ def test_a_yes_no_question_about_a_creators_models_is_read_in_bounded_time():
     started = time.perf_counter()
     assert _EXISTS.search("does " + "have x " * 4000) is None
     assert time.perf_counter() - started < 0.1  # unbounded gaps took 0.7 s here
+
+
+def test_a_situation_before_the_ask_is_searched_with_it(assistant):
+    """ "What is that step called?" says little on its own: the situation before it, searched beside the ask, finds the
+    entry; and a name in the situation (a phone's brand) is context, not what is asked about."""
+    question = "To shrink our model for an Android phone we store its weights with fewer bits. What is that step called?"
+    trace = assistant.trace(question)
+    assert trace.query == "What is that step called?"  # the ask is what is shown and asked
+    assert trace.passages[0].entry_id == "quantization" and trace.answerable, trace.reason
+    assert assistant.trace("What is that step called?").passages[0].entry_id != "quantization"  # the ask alone
+
+
+def test_gate_an_entry_named_only_as_an_example_is_not_what_is_asked_about(assistant):
+    """"a big model like GPT or DALL-E" names DALL-E's row only as an example: the row, which only says who made it and
+    what it generates, does not decide that the question is unanswerable."""
+    trace = assistant.trace("Why can a big model like GPT or DALL-E learn a niche style with only a little extra data, as "
+                            "the article puts it?")
+    assert "dall-e" in [p.entry_id for p in trace.passages] and trace.answerable, trace.reason
+    assert not assistant.trace("Why can DALL-E pick up a niche style from only a little extra data?").answerable
+
+
+def test_gate_a_setting_the_user_changes_while_generating_is_no_question_about_an_output(assistant):
+    assert not assistant.trace("What does the 'CLIP skip' setting change when I generate images in Stable Diffusion?").answerable

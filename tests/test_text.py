@@ -92,6 +92,10 @@ def test_field_words_are_shared():
     # why the user asks ("for my thesis"), a drawn-out greeting and a "quick q" lead-in are no topic
     ("heyyy quick q for my thesis lol: Perceiver IO — who made it?", "Perceiver IO — who made it?"),
     ("hiii, for my homework: what is a GAN?", "What is a GAN?"),
+    # HTML entities are the characters they stand for, and tags written as entities are tags
+    ("<div><p>Who built <strong>BigBird</strong> &amp; what does it output?</p></div>",
+     "Who built BigBird & what does it output?"),
+    ("What does &lt;em&gt;interpolation&lt;/em&gt; mean?", "What does interpolation mean?"),
 ])
 def test_focus_question_keeps_the_question_and_drops_the_noise(message, question):
     from assistant.text import focus_question
@@ -188,3 +192,11 @@ def test_name_words_are_names_not_shouting():
     assert name_words("Does the table list anything from OpenAI or Nightshade?") == ["openai", "nightshade"]
     assert name_words("Which things DON'T I want in the picture, and is GPT-3 NOT a text model?") == ["gpt-3"]
     assert name_words("If I flip the ones I've got, and I'm short of data, is that Google's trick?") == ["google's"]
+
+
+def test_an_entry_named_only_as_an_example_of_what_is_asked():
+    from assistant.text import named_as_example
+
+    assert named_as_example("Why can a big model like GPT or DALL-E pick up a niche style?", ["dall-e"])
+    assert named_as_example("Why can systems such as Stable Diffusion look so real?", ["stable diffusion"])
+    assert not named_as_example("What does DALL-E generate, and is it like GPT?", ["dall-e"])
