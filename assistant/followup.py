@@ -120,7 +120,7 @@ _ANALOGY = re.compile(r"\bthe ([\w-]+ ){1,3}(comparison|analogy|metaphor|paralle
 # about the material itself ("the table", "the article").
 _GENERIC_NP = frozenset({"model", "models", "data", "ai", "system", "systems", "way", "ways", "thing", "things", "output",
                          "input", "question", "answer", "result", "results", "main", "best", "most", "first", "last",
-                         "difference", "differences", "role", "purpose", "use", "goal", "point", "example", "examples"})
+                         "difference", "differences", "role", "purpose", "use", "goal", "point"})
 _MATERIAL_NP = frozenset({"table", "article", "material", "list", "post", "author", "text", "glossary", "section"})
 # "the second one", "the last model", "the latter": an item of the last answer's list (or of the two
 # entries the last question compared). A bare "the first" only at the end: "the first phase" is no item.
@@ -140,7 +140,7 @@ _NEXT_TO = re.compile(r"\bthe (?:concept|one|entry|item)s? (?:right |just |immed
                       r"|\bthe (?P<dir2>next|previous|preceding|following) (?:concept|one|entry|item)\b", re.I)
 # A question asking for an entry besides the one discussed: "Is there a specific strategy of that kind in the glossary?"
 _ENTRY_NOUN = (r"(entry|entries|concept|concepts|term|terms|technique|techniques|method|methods|strategy|strategies|approach|"
-               r"component|architecture|model|models|one|ones)")
+               r"component|architecture|model|models|one|ones|half|part|piece|side)")
 _ASKS_FOR_ENTRY = re.compile(rf"^(is|are) there\b|^(which|what) (other |another )?{_ENTRY_NOUN}\b"
                              rf"|\b(any other|another|any more) {_ENTRY_NOUN}\b", re.I)
 _LISTED = re.compile(r"^\s*[-•*]\s*(?P<name>.+?)\s+—\s+creator:", re.M)

@@ -281,7 +281,11 @@ def analyze(question: str, names: NameIndex, table: ModelTable | None = None) ->
     # A condensed follow-up carries its subject as "(about X)": the question proper is what precedes it.
     about = re.search(r"\s*\(about [^()]*(\([^()]*\)[^()]*)*\)\s*\??$", question)
     term = definition_term(question[:about.start()] + "?" if about else question)
-    head = re.split(r"\s+(?:in|of|for|within|inside|from|on|at|behind|between|among|about|under)\s+", term, maxsplit=1)[0]
+    head = re.split(r"\s+(?:in|of|for|within|inside|from|on|at|behind|between|among|about|under|against)\s+", term, maxsplit=1)[0]
+    # "What was AlphaStar's win rate?" asks for something of AlphaStar's, no definition of it
+    owned = re.match(r"(?P<owner>.+?)['’]s\s+(?P<x>.+)$", head)
+    if owned and names.find(owned.group("owner")) and any(not is_field_word(w) for w in content_words(owned.group("x"))):
+        return Intent(Kind.OTHER, subjects, term="")
     if term and (head != term or about) and (names.find(term) or about) and not names.find(head):
         # Something unnamed in the context of a named entry is not a definition of that entry:
         # "What is a discriminator in a GAN?" is about the discriminator, wherever the material explains it;

@@ -37,6 +37,11 @@ LIKENESS = re.compile(r"\b(analog\w*|imagine|think of|just as|just like|is like|
 MECHANISM = re.compile(r"\b(first|then|by (learning|adding|training|taking|reversing|predicting|comparing|applying)|"
                        r"step[- ]by[- ]step|gradually|incrementally|in parallel|learns? (to|how)|trained to|"
                        r"takes? .{0,30} as (the )?input|converts?|encodes?|decodes?|reverses?|predicts?)\b", re.I)
+# A sentence that gives a reason or an effect; like MECHANISM, it only orders the sentences of the entry that answers
+# ("Why keep a running average of a generator's weights?": EMA's definition, not another entry's "crucial for ...")
+REASON = re.compile(r"\b(so that|because|since|thus|therefore|as a result|allows?|allowing|enables?|enabling|helps?|"
+                    r"helping|leads? to|results? in|improv\w*|better|pushing|in order to|prevents?|ensures?|crucial|"
+                    r"important)\b", re.I)
 # A question that asks for a name: "What do you call ...?", "What's the term for ...?", "Are there methods that ...?"
 NAMING = re.compile(r"\b(what('s| is| are)? (do you|would you|does one|do we|do people|does the article) call"
                     r"|(what|how)('s| is| are) (it|this|that|they|these) (called|known as|named)|\bcalled what\b"
@@ -72,10 +77,7 @@ _CUES = [(re.compile(r"\b(analog\w*|metaphor\w*|compar\w*|likened)\b", re.I), LI
                      r"uses|domains|fields|areas|metrics|techniques|data types)\b", re.I),
           re.compile(r"\b(such as|including|e\.g\.)\b|\w+, [\w\s-]+, (and|or) \w+", re.I)),
          # "Why does adversarial training pit two networks ...?": the sentence that gives a reason or an effect
-         (re.compile(r"^(and |but |so )?why\b|\bwhat (problem|purpose)\b", re.I),
-          re.compile(r"\b(so that|because|since|thus|therefore|as a result|allows?|allowing|enables?|enabling|helps?|"
-                     r"helping|leads? to|results? in|improv\w*|better|pushing|in order to|prevents?|ensures?|crucial|"
-                     r"important)\b", re.I)),
+         (re.compile(r"^(and |but |so )?why\b|\bwhat (problem|purpose)\b", re.I), REASON),
          # "How does a diffusion model work?": the sentence that tells the steps, not the one that announces them
          (re.compile(r"^(and |but |so )?how (does|do|did|is|are|can|could)\b(?!.*\b(differ|compare|relate)\w*)", re.I),
           MECHANISM),
@@ -216,7 +218,7 @@ class SentenceRanker:
         named_plainly = {c.entry_id for c in found if names_entry(c) and not analogy(c)}
 
         def gives(c: Candidate) -> bool:  # the sentence gives what the question asks for
-            if cue is MECHANISM and (place[c.entry_id] or is_aside(c.sentence, c.title)):
+            if cue in (MECHANISM, REASON) and (place[c.entry_id] or is_aside(c.sentence, c.title)):
                 return False
             if cue is NAMING:  # within the entry that answers, the sentence that says its name; an analogy ("X is
                 # like ...") says it only in passing, an example ("Example: X models learn ...") says it outright; when

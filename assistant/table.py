@@ -66,6 +66,7 @@ _IN_THE_TABLE = re.compile(r"\b(in|from|on) the (model |models |ai models )?tabl
 # on dev, descriptions of a row's output scored 0.62-0.73 against its cell ("detecting human body poses" ->
 # "Body, Face, & Hand Keypoints Detection"), the nearest wrong cells at most 0.54 ("speech-to-text" -> "Speech").
 DESCRIBED_MIN_SIMILARITY = 0.6
+FEW_ROWS = 5  # whether the table has "a translation model" is asked of a few rows, not of every text generator
 
 
 def _says(text: str, name: str) -> bool:
@@ -316,7 +317,10 @@ class ModelTable:
             output_hit = {w for w in asked if w in self.output_words - self.head_vocab} - creator_hit - _WEAK["generates"]
         written = self._creator_as_written(question)
         # "Are any universities credited in the model table?": whether it has rows of a creator asks for them
-        if not (creator_hit or output_hit or written) or not (listing or exists and (creator_hit or written)):
+        # "Is there a translation model in the table?": whether it has rows of an output asks for them too
+        of_output = bool(output_hit) and re.search(rf"\b{_LIST_NOUN}\b", text) is not None
+        by_output_alone = of_output and not (listing or creator_hit or written)
+        if not (creator_hit or output_hit or written) or not (listing or exists and (creator_hit or written or of_output)):
             # "Is there an OCR tool in the model table?": a word of some rows' names, and nothing else unexplained
             titled = [w for w in words if w in self.title_words and not is_field_word(w) and w not in _TABLE_WORDS]
             rest = [w for w in words if w not in titled and w not in _TABLE_WORDS and not is_field_word(w)
@@ -361,8 +365,8 @@ class ModelTable:
         if not rows and made_by and creator:
             # "Does Hugging Face have an image generator in the table?": no, and what it does have says so
             return TableMatch(creator=creator, output="", nodes=made_by, missing=output)
-        if not rows:
-            return None
+        if not rows or by_output_alone and len(rows) > FEW_ROWS:
+            return None  # "Is there a speech-to-text model?" asks for more than every row that generates text
         return TableMatch(creator=creator, output=output, nodes=rows)
 
     def _set_aside(self, aside: str, clauses: str) -> list[TextNode]:

@@ -284,6 +284,9 @@ FORGER = [("user", "What does the article say about GANs?"),
     ("And the painting analogy?", DISTIL, "And the painting analogy (about knowledge distillation)?"),
     # the last word may be the verb: "the small model" in "... does the small model learn?"
     ("when does the small model learn?", DISTIL, "when does the small model learn (about knowledge distillation)?"),
+    # "the example" the last answer gave
+    ("What does the example show?", [("user", "What is a GAN?"), ("assistant", "Example: a GAN makes faces [1].")],
+     "What does the example show (about Generative Adversarial Networks)?"),
     # a bare abstract noun
     ("How does the generative AI section apply the idea?", WHISPER,
      "How does the generative AI section apply the idea (about Whisper)?"),
@@ -580,6 +583,11 @@ def test_a_question_asking_for_an_entry_is_about_the_entry_its_answer_gave():
     history = [("user", "What are GANs?"), ("assistant", "Two networks that compete [1]."),
                ("user", "and the forger thing?"), ("assistant", "The generator is like a forger; GANs train it [1].")]
     assert condense("why does it work?", history, names, titles) == "why does GANs work?"
+    # "which half of it ...?" asks for a part of the subject: the part its answer gave is what "the other half" is of
+    parts = NameIndex({"vae": ["VAEs"], "encoder": ["Encoder"]})
+    history = [("user", "How do VAEs work?"), ("assistant", "VAEs encode data and decode it back [1]."),
+               ("user", "which half of it squeezes the data down?"), ("assistant", "Encoder: compresses input data [1].")]
+    assert condense("and the other half?", history, parts, parts.titles_by_entry) == "and the other half (about Encoder)?"
 
 
 def test_a_one_like_the_subject_refers_to_it():

@@ -89,6 +89,9 @@ def reader(indexed_dir, embed_model):
      "langchain"),
     ("WaveNet and Tacotron both make sound. Who is each from, and how does the table describe their output?", Kind.CREATOR,
      "tacotron"),
+    # something of a model's own is no definition of the model; its "main idea" still asks what it is
+    ("What was AlphaStar's win rate against professional teams?", Kind.OTHER, "alphastar"),
+    ("What is StyleGAN's main idea?", Kind.DEFINITION, "stylegan"),
     # the user generates, not the model: no question about an output
     ("What does the 'CLIP skip' setting change when I generate images in Stable Diffusion?", Kind.OTHER, "stable-diffusion"),
 ])
@@ -188,6 +191,8 @@ def test_list_questions_filter_by_creator_and_output(reader):
     assert {n.metadata["field_creator"] for n in credited.nodes} == {"Google Brain", "Google Brain & CMU"}
     code = reader("I want something that writes programs. Which rows in the table have code in their output column?").table
     assert code is not None and {"codex", "copilot", "codexglm"} <= {n.metadata["entry_id"] for n in code.nodes}
+    translation = reader("Is there a translation model in the table?").table  # whether it has rows of an output
+    assert translation is not None and [n.metadata["entry_id"] for n in translation.nodes] == ["m2m-100"]
     mixed = reader("Which entries in the table produce both images and text?").table
     assert mixed is not None and all("Image" in n.metadata["field_generates"] and "Text" in n.metadata["field_generates"]
                                      for n in mixed.nodes)

@@ -175,6 +175,20 @@ def test_a_why_question_prefers_the_sentence_giving_a_reason(embed_model):
     assert scores[1] > scores[0]
 
 
+def test_a_reason_in_another_entry_does_not_outrank_the_entry_that_answers(embed_model):
+    """A "why" question prefers a sentence giving a reason within the entry that answers; another entry's "crucial for"
+    does not lift it above the first-ranked entry ("Why keep a running average of a generator's weights?": EMA)."""
+    found = [Candidate(1, 0, "Exponential Moving Average (EMA): A technique used in training generative models to stabilize "
+                             "training by averaging model parameters over time, often leading to smoother and more stable "
+                             "learning.", "exponential-moving-average-ema", "Exponential Moving Average (EMA)"),
+             Candidate(2, 0, "Weight Initialization: The process of setting the initial values of the weights in a neural "
+                             "network before training begins, crucial for ensuring effective and stable learning.",
+                       "weight-initialization", "Weight Initialization")]
+    scores = SentenceRanker(embed_model).score("Why would you keep a running average of a generator's weights while it "
+                                               "trains?", found)
+    assert scores[0] > scores[1]
+
+
 def test_a_how_question_prefers_the_sentence_telling_the_steps_within_the_entry_that_answers(embed_model):
     """"How does a diffusion model work?" is answered by the steps, not by the opening that announces them; the
     preference orders the best entry's sentences only, and never lifts an analogy or another entry."""
