@@ -56,7 +56,9 @@ _VARIANT = re.compile(r"\bthe (?P<q>[\w.-]+) (version|variant|edition|release)\b
 _BARE = re.compile(r"\b(is|are|was|were|['’]s|does|do|did|doing|done|can|could|would|should|will|might|about|to|with|from|of|on|"
                    r"for|use|uses|made|make|create|created|want|need|needs|try|trust|avoid|prefer|choose|fix|solve|prevent|achieve|improve|measure|change|affect|modify|"
                    r"extend|replace|"
-                   r"than|like)\s+(this|that|these|those)\b(?!\s+\w+\s+(is|are|was|were)\b)(?=\s*[?.!,]|\s*$|\s+\w+)", re.I)
+                   r"than|like)\s+(this|that|these|those)\b(?!\s+\w+\s+(is|are|was|were)\b)(?=\s*[?.!,]|\s*$|\s+\w+)"
+                   # at the end only: "what part does training data play in that?" (not "in that case, ...")
+                   r"|\b(in|at|by|into|behind|without)\s+(this|that|these|those)(?=\W*$)", re.I)
 _CREATOR_REF = re.compile(r"\b(that same|this same|that|this|the same|the|its|their)\s+"
                           r"(company|companies|organi[sz]ation|lab|laboratory|firm|maker|creator|developer|group|team|"
                           # not "the creator of X", nor "the same company as X" (which compares with X)
@@ -337,8 +339,9 @@ def _replace_reference(question: str, subject: str) -> str:
         if found is None:
             continue
         if pattern is _BARE:
-            start, end = found.span(2)
-            word = found.group(2)
+            group = 2 if found.group(2) else 5  # "about that" or, at the end, "in that"
+            start, end = found.span(group)
+            word = found.group(group)
         else:
             start, end = found.span()
             word = found.group(1)

@@ -105,6 +105,9 @@ def test_a_standalone_question_is_never_rewritten(question):
     # a request to go on, in other words; "that setup" points back like "this model"
     ("can you walk me through an example?", "can you walk me through an example (about Whisper)?"),
     ("which part plays the critic in that setup?", "which part plays the critic in Whisper?"),
+    # a bare "that" after "in" at the end; "in that case" is no such reference
+    ("what part does training data play in that?", "what part does training data play in Whisper?"),
+    ("In that case, how is it trained?", "In that case, how is Whisper trained?"),
 ])
 def test_real_follow_ups_are_rewritten(question, expected):
     assert ask(question) == expected
