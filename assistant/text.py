@@ -158,7 +158,7 @@ FIELD_WORD = re.compile(
     r"output|type|kind|sort|model|system|tool|belong|ai|article|table|list|mean|defin|work|use|used|purpose|known|call|stand|describ|"
     r"explain|differ|compar|relat|role|idea|concept|term|example|analog|doe|say|tell|help|happen|refer|come|came|accord|"
     r"appear|entr|matter|much|what|how|why|give|mention|talk|cover|includ|descri|entri|each|one|thing|get|task|perform|per|job|"
-    r"function|listed|list|name|credit|attribut|number|numbered|releas|publish|train|row|column|cell|"
+    r"function|listed|list|name|credit|attribut|number|numbered|releas|publish|train|row|column|cell|put\b|puts\b|show|"
     # sides of a topic a question asks about: "the risks of deepfakes" is about deepfakes
     r"risk|danger|benefit|advantag|disadvantag|drawback|limitation|downside|upside|pros\b|cons\b|impact|importan|goal|innovat|key\b|main\b)"
 )
@@ -260,7 +260,8 @@ def focus_question(text: str, names_entry: Callable[[str], bool] | None = None,
     text = re.sub(r"\s*[,;]\s*$", "", text)  # "What is a GAN, eli5" -> "What is a GAN"
     text = _GREETING.sub("", text).strip() or text
     text = re.sub(r"^[\s,;:.–—-]+(?=\w)", "", text)  # what "In simple terms, how does ..." leaves: ", how does ..."
-    return text[:1].upper() + text[1:] if text != message else text
+    # a message typed all in lower case stays so: "who made megatron-lm??" names Megatron-LM only as typed (NameIndex)
+    return text[:1].upper() + text[1:] if text != message and message != message.lower() else text
 
 
 def asking_clause(question: str) -> str:

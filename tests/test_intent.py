@@ -92,6 +92,9 @@ def reader(indexed_dir, embed_model):
     # something of a model's own is no definition of the model; its "main idea" still asks what it is
     ("What was AlphaStar's win rate against professional teams?", Kind.OTHER, "alphastar"),
     ("What is StyleGAN's main idea?", Kind.DEFINITION, "stylegan"),
+    # "put next to", "is it theirs": who made it
+    ("Which lab does the table put next to RAG, and what kind of output is listed for it?", Kind.CREATOR, "rag"),
+    ("GPT-J sounds like an OpenAI name. Is it theirs, going by the table?", Kind.CREATOR, "gpt-j"),
     # the user generates, not the model: no question about an output
     ("What does the 'CLIP skip' setting change when I generate images in Stable Diffusion?", Kind.OTHER, "stable-diffusion"),
 ])

@@ -440,3 +440,15 @@ def test_gate_an_entry_named_only_as_an_example_is_not_what_is_asked_about(assis
 
 def test_gate_a_setting_the_user_changes_while_generating_is_no_question_about_an_output(assistant):
     assert not assistant.trace("What does the 'CLIP skip' setting change when I generate images in Stable Diffusion?").answerable
+
+
+def test_a_message_typed_in_lower_case_names_acronym_entries_in_any_case(assistant):
+    """Focusing "who made megatron-lm??" must not capitalise it into a sentence-case question, in which a lower-case
+    "megatron-lm" would no longer name Megatron-LM."""
+    answer = assistant.ask("who made megatron-lm?? and gaugan, same company or not")
+    assert not answer.refused and "NVIDIA" in answer.text, answer.text
+
+
+def test_gate_where_the_table_puts_a_model_asks_who_made_it(assistant):
+    trace = assistant.trace("Which lab does the table put next to RAG, and what kind of output is listed for it?")
+    assert trace.answerable, trace.reason

@@ -75,7 +75,8 @@ def test_field_words_are_shared():
     ("How is SDXL different from SD1.5?", "How is SDXL different from SD1.5?"),
     ("Tell me about VAEs. How are they trained?", "Tell me about VAEs. How are they trained?"),
     ("hey!! quick question - what's a VAE??? thanks a lot", "What's a VAE?"),
-    ("ok so like... what does stable diffusion even generate lol", "Like... what does stable diffusion even generate"),
+    # a message typed all in lower case stays in lower case (NameIndex then reads names in any case)
+    ("ok so like... what does stable diffusion even generate lol", "like... what does stable diffusion even generate"),
     ("Explain overfitting to me like I'm five.", "Explain overfitting."),
     ("explain GANs like i am 5 pls", "Explain GANs"),
     ("ELI5: what is a GAN?", "What is a GAN?"),
@@ -92,6 +93,7 @@ def test_field_words_are_shared():
     # why the user asks ("for my thesis"), a drawn-out greeting and a "quick q" lead-in are no topic
     ("heyyy quick q for my thesis lol: Perceiver IO — who made it?", "Perceiver IO — who made it?"),
     ("hiii, for my homework: what is a GAN?", "What is a GAN?"),
+    ("who made megatron-lm??", "who made megatron-lm?"),
     # HTML entities are the characters they stand for, and tags written as entities are tags
     ("<div><p>Who built <strong>BigBird</strong> &amp; what does it output?</p></div>",
      "Who built BigBird & what does it output?"),
