@@ -30,6 +30,7 @@ from assistant.text import STOPWORDS, content_words, normalize, stem, unify, wor
 
 History = list[tuple[str, str]]
 MAX_EXCHANGES = 6  # (user, assistant) pairs of history read per question: bounds the work whatever a client sends
+_REFUSAL = prompts.REFUSAL_TEMPLATE.split("{", 1)[0]  # how a refusal opens: it names no subject and lists nothing
 
 _PRONOUN = re.compile(r"\b(it|its|they|them|their|theirs)\b", re.I)
 # "it" that refers to nothing: "what do you call it when ...", "is it true that ...", "is it possible to ..."
@@ -216,7 +217,6 @@ class _Context:
 
     def exchanges(self) -> list[_Exchange]:
         """The user turns, latest first, each with the answer it got (a refusal's left out)."""
-        refusal = prompts.REFUSAL_TEMPLATE.split("{", 1)[0]
         users = [i for i, (role, _) in enumerate(self.history) if role == "user"]
         out = []
         for i in reversed(users):
@@ -224,7 +224,7 @@ class _Context:
             earlier = self.history[:i]
             meant = resolve_ordinal(text, earlier, self.names) \
                 or (name_numbered(text, earlier, self.names, self.titles, self.numbers) if self.numbers else text)
-            answer = next((t for r, t in self.history[i + 1:i + 2] if r == "assistant" and not t.startswith(refusal)), "")
+            answer = next((t for r, t in self.history[i + 1:i + 2] if r == "assistant" and not t.startswith(_REFUSAL)), "")
             out.append(_Exchange(meant, answer, earlier, i == users[-1]))
         return out
 
@@ -641,8 +641,7 @@ def listed_items(history: History, names: NameIndex, among: bool = False) -> lis
     or more ("How does a VAE differ from a GAN?"), else those the last answer named besides. A question that
     says "of those" (`among`) points into the last answer's words: every entry it names besides what was asked
     ("... essential in autoencoders and sequence-to-sequence models": "the second of those" is Seq2Seq)."""
-    refusal = prompts.REFUSAL_TEMPLATE.split("{", 1)[0]  # a refusal's closest entries were listed by no one
-    history = [(role, text) for role, text in history if not (role == "assistant" and text.startswith(refusal))]
+    history = [(role, text) for role, text in history if not (role == "assistant" and text.startswith(_REFUSAL))]
     for answer in [text for role, text in reversed(history) if role == "assistant"][:2]:
         rows = [m.group("name").strip() for m in _LISTED.finditer(answer)]
         if rows:
@@ -728,10 +727,9 @@ def _described_item(question: str, history: History) -> tuple[re.Match[str], str
         return None
     wanted = {stem(w) for w in content_words(found.group("d"))}
     for answer in [text for role, text in reversed(history) if role == "assistant"][:2]:
-        lines = [line for line in answer.splitlines() if _LISTED.match(line)]
+        lines = [(line, m) for line in answer.splitlines() if (m := _LISTED.match(line))]
         if lines:
-            rows = [_LISTED.match(line).group("name").strip() for line in lines  # type: ignore[union-attr]
-                    if wanted and wanted <= {stem(w) for w in content_words(line)}]
+            rows = [m.group("name").strip() for line, m in lines if wanted and wanted <= {stem(w) for w in content_words(line)}]
             return (found, rows[0]) if len(rows) == 1 else None
     return None
 
@@ -775,8 +773,7 @@ def definite_reference(question: str, history: History) -> bool:
     # the last answer's words: not the last question's ("the capital of France" -> "the capital of Germany" is
     # a new question), nor a refusal's, which only echoes the question
     answer = next((text for role, text in reversed(history) if role == "assistant"), "")
-    refusal = prompts.REFUSAL_TEMPLATE.split("{", 1)[0]
-    last = [] if answer.startswith(refusal) else [answer]
+    last = [] if answer.startswith(_REFUSAL) else [answer]
     seen = {re.sub(r"['’]s$", "", w) for text in last for w in content_words(text)}
     for found in re.finditer(r"\bthe\s+((?:[\w’'-]+\s+){0,2}[\w’'-]+)", question, re.I):
         phrase: list[str] = []

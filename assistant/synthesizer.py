@@ -56,7 +56,6 @@ if TYPE_CHECKING:
     from assistant.llm import LLMService
     from assistant.retrieval import NameIndex
 
-# What comes right before a name given as an example of what is asked about: "systems such as", "generators like"
 _FENCE = re.compile(r"<{3,}|>{3,}")  # the passage fence's brackets, wherever they appear in data
 
 

@@ -239,8 +239,11 @@ class ModelTable:
     def match(self, question: str) -> TableMatch | None:
         """Rows the question enumerates, or None when it is not a list question over the table: the rows
         its words select (see `match_words`), else those whose output it describes in words of its own."""
+        found = self.match_words(question)
         asked = asking_clause(question)  # "I want something that writes programs. Which rows have code ...?"
-        return self.match_words(question) or asked != question and self.match_words(asked) or self.match_described(question)
+        if found is None and asked != question:
+            found = self.match_words(asked)
+        return found or self.match_described(question)
 
     def match_described(self, question: str) -> TableMatch | None:
         """ "Is there anything in the table for detecting human body poses?": the rows of the one Generates cell
