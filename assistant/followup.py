@@ -582,7 +582,8 @@ def _stands_alone(turn: _Turn) -> str | None:
     """A question that refers to nothing before, or names the subject itself, is searched as asked; so is one
     whose "the same" compares the entries it names ("Are CodexGLM and Codex from the same company?"), whose
     "it" is the entry it just named ("What does DiffusionBee generate, and who made it?"), or whose "they" is
-    its own topic ("What are deepfakes and why are they a concern?")."""
+    its own topic ("What are deepfakes and why are they a concern?") or a phrase it introduced ("Is there a
+    technique where some words are hidden and the model has to guess them?")."""
     question = turn.question
     if not points_back(question) or turn.names_subject:
         return question
@@ -597,7 +598,7 @@ def _stands_alone(turn: _Turn) -> str | None:
     if turn.named and _A_KIND_ONE.search(question) and not (_PRONOUN.search(question) or _DEMONSTRATIVE.search(question)
                                                             or _BARE.search(question) or _OTHER.search(question)):
         return question
-    return question if _asks_about_its_own_topic(question) else None
+    return question if _asks_about_its_own_topic(question) or _antecedent_within(question) else None
 
 
 def _that_company(turn: _Turn) -> str | None:
@@ -833,6 +834,24 @@ def _asks_about_its_own_topic(question: str) -> bool:
         return False
     clause = re.split(r"\s*(?:,|;|\band\b|\bbut\b)\s*", question[: pronoun.start()])[0]
     return clause != question[: pronoun.start()] and bool(definition_term(clause + "?") or topic_phrase(clause + "?"))
+
+
+# A pronoun whose antecedent the question itself gives: "some words are hidden and the model has to guess them"
+# (an indefinite plural, then a clause), "Which entry in the table has a Greek letter in its name?" (the asked
+# subject of a verb; not "What does the article compare its networks to?", whose "its" is something said before)
+_OWN_PLURAL = re.compile(r"\b(some|several|many|few|multiple|certain|two|three|four|five)\s+([\w-]+\s+){0,2}?[\w-]+s\b"
+                         r"[^?]*?(\band\b|\bthat\b|\bwhich\b|\bwhere\b|\bso\b|\bbut\b|,)[^?]*?\b(they|them|their)\b", re.I)
+_OWN_SUBJECT = re.compile(r"^(which|what)\s+([\w'-]+\s+){1,5}?(?!(does|is|was|has been)\b)(?<!\bthe )(?<!\ban )(?<!\ba )"
+                          r"[a-z]+s\s+(?!(it|its|they|them|their)\b)[^?]*?\bits\b", re.I)
+
+
+def _antecedent_within(question: str) -> bool:
+    """Whether the question's first pronoun refers to something the question itself introduced before it."""
+    pronoun = _PRONOUN.search(question)
+    if pronoun is None:
+        return False
+    upto = question[: pronoun.end()]
+    return bool(_OWN_PLURAL.search(upto) or _OWN_SUBJECT.match(upto))
 
 
 def _refers_to_named(question: str, names: NameIndex) -> bool:

@@ -211,6 +211,23 @@ def test_a_pronoun_after_the_questions_own_topic_refers_to_it(question):
     assert ask(question) == question
 
 
+@pytest.mark.parametrize("question", [
+    "Is there a training technique where some words are hidden and the model has to guess them?",  # an indefinite plural
+    "Which entry in the table has a Greek letter in its name, and whose is it?",  # the asked subject of "has"
+])
+def test_a_pronoun_whose_antecedent_the_question_introduces_refers_to_it(question):
+    assert ask(question) == question
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("What does the article compare its networks to?", "What does the article compare Whisper's networks to?"),
+    ("Which models use its architecture?", "Which models use Whisper's architecture?"),
+    ("any other rows from them that make images?", "any other rows from OpenAI that make images?"),  # its makers
+])
+def test_a_pronoun_the_question_gives_nothing_for_still_refers_back(question, expected):
+    assert ask(question) == expected
+
+
 def test_a_comparison_naming_one_side_compares_with_the_subject():
     history = [("user", "What is a GAN?"), ("assistant", "Generative Adversarial Networks ... [1].")]
     assert ask("So what's the difference from Whisper?", history) == \
