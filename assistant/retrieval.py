@@ -39,6 +39,7 @@ from assistant.text import (
     singular,
     spells_out,
     unify,
+    without_typed_examples,
     without_where,
     words,
 )
@@ -331,7 +332,7 @@ class HybridRetriever(BaseRetriever):
         # searched for what is asked, not where: "in the table" would rank the table's introduction first
         if query_bundle.embedding is None:
             query_bundle.embedding = self.embed_model.get_query_embedding(query_bundle.query_str)
-        search = QueryBundle(without_where(query_bundle.query_str), embedding=query_bundle.embedding)
+        search = QueryBundle(without_typed_examples(without_where(query_bundle.query_str)), embedding=query_bundle.embedding)
         if search.query_str != query_bundle.query_str:
             search.embedding = self.embed_model.get_query_embedding(search.query_str)
         self.vector.similarity_top_k = self.candidates  # type: ignore[attr-defined]
@@ -341,7 +342,7 @@ class HybridRetriever(BaseRetriever):
         if message:
             # "Our app must fit on a phone, so we store weights as 4-bit integers. What is that step called?": the ask
             # alone says little and the situation says what; both are searched and their scores added (see MESSAGE_SHARE)
-            whole = without_where(message)
+            whole = without_typed_examples(without_where(message))
             searches.append(QueryBundle(whole, embedding=self.embed_model.get_query_embedding(whole)))
         evidence = Evidence(named_entries=self.names.find(query_bundle.query_str), vector_scores={}, bm25_scores={})
         fused: dict[str, float] = {}

@@ -67,6 +67,20 @@ def without_where(question: str) -> str:
     return rest if content_words(rest) else question
 
 
+# What someone typed, quoted: "My niece typed 'a purple dragon eating spaghetti on the moon' into an app" — its words
+# are an example of the input, not what is asked about (a quoted term, "the 'Attention Is All You Need' paper", is kept)
+_TYPED = re.compile(r"\b(?P<verb>typed|types|type|typing|entered|enters|enter|wrote|writes|write|prompted|prompts|prompt|"
+                    r"inputs|input|asked|asks|ask|says|said|say)\s+(?P<quote>['‘\"“][^'’\"”]{3,}?['’\"”])(?!\w)", re.I)
+
+
+def without_typed_examples(text: str) -> str:
+    """The text with what someone typed (quoted, three words or more) said as "a description": searched, the
+    example's own words (dragons, spaghetti) would outweigh the situation ("typed ... and got a drawing")."""
+    def replace(found: re.Match[str]) -> str:
+        return f"{found.group('verb')} a description" if len(found.group("quote").split()) >= 3 else found.group(0)
+    return _TYPED.sub(replace, text)
+
+
 def clean_text(text: str) -> str:
     """Strip control characters, ANSI escapes, invisible/tag characters and lone surrogates."""
     text = _SURROGATE.sub("", text).translate(_SEPARATORS)

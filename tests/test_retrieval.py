@@ -10,7 +10,7 @@ import sys
 from assistant.retrieval import NameIndex
 from assistant.stages import NodeView
 from assistant.table import ModelTable
-from assistant.text import without_where
+from assistant.text import without_typed_examples, without_where
 from tests.conftest import PROJECT_DIR
 
 
@@ -59,6 +59,19 @@ def test_where_the_material_says_it_is_not_what_is_searched_for(assistant):
     assert without_where("What is in the table?") == "What is in the table?"  # nothing else to search for
     assert without_where("In the article's diffusion explanation, why?") == "In the article's diffusion explanation, why?"
     assert assistant.retrieve("Which entry in the table is listed as general purpose?", k=3)[0].title == "Perceiver IO"
+
+
+def test_what_someone_typed_is_searched_as_a_description(assistant):
+    """The words of a quoted prompt (whales, Paris) say nothing about what is asked; the situation around it does."""
+    assert without_typed_examples("My son typed 'a blue whale flying over Paris' into an app") == \
+        "My son typed a description into an app"
+    assert without_typed_examples("Who wrote the 'Attention Is All You Need' paper?") == \
+        "Who wrote the 'Attention Is All You Need' paper?"  # a quoted title, typed by nobody
+    assert without_typed_examples("I typed 'cat' and got nothing") == "I typed 'cat' and got nothing"  # too short to mislead
+    for question in ("My son typed 'a blue whale flying over Paris at night' into an app and got a painting of exactly that. "
+                     "What is that called?",
+                     'I typed "an old lighthouse in a storm, oil on canvas" and the tool drew it for me. Which concept is that?'):
+        assert assistant.retrieve(question, k=3)[0].entry_id == "text-to-image"
 
 
 def test_model_table_finds_an_output_described_in_other_words(assistant):
