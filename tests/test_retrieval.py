@@ -81,6 +81,9 @@ def test_model_table_finds_an_output_described_in_other_words(assistant):
     ocr = table.match("Which entry in the table pulls text out of images?")
     assert ocr is not None and [NodeView.of(n).title for n in ocr.nodes] == ["Tesseract OCR"]
     assert table.match("Is there anything in the table for baking sourdough bread?") is None  # nothing comes close
+    game = table.match("I want to prototype a text adventure where the AI narrates whatever the player types. "
+                       "Is there something in the model table built for that?")  # 0.585 from "Interactive Text"
+    assert game is not None and [NodeView.of(n).title for n in game.nodes] == ["AI Dungeon"]
     assert table.match("How do people detect human body poses?") is None  # not asking what the table has
     assert ModelTable(assistant.snapshot.nodes).match("Is there anything in the table for detecting human body poses?") is None
 
