@@ -32,12 +32,18 @@ History = list[tuple[str, str]]
 MAX_EXCHANGES = 6  # (user, assistant) pairs of history read per question: bounds the work whatever a client sends
 _REFUSAL = prompts.REFUSAL_TEMPLATE.split("{", 1)[0]  # how a refusal opens: it names no subject and lists nothing
 
+_NAME_NOUNS = r"(acronym|abbreviation|initialism|name|full name|short name|word|letters)"
 _PRONOUN = re.compile(r"\b(it|its|they|them|their|theirs)\b", re.I)
 # "it" that refers to nothing: "what do you call it when ...", "is it true that ...", "is it possible to ..."
 _EXPLETIVE = re.compile(r"\b(call(ed)?|is|was|isn't|make|find)\s+it\s+(when|that|if|to|true|possible|called|like)\b"
+                        # "How long does it take to walk across the Golden Gate Bridge?", "how much would it cost to ..."
+                        # (not "How long does it take to train?", whose "it" stands for what is trained)
+                        r"|\b(does|did|do|will|would|could|can|should|might)\s+it\s+(take|cost)\s+(\w+\s+)?to\s+\w+\s+\w+"
                         r"|\bit\s+(is|was|'s)\s+(called|possible|true|important|necessary|said|known|hard|easy)\b", re.I)
 # ("that kind of network" is one reference, replaced whole)
-_DEMONSTRATIVE = re.compile(rf"\b(this|that|these|those|said)\s+(same\s+)?{_NOUNS}\b(\s+of\s+(?!the\b|an?\b)[\w-]+)?", re.I)
+# ("that image model": one word may say which)
+_DEMONSTRATIVE = re.compile(r"\b(this|that|these|those|said)\s+(same\s+)?((?!(a|an|the|is|was|of|in|on|for|to|and|or)\b)"
+                            rf"[\w-]+\s+)??{_NOUNS}\b(\s+of\s+(?!the\b|an?\b)[\w-]+)?", re.I)
 # "one" standing for the subject at the end of a question: "What is the decoder's job in one?"
 _ONE = re.compile(r"\b(in|of|for|with|inside|from|into|on|training|using|building|running|fine-tuning) one\W*$"
                   # "Is there a newer, better one?", "Is there another one?": one like the subject
@@ -111,7 +117,10 @@ _ONE_SIDED = re.compile(r"\b(difference|differences|differ|differs|different|com
 # "Which of those generate images?" after a list question: the list's question, narrowed.
 _AMONG = re.compile(r"^(and\W+)?(which|what) (ones )?(of (those|them|these)|among (those|them|these)) (?P<rest>.+?)\W*$", re.I)
 # A short fragment that continues the last question: "And for images?", "And the second phase?"
-_FRAGMENT = re.compile(r"^(and|but|also|or|what about|how about)\b[^?]{0,40}\??$", re.I)
+_FRAGMENT = re.compile(r"^(and|but|also|or|what about|how about)\b[^?]{0,40}\??$"
+                       # "no company at all?", "only text?": a verbless fragment that qualifies the last answer
+                       r"|^(no|not|only|just|even)\b(?!.*\b(is|are|was|were|does|do|did|can|could|has|have)\b)[^?]{0,30}\??$",
+                       re.I)
 # "the idea", "the concept": a bare abstract noun that can only mean what was just discussed.
 _BARE_IDEA = re.compile(r"\bthe (idea|concept|approach|technique|method|trick|principle|process)\b"
                         r"(?!\s+(of|behind|that|which|for|to)\b)(?!\s+[\w-]+\s+(is|are|was|were)\b)", re.I)
@@ -270,7 +279,8 @@ def _defined_term(exchange: _Exchange, context: _Context) -> Subject | None:
     term = definition_term(exchange.question)
     if not term:
         return None
-    if exchange.earlier and exchange.refers_back:
+    # "What does the acronym stand for?": a term that is only a pointer noun names what was discussed before
+    if exchange.earlier and (exchange.refers_back or re.fullmatch(rf"{_NOUNS}|{_NAME_NOUNS}", term, re.I)):
         return context.before(exchange)
     return Subject(term, "", exchange.question)
 
@@ -845,8 +855,16 @@ _OWN_SUBJECT = re.compile(r"^(which|what)\s+([\w'-]+\s+){1,5}?(?!(does|is|was|ha
                           r"[a-z]+s\s+(?!(it|its|they|them|their)\b)[^?]*?\bits\b", re.I)
 
 
+# "What about getting text out of speech recordings, which rows do that?": "that" is the activity the question leads with
+_OWN_ACTIVITY = re.compile(r"^(what|how) about\s+[\w-]+ing\b[^?,]*,[^?]*\b(do|does|did|doing|handle|handles|support|supports)"
+                           r"\s+(that|this|it)\b", re.I)
+
+
 def _antecedent_within(question: str) -> bool:
-    """Whether the question's first pronoun refers to something the question itself introduced before it."""
+    """Whether the question's first pronoun (or a bare "that" after the activity it leads with) refers to something
+    the question itself introduced before it."""
+    if _OWN_ACTIVITY.match(question):
+        return True
     pronoun = _PRONOUN.search(question)
     if pronoun is None:
         return False

@@ -214,6 +214,7 @@ def test_a_pronoun_after_the_questions_own_topic_refers_to_it(question):
 @pytest.mark.parametrize("question", [
     "Is there a training technique where some words are hidden and the model has to guess them?",  # an indefinite plural
     "Which entry in the table has a Greek letter in its name, and whose is it?",  # the asked subject of "has"
+    "What about getting text out of speech recordings, which rows do that?",  # the activity it leads with
 ])
 def test_a_pronoun_whose_antecedent_the_question_introduces_refers_to_it(question):
     assert ask(question) == question
@@ -673,3 +674,33 @@ def test_a_request_for_an_example_keeps_the_subject_before_it(assistant):
                ("assistant", "Example: Using just a small amount of task-specific data, you can fine-tune a model like "
                              "GPT-3 with LoRA to generate content tailored to a niche domain like legal contracts. [1]")]
     assert assistant.standalone_query("Who does the table say made it?", history) == "Who does the table say made LoRA?"
+
+
+def test_a_question_about_the_acronym_stays_about_the_entry_before():
+    """ "What does the acronym stand for?" names no new subject: the next "its" is still StyleGAN's."""
+    history = [("user", "Who made StyleGAN?"), ("assistant", "StyleGAN was created by NVIDIA [1]."),
+               ("user", "what does the acronym stand for?"), ("assistant", "StyleGAN is an AI model in the table [1].")]
+    assert ask("ok, and its output column?", history) == "ok, and StyleGAN's output column?"
+
+
+@pytest.mark.parametrize("question", [
+    "How long does it take to walk across the Golden Gate Bridge?",  # the "it" of time and cost refers to nothing
+    "How much would it cost to rent a GPU for a day?",
+])
+def test_the_it_of_time_and_cost_is_no_reference(question):
+    assert ask(question) == question
+
+
+def test_how_long_it_takes_to_do_something_to_the_subject_still_refers_back():
+    assert ask("How long does it take to train?") == "How long does Whisper take to train?"
+
+
+def test_a_demonstrative_with_a_word_saying_which_refers_back():
+    assert ask("who makes that speech model, per the table?") == "who makes Whisper, per the table?"
+    assert ask("Is that a model or a website?") == "Is Whisper a model or a website?"  # "a" says nothing of which
+
+
+def test_a_verbless_qualifying_fragment_is_about_the_subject():
+    assert ask("so no company at all?") == "so no company at all (about Whisper)?"
+    assert ask("only text?") == "only text (about Whisper)?"
+    assert ask("Not every model in the table has a creator?") == "Not every model in the table has a creator?"  # a verb: own
