@@ -140,6 +140,11 @@ _POINTS_AT_SCENE = re.compile(rf"\b(this|these|those)\s+[\w-]+|\bthat\s+(same\s+
                               r"|\b(this|that)\W*$", re.I)
 
 
+# Words that qualify the relation asked about, not a topic: "Does the table credit XLNet to Google alone?"
+_QUALIFIERS = frozenset({"alone", "solely", "jointly", "together", "exclusively", "itself", "themselves", "directly",
+                         "originally", "actually", "really", "even", "ever", "also", "too", "instead", "either", "neither"})
+
+
 def _what_is_asked_about(question: str) -> str:
     """The part of a message whose names say what it asks about: all of it, except that a situation described
     before an ask pointing at it is only context ("Our offline app has to fit on an Android phone, so we store
@@ -236,6 +241,7 @@ class AnswerabilityGate(BaseNodePostprocessor):
                 asked -= set(content_words(intent.term)) if intent.kind is Kind.OUTPUT else set()
                 strange = [w for w in focus & asked if self.vocabulary is not None and not self.vocabulary.known(w)
                            and singular(w) not in STOPWORDS and not _adverb(w)  # "elses", "exactly"
+                           and w not in _QUALIFIERS
                            and intent.kind in (Kind.CREATOR, Kind.OUTPUT)]
                 if strange:
                     return Verdict(False, f"the material does not mention “{strange[0]}”")

@@ -173,6 +173,7 @@ FIELD_WORD = re.compile(
     r"explain|differ|compar|relat|role|idea|concept|term|example|analog|doe|say|tell|help|happen|refer|come|came|accord|"
     r"appear|entr|matter|much|what|how|why|give|mention|talk|cover|includ|descri|entri|each|one|thing|get|task|perform|per|job|"
     r"function|listed|list|name|credit|attribut|number|numbered|releas|publish|train|row|column|cell|put\b|puts\b|show|"
+    r"abbreviat|acronym|initialism|"
     # sides of a topic a question asks about: "the risks of deepfakes" is about deepfakes
     r"risk|danger|benefit|advantag|disadvantag|drawback|limitation|downside|upside|pros\b|cons\b|impact|importan|goal|innovat|key\b|main\b)"
 )
@@ -200,6 +201,8 @@ _FILLER = re.compile(r"\b(lol|lmao|haha+|btw|pls|plz|thx|omg|tbh|idk|imo)\b"
                      r"|\bfor (a |an )?(beginners?|newbies?|dummies|non-experts?|layperson|laymen|five-year-old)\b"
                      r"|\b(briefly|in short|in a nutshell|in one sentence|in a few words)\b"
                      r"|\b(these days|nowadays|right now|at the moment|at present)\b"  # when, not what, is asked
+                     # what the user does not know, not what is asked: "i have no clue who even makes it"
+                     r"|\b(i have|i've got|i've|i got|got) (no|zero) (clue|idea)\b|\bno clue\b"
                      # why the user asks, not what: "quick q for my thesis: ..."
                      r"|\b(for|in) my (thesis|homework|class|course|essay|exam|assignment|studies|dissertation|"
                      r"coursework)\b", re.I)
@@ -264,7 +267,9 @@ def focus_question(text: str, names_entry: Callable[[str], bool] | None = None,
                                                                and w != "many" and not w.endswith("ly")]) <= 2]
     if asks and names_entry is not None and not (bare and not any(map(names_entry, kept))):
         # a sentence naming an entry is what an ask that names none refers to; asks naming their own stand alone
-        own = all(map(names_entry, asks))
+        # ("BigSleep makes images. Is it an OpenAI project like DALL·E?": an ask whose "it" comes before any name
+        # refers to the sentence before)
+        own = all(names_entry(x) and not _points_back_first(x, names_entry) for x in asks)
         kept = [x for x in kept if x in asks or names_entry(x) and not own]
     text = " ".join(kept) if kept else text
     text = re.sub(r"\s+([?.!,])", r"\1", text)
@@ -278,13 +283,23 @@ def focus_question(text: str, names_entry: Callable[[str], bool] | None = None,
     return text[:1].upper() + text[1:] if text != message and message != message.lower() else text
 
 
+def _points_back_first(sentence: str, names_entry: Callable[[str], bool]) -> bool:
+    """Whether the sentence's first pronoun comes before any entry it names ("Is it an OpenAI project like DALL·E?")."""
+    pronoun = re.search(r"\b(it|its|they|them|their)\b", sentence, re.I)
+    return pronoun is not None and not names_entry(sentence[: pronoun.start()])
+
+
 def asking_clause(question: str) -> str:
     """The clauses of a message from the first one that asks on ("Whisper and WaveNet both deal with sound; who
     made each?" -> "who made each?"); the whole message when no clause starts with a question word."""
-    clauses = re.split(r"(?<=[;:.!])\s+", question.strip())
-    for i, clause in enumerate(clauses):
+    # ("my boss wants us to try jasper for blog posts and who even makes it?": a wh-word after "and" opens a clause)
+    text = question.strip()
+    starts = [0, *(m.end() for m in re.finditer(r"(?<=[;:.!])\s+|,?\s+(?:and|but|so)\s+(?=(?:who|whom|whose|what|which|how|"
+                                                r"why|when|where)\b)", text))]
+    for start in starts:
+        clause = text[start:]
         if re.match(r"(who|whom|whose|what|which|how|why|when|where|is|are|was|were|does|do|did|can|could)\b", clause, re.I):
-            return " ".join(clauses[i:])
+            return clause
     return question
 
 
@@ -396,7 +411,8 @@ _FRAME_WORDS = frozenset("""the what which who how why when where does is are an
     between difference explain""".split())
 _CONTRACTED = frozenset("whats hows whos wheres whens whys thats theres dont doesnt isnt arent cant didnt".split())
 # Chat shorthand of whole words: "what is deberta n who made it", "can u explain"
-_CHAT = {"n": "and", "u": "you", "ur": "your"}
+_CHAT = {"n": "and", "u": "you", "ur": "your", "wat": "what", "wut": "what", "wht": "what", "y": "why", "r": "are",
+         "abt": "about", "bc": "because", "cuz": "because"}
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 

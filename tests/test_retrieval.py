@@ -322,6 +322,10 @@ def test_gate_only_the_clause_that_asks_counts_for_a_models_fields(assistant):
     both = assistant.trace("Whisper and WaveNet both deal with sound; who made each, and what does each one output?")
     assert both.answerable
     assert not assistant.trace("Who owns the copyright to images made with Midjourney?").answerable
+    # a word that only qualifies the relation is no topic the material lacks; nor is the name spelt out
+    assert assistant.trace("Does the table credit XLNet to Google alone?").answerable
+    assert assistant.trace("Who built MoCo, going by the table, and what's the full name behind the abbreviation?").answerable
+    assert assistant.trace("my boss wants us to try jasper for blog posts and i have no clue who even makes it").answerable
 
 
 def test_gate_a_rows_own_fields_vouch_only_for_themselves(assistant):

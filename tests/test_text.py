@@ -98,6 +98,8 @@ def test_field_words_are_shared():
     ("<div><p>Who built <strong>BigBird</strong> &amp; what does it output?</p></div>",
      "Who built BigBird & what does it output?"),
     ("What does &lt;em&gt;interpolation&lt;/em&gt; mean?", "What does interpolation mean?"),
+    # what the user does not know is no topic
+    ("i have no clue who even makes jasper", "who even makes jasper"),
 ])
 def test_focus_question_keeps_the_question_and_drops_the_noise(message, question):
     from assistant.text import focus_question
@@ -134,6 +136,8 @@ def _on_topic(sentence: str) -> bool:
     ("The list numbers both of its items as 1. How many items are there really, and what are they?",
      "The list numbers both of its items as 1. How many items are there really, and what are they?"),
     ("I'm a designer not an engineer 😅 what is a prompt?", "What is a prompt?"),  # an emoji ends a sentence
+    # an ask whose "it" comes before the entry it names refers to the sentence before
+    ("Midjourney makes images. Is it a GAN, like the others?", "Midjourney makes images. Is it a GAN, like the others?"),
     # ... but not when every ask names an entry of its own: the named sentence is only where the asker was
     ("I've been in a LoRA Discord and everyone argues about GANs 🙃 what does the article say a VAE is?",
      "What does the article say a VAE is?"),
@@ -173,6 +177,7 @@ def test_vocabulary_knows_rarity_and_corrects_one_edit_typos():
     assert sampled.correct("doesnt it, isnt it") == "doesn't it, isn't it"
     assert sampled.correct("whos the creater of ernie n what dose it make") == "who's the creator of ernie and what does it make"
     assert sampled.correct("how dose it work") == "how does it work"  # "dose" as a misspelt auxiliary only after a question word
+    assert sampled.correct("wat is a sample n y r there two") == "what is a sample and why are there two"  # chat shorthand
     assert sampled.correct("a dose of noise") == "a dose of noise"
 
 
@@ -202,3 +207,10 @@ def test_an_entry_named_only_as_an_example_of_what_is_asked():
     assert named_as_example("Why can a big model like GPT or DALL-E pick up a niche style?", ["dall-e"])
     assert named_as_example("Why can systems such as Stable Diffusion look so real?", ["stable diffusion"])
     assert not named_as_example("What does DALL-E generate, and is it like GPT?", ["dall-e"])
+
+
+def test_the_asking_clause_starts_at_a_question_word_after_and():
+    from assistant.text import asking_clause
+
+    assert asking_clause("my boss wants us to try jasper for blog posts and who even makes it?") == "who even makes it?"
+    assert asking_clause("What is LoRA and how does it work?") == "What is LoRA and how does it work?"  # asks from the start
