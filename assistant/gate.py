@@ -161,6 +161,12 @@ def unknown_words(term: str, vocabulary: Vocabulary | None) -> list[str]:
     return [w for w in content_words(term) if not is_field_word(w) and not vocabulary.known(w) and not _adverb(w)]
 
 
+def _without_leading_action(term: str, vocabulary: Vocabulary | None) -> str:
+    """The term without an everyday verb in -ing that leads it: "putting a penalty" is about a penalty."""
+    first, _, rest = term.partition(" ")
+    return rest if rest and first.lower().endswith("ing") and _everyday(first.lower(), vocabulary) else term
+
+
 def _adverb(word: str) -> bool:
     """An everyday adverb made from an adjective ("mostly", "usually", "easily"): how, not what, is asked about."""
     if len(word) <= 5 or not word.endswith("ly"):
@@ -202,7 +208,7 @@ class AnswerabilityGate(BaseNodePostprocessor):
         texts = [n.node.get_content() for n in nodes]
         best = max(v.vector_score for v in views)
         if intent is not None and intent.term and not intent.subjects and best < self.threshold + UNKNOWN_MARGIN \
-                and unknown_words(intent.term, self.vocabulary):
+                and unknown_words(_without_leading_action(intent.term, self.vocabulary), self.vocabulary):
             return Verdict(False, f"the material does not mention “{intent.term}”")
         # ("Why can a big model like GPT or DALL-E pick up a niche style ...?" is about big models, not DALL-E's row)
         named = [v for v in views if v.named and not named_as_example(question, v.names or [v.title])]

@@ -328,6 +328,12 @@ def test_gate_only_the_clause_that_asks_counts_for_a_models_fields(assistant):
     assert assistant.trace("my boss wants us to try jasper for blog posts and i have no clue who even makes it").answerable
 
 
+def test_gate_an_everyday_action_leading_the_topic_is_no_unknown_term(assistant):
+    """ "Why would putting a penalty on large weights help?" is about a penalty (Regularization), whatever "putting" is."""
+    assert assistant.trace("Why would putting a penalty on large parameter values help a model on unseen data?").answerable
+    assert not assistant.trace("Why does putting a cat first matter?").answerable  # the rest is still unknown
+
+
 def test_gate_a_rows_own_fields_vouch_only_for_themselves(assistant):
     """"audio" is WaveNet's output and "WaveNet's" its name: neither is evidence for a sampling rate."""
     refused = assistant.trace("What sampling rate does WaveNet's audio use?")
