@@ -76,7 +76,10 @@ _CREATOR = re.compile(r"\b(who|whom|whose"
                       r"|\b(the same|one|a single) ([\w&-]+ )?(company|lab|organi[sz]ation|team|group|creator|maker|developer)\b"
                       r"|\b(made|created|developed|built|released) by (whom|who|which|what)\b"
                       # "who's Tesseract OCR from?", "Who is each from, and what ...?"
-                      r"|^who('s| is| are| was| were)\b.*\bfrom\W*$|^who('s| is| are| was| were)( [\w-]+){1,3} from\b")
+                      r"|^who('s| is| are| was| were)\b.*\bfrom\W*$|^who('s| is| are| was| were)( [\w-]+){1,3} from\b"
+                      # "who's AI Dungeon by?" (not "Who is GPT-3 used by?")
+                      r"|^who('s| is| are| was| were)\b(?!.*\b(used|adopted|liked|loved|preferred|employed|run|deployed|funded|"
+                      r"cited|read|played|trusted)\b).*\bby\W*$")
 # Verbs of making in a yes/no question about a model's output: "Does Whisper generate images?", "Does LangChain write code?"
 _MAKING_VERB = r"(?:generate|produce|output|synthesi[sz]e|create|make|write|draw|paint|compose|translate)"
 _OUTPUT = re.compile(r"\bwhat (does|do|did|can|could|will|would)\b.*\b(generat|produc|creat|output|make|synthes)\w*\b"
@@ -84,6 +87,8 @@ _OUTPUT = re.compile(r"\bwhat (does|do|did|can|could|will|would)\b.*\b(generat|p
                      r"|\bwhat is .* used to (generate|produce|create|make)\b|\bwhat('s|s)?\b.* generates?\b"
                      # "What is LangChain listed as producing?", "What's ESPnet listed for?"
                      r"|\bwhat('s| is| are| was| were)\b.*\blisted (as|for)\b"
+                     # "Is MuZero listed for game strategies in general or for one particular board game?"
+                     r"|^(is|are|was|were) \S.*\blisted (as|for)\b"
                      # a yes/no question about a model's output: "Does Whisper generate images?"
                      rf"|^(does|do|did|can|could|will) \S.* {_MAKING_VERB}s?\b")
 _YES_NO = re.compile(r"^(is|are|was|were|did|does|do|has|have)\b")

@@ -95,6 +95,10 @@ def reader(indexed_dir, embed_model):
     # "put next to", "is it theirs": who made it
     ("Which lab does the table put next to RAG, and what kind of output is listed for it?", Kind.CREATOR, "rag"),
     ("GPT-J sounds like an OpenAI name. Is it theirs, going by the table?", Kind.CREATOR, "gpt-j"),
+    # "who's X by?" asks who made it (not who uses it); "Is X listed for ...?" asks for its output, however long
+    ("who's AI Dungeon by?", Kind.CREATOR, "ai-dungeon"),
+    ("Who is GPT-3 used by?", Kind.OTHER, "gpt-3-gpt-4"),
+    ("Is MuZero listed for game strategies in general or for one particular board game?", Kind.OUTPUT, "muzero"),
     # the user generates, not the model: no question about an output
     ("What does the 'CLIP skip' setting change when I generate images in Stable Diffusion?", Kind.OTHER, "stable-diffusion"),
 ])
