@@ -147,6 +147,14 @@ _SAME_OUTPUT = re.compile(r"\b(that|the) same (output|outputs|thing|task|kind of
 # to the subject: "the concept right after it", "the next one", "the previous concept"
 _NUMBERED = re.compile(r"\b(?:concept|item|entry)\s+(?:number\s+|no\.?\s*|#\s*)?(?P<n>\d{1,2})\b|\bnumber\s+(?P<m>\d{1,2})\b"
                        r"|\bthe (?P<o>\d{1,2})(?:st|nd|rd|th) (?:numbered )?concept\b", re.I)
+# ... and in words: "the very first item in the article's numbered list", "the last concept", "the third numbered concept"
+_PLACE_WORDS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh",
+                "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth",
+                "twentieth")
+_NUMBERED_WORDS = re.compile(rf"\bthe (?:very )?(?P<w>{'|'.join(_PLACE_WORDS)}|last|final) (?:numbered )?(?:concept\b"
+                             r"(?:\s+(?:in|on|of)\s+(?:the|that|this)(?:\s+same)?\s+(?:article's\s+)?(?:numbered\s+)?list\b)?"
+                             r"|(?:item|entry|one)\s+(?:in|on|of)\s+(?:the|that|this)(?:\s+same)?\s+(?:article's\s+)?"
+                             r"(?:numbered\s+)?(?:list|concepts)\b(?:\s+of\s+(?:generative\s+ai\s+)?concepts\b)?)", re.I)
 _NEXT_TO = re.compile(r"\bthe (?:concept|one|entry|item)s? (?:right |just |immediately |directly )?"
                       r"(?P<dir>after|before|following|preceding)(?: (?:it|that|this)(?: one)?)?\b"
                       r"|\bthe (?P<dir2>next|previous|preceding|following) (?:concept|one|entry|item)\b", re.I)
@@ -385,6 +393,12 @@ def name_numbered(question: str, history: History, names: NameIndex, titles: dic
     if found:
         entry = by_number.get(str(int(found.group("n") or found.group("m") or found.group("o"))))
         return question[:found.start()] + titles.get(entry, entry) + question[found.end():] if entry else question
+    spelt = _NUMBERED_WORDS.search(question)
+    if spelt and by_number:
+        place = spelt.group("w").lower()
+        last = max(map(int, by_number))
+        entry = by_number.get(str(last if place in ("last", "final") else _PLACE_WORDS.index(place) + 1))
+        return question[:spelt.start()] + titles.get(entry, entry) + question[spelt.end():] if entry else question
     nearby = _NEXT_TO.search(question)
     subject = last_subject(history, names, titles, names.kinds, numbers) if nearby and history else None
     number = numbers.get(subject.entry_id) if subject else None

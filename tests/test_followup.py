@@ -582,6 +582,14 @@ def test_places_in_the_numbered_list_are_named_by_their_entry():
     assert "SDXL" in condense("What about the previous concept?", history, names, titles, numbers=numbers)
     history = [("user", "What are GANs?"), ("assistant", "Two networks that compete [1].")]
     assert not {"SDXL", "Embedding"} & set(condense("And the next one?", history, names, titles, numbers=numbers).split())
+    # places said in words: "the first item in the numbered list", "the last concept"
+    numbers = {"sdxl": "1", "ti": "2", "emb": "3"}
+    assert condense("What's the very first item in the article's numbered list of generative AI concepts?", [], names, titles,
+                    numbers=numbers) == "What's SDXL?"
+    assert condense("And what is the last concept?", [], names, titles, numbers=numbers) == "And what is Embedding?"
+    assert condense("What does the second numbered concept do?", [], names, titles, numbers=numbers) == \
+        "What does Textural Inversion do?"
+    assert condense("Who made the first one?", [], names, titles, numbers=numbers) == "Who made the first one?"  # no list said
 
 
 def test_a_question_asking_for_an_entry_is_about_the_entry_its_answer_gave():
