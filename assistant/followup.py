@@ -394,6 +394,11 @@ def name_numbered(question: str, history: History, names: NameIndex, titles: dic
         entry = by_number.get(str(int(found.group("n") or found.group("m") or found.group("o"))))
         return question[:found.start()] + titles.get(entry, entry) + question[found.end():] if entry else question
     spelt = _NUMBERED_WORDS.search(question)
+    previous = next((text for role, text in reversed(history) if role == "user"), "")
+    if spelt is None and (_NUMBERED.search(previous) or _NUMBERED_WORDS.search(previous)):
+        # "What's the first item in the numbered list?" -> "and the second?": the next place in the same list
+        spelt = re.search(rf"\bthe (?:very )?(?P<w>{'|'.join(_PLACE_WORDS)}|last|final)(?: (?:one|item|entry|concept))?\b",
+                          question, re.I)
     if spelt and by_number:
         place = spelt.group("w").lower()
         last = max(map(int, by_number))

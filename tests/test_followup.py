@@ -590,6 +590,8 @@ def test_places_in_the_numbered_list_are_named_by_their_entry():
     assert condense("What does the second numbered concept do?", [], names, titles, numbers=numbers) == \
         "What does Textural Inversion do?"
     assert condense("Who made the first one?", [], names, titles, numbers=numbers) == "Who made the first one?"  # no list said
+    history = [("user", "What's the first item in the numbered list?"), ("assistant", "SDXL: an enhanced version [1].")]
+    assert condense("and the second?", history, names, titles, numbers=numbers) == "What's Textural Inversion?"
 
 
 def test_a_question_asking_for_an_entry_is_about_the_entry_its_answer_gave():
