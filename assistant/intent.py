@@ -260,8 +260,11 @@ def analyze(question: str, names: NameIndex, table: ModelTable | None = None) ->
     distinct_titles = {names.titles_by_entry.get(s, s).casefold() for s in subjects}
     # "What do you feed the model in text-to-image compared with image-to-image?" compares two entries: no list of rows
     compares = len(distinct_titles) >= 2 and bool(_COMPARE.search(text))
+    # "no company at all (about U-Net)?": a follow-up condensed onto a model row is about that row, no list of rows
+    onto_row = bool(models) and bool(re.search(r"\(about [^()]*(\([^()]*\)[^()]*)*\)\W*$", question)) \
+        and all(names.kinds.get(s) == "model" for s in names.find(re.split(r"\(about ", question)[-1]))
     match = table.match(question) if table is not None and not (compares and not models) \
-        and not _about_a_model(text, models, names) else None
+        and not _about_a_model(text, models, names) and not onto_row else None
     if match is not None:
         return Intent(Kind.LIST, subjects, table=match)
     if compares:

@@ -108,6 +108,13 @@ def test_kinds_and_subjects(reader, question, kind, subject):
     assert subject is None or subject in intent.subjects
 
 
+def test_a_follow_up_condensed_onto_a_model_row_is_about_that_row(reader):
+    """ "so no company at all?" after U-Net's row asks about U-Net's creator cell, not for the rows without one."""
+    intent = reader("no company at all (about U-Net)?")
+    assert intent.table is None and "u-net" in intent.subjects
+    assert reader("Is there any row in the model table where the creator column is left empty?").table is not None
+
+
 def test_whether_the_table_has_rows_of_a_creator_or_one_row_of_an_output_asks_for_them(reader):
     universities = reader("Are any universities credited in the model table?")
     assert universities.kind is Kind.LIST and universities.table is not None
