@@ -49,6 +49,7 @@ from assistant.relevance import (
     on_subject,
 )
 from assistant.stages import ANSWER, NodeView, intent_of, said_of
+from assistant.table import asks_the_table
 from assistant.text import named_as_example, normalize
 from assistant.types import Answer, Citation, Passage
 
@@ -229,8 +230,10 @@ class CitedSynthesizer(BaseSynthesizer):
         prose = [c for c in every if passages[c.number - 1].kind != "model"]
         spoken_of = any(about(c, set(), self._subject_names(intent)) for c in prose)
         rows_answer = asks_about_fields(question) or not spoken_of
-        found = prose + [c for c in every if passages[c.number - 1].kind == "model" and c.entry_id in intent.subjects
-                         and rows_answer]
+        # ("I need to pull the text out of scanned receipts. Is there something in the model table for that?": any row)
+        any_row = not intent.subjects and asks_the_table(question)
+        found = prose + [c for c in every if passages[c.number - 1].kind == "model"
+                         and (c.entry_id in intent.subjects and rows_answer or any_row)]
         found.sort(key=lambda c: (c.number, c.position))
         if not found:
             refused = refusal(question, passages, "no sentence answers")

@@ -62,6 +62,13 @@ _APPEARS = re.compile(r"\bhow many times\b|\bmore than once\b|\btwice\b|\bduplic
 # The table as the place to look: "Is there anything in the table for ...", "Which entry in the table is listed as ..."
 _IN_THE_TABLE = re.compile(r"\b(in|from|on) the (model |models |ai models )?table\b|\blisted (as|for)\b"
                            r"|\bthe (model |models )?table (list|lists|have|has|include|includes|contain|contains)\b")
+
+
+def asks_the_table(question: str) -> bool:
+    """Whether the question looks in the model table ("Is there something in the model table for that?")."""
+    return bool(_IN_THE_TABLE.search(normalize(question)))
+
+
 # How close (cosine, the index's embedding model) a description must come to a Generates cell to stand for it:
 # on dev, descriptions of a row's output scored 0.585-0.73 against its cell ("detecting human body poses" ->
 # "Body, Face, & Hand Keypoints Detection", "a text adventure where the AI narrates" -> "Interactive Text"), the

@@ -195,3 +195,13 @@ def test_a_request_for_more_says_what_the_last_answer_did_not(assistant, fake):
     assert {c.entry_id for c in more.citations} == {c.entry_id for c in first.citations}
     assert not {normalize(c.quote) for c in more.citations} & {normalize(c.quote) for c in first.citations}, more.text
     assert_verified(more)
+
+
+def test_a_question_looking_in_the_table_reads_the_rows_retrieved(assistant, fake):
+    """A model row answers only questions about its model, except one that looks in the table for something: there
+    any retrieved row may be the answer ("Is there something in the model table for that?" -> Tesseract OCR)."""
+    fake.set_mode("ok", reply="Tesseract OCR generates text from images [1].")
+    answer = assistant.ask("I need to pull the text out of scanned receipts. Is there something in the model table for that?")
+    assert "Tesseract OCR" in sent_text(fake.requests[-1])
+    assert any(c.title == "Tesseract OCR" for c in answer.citations)
+    assert_verified(answer)
