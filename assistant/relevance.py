@@ -58,6 +58,8 @@ ASKS_FOR_ANOTHER = re.compile(
     r"^(and\W+)?(which|what|is there|are there|does the (glossary|article|table) (have|list|mention|name))\b"
     r"(\s+(an?|any|other|another|specific|particular|kind of|type of|sort of))*\s+([\w-]+\s+)?"
     r"(datasets?|loss(es| functions?)?|tricks?|techniques?|methods?|strateg(y|ies)|components?|architectures?|"
+    # "and which part turns that into the output sentence?" after the encoder: the decoder
+    r"parts?|halves|half|pieces?|layers?|networks?|"
     # "What technique does LoRA use?" asks what the named entry itself uses; "which dataset does the article say ..." not
     r"approach(es)?|algorithms?|metrics?)\b(?!\s+(does|do|did|is|are)\b(?!\s+the\s+(article|glossary|table|text|author)\b))",
     re.I)

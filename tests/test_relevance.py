@@ -307,6 +307,7 @@ def test_a_question_naming_its_subject_asks_for_another_entry_not_the_subjects_n
     ("Which loss function is used to learn embedding spaces?", "triplet-loss"),
     ("Is there a training trick made specifically for recurrent neural networks?", "teacher-forcing"),
     ("Is there a specific strategy of self-supervised learning in the glossary?", "contrastive-learning"),
+    ("Which part turns the compact representation back into data (about Encoder)?", "decoder"),
 ])
 def test_a_question_asking_for_another_entry_is_answered_by_that_entry(assistant, fake, question, entry):
     """The named entry is the context: the answer comes from the entry that fits the question's other words."""
@@ -319,6 +320,8 @@ def test_a_question_asking_for_another_entry_is_answered_by_that_entry(assistant
     ("which dataset does the article say is commonly used to train those models?", True),
     ("What technique does LoRA use?", False),  # what LoRA itself uses: its own entry may answer
     ("Which architecture is behind GPT-3?", False),
+    ("and which part turns that into the output sentence (about Encoder)?", True),  # another part than the encoder
+    ("What part does training data play in it?", False),  # the role of something, no other entry
 ])
 def test_questions_asking_for_another_entry(question, asks):
     from assistant.relevance import ASKS_FOR_ANOTHER
