@@ -742,7 +742,8 @@ def _split_last(sentence: str) -> tuple[str, str, str]:
 
 # "those two", "both of them": the two items of the last exchange together
 _PAIR_NEXT = r"(are|is|were|actually|really|the same|any|different|do|does|differ)\b"
-_PAIR = re.compile(rf"\b(those|these|the) two( (?!{_PAIR_NEXT})[\w-]+)?(?= {_PAIR_NEXT}|\W*$)|\bboth of (them|those|these)\b",
+_PAIR = re.compile(rf"\b(those|these|the) two( (?!{_PAIR_NEXT})[\w-]+)?(?= {_PAIR_NEXT}|\W*$)|\bboth of (them|those|these)\b"
+                   r"|\b(the|those|these) two of (them|those|these)\b",
                    re.I)
 # "the real-time strategy one", "the Google model": the listed row whose line holds those words
 _DESCRIBED = re.compile(r"\bthe (?P<d>[\w-]+(?: [\w-]+){0,2}) (one|model|entry|row|system)\b", re.I)
@@ -764,6 +765,25 @@ def _described_item(question: str, history: History) -> tuple[re.Match[str], str
     return None
 
 
+def _last_two_subjects(history: History, names: NameIndex) -> list[str]:
+    """The two entries the last answer names, or the one it names and the subject before it when they differ ("Who's
+    behind LLaMA?", "And the 2 version?" answered with LLaMA-2: "the two of them" are LLaMA and LLaMA-2), or the
+    subjects of the last two exchanges; else []."""
+    titles = names.titles_by_entry
+    answer = next((text for role, text in reversed(history) if role == "assistant"), "")
+    named = list(dict.fromkeys(titles.get(e, e) for e in names.find(answer))) if not answer.startswith(_REFUSAL) else []
+    if len(named) == 2:
+        return named
+    subject = last_subject(history, names, titles, names.kinds)
+    if subject is None or not subject.entry_id:
+        return []
+    if len(named) == 1 and subject.text != named[0]:
+        return [subject.text, named[0]]
+    # ("Which component squeezes the sentence?" -> Encoder, "and which part turns that into the output?" -> Decoder)
+    before = last_subject(history[:-2], names, titles, names.kinds) if len(history) > 2 else None
+    return [before.text, subject.text] if before is not None and before.entry_id and before.text != subject.text else []
+
+
 def resolve_ordinal(question: str, history: History, names: NameIndex) -> str:
     """`question` with "the second one" / "the latter" replaced by that item of the last exchange, or ''
     when it has no such reference (or the item does not exist). "And the first one?" after "Who made the
@@ -771,7 +791,7 @@ def resolve_ordinal(question: str, history: History, names: NameIndex) -> str:
     and "the real-time strategy one" the listed row that line describes."""
     pair = _PAIR.search(question)
     if pair:
-        items = listed_items(history, names)
+        items = listed_items(history, names) or _last_two_subjects(history, names)
         return question[:pair.start()] + " and ".join(items) + question[pair.end():] if len(items) == 2 else ""
     described = _described_item(question, history)
     if described:

@@ -714,3 +714,14 @@ def test_a_verbless_qualifying_fragment_is_about_the_subject():
     assert ask("so no company at all?") == "so no company at all (about Whisper)?"
     assert ask("only text?") == "only text (about Whisper)?"
     assert ask("Not every model in the table has a creator?") == "Not every model in the table has a creator?"  # a verb: own
+
+
+def test_the_two_of_them_are_the_two_entries_just_discussed():
+    """With no list of two in the last answer, "the two of them" are the two entries it names, or the one it names
+    and the subject before, or the subjects of the last two exchanges."""
+    history = [("user", "Who made Whisper?"), ("assistant", "OpenAI [1]."),
+               ("user", "and the image one?"), ("assistant", "StyleGAN generates images [1].")]
+    assert ask("do the two of them generate the same kind of thing?", history) == \
+        "do Whisper and StyleGAN generate the same kind of thing?"
+    named_two = [("user", "Which entries are speech models?"), ("assistant", "Whisper and StyleGAN, says the table [1].")]
+    assert ask("which of the two is older?", named_two) == "which of Whisper and StyleGAN is older?"
