@@ -65,7 +65,8 @@ _BARE = re.compile(r"\b(is|are|was|were|['’]s|does|do|did|doing|done|can|could
                    r"extend|replace|"
                    r"than|like)\s+(this|that|these|those)\b(?!\s+\w+\s+(is|are|was|were)\b)(?=\s*[?.!,]|\s*$|\s+\w+)"
                    # at the end only: "what part does training data play in that?" (not "in that case, ...")
-                   r"|\b(in|at|by|into|behind|without)\s+(this|that|these|those)(?=\W*$)", re.I)
+                   # ("could serve as that?")
+                   r"|\b(in|at|by|into|behind|without|as)\s+(this|that|these|those)(?=\W*$)", re.I)
 _CREATOR_REF = re.compile(r"\b(that same|this same|that|this|the same|the|its|their)\s+"
                           r"(company|companies|organi[sz]ation|lab|laboratory|firm|maker|creator|developer|group|team|"
                           # not "the creator of X", nor "the same company as X" (which compares with X)

@@ -725,3 +725,8 @@ def test_the_two_of_them_are_the_two_entries_just_discussed():
         "do Whisper and StyleGAN generate the same kind of thing?"
     named_two = [("user", "Which entries are speech models?"), ("assistant", "Whisper and StyleGAN, says the table [1].")]
     assert ask("which of the two is older?", named_two) == "which of Whisper and StyleGAN is older?"
+
+
+def test_a_bare_that_after_as_at_the_end_refers_back():
+    assert ask("is there a dataset in the table that could serve as that?") == \
+        "is there a dataset in the table that could serve as Whisper?"
