@@ -142,9 +142,11 @@ _POINTS_AT_SCENE = re.compile(rf"\b(this|these|those)\s+[\w-]+|\bthat\s+(same\s+
                               r"|\b(this|that)\W*$", re.I)
 
 
-# Words that qualify the relation asked about, not a topic: "Does the table credit XLNet to Google alone?"
+# Words that qualify the relation asked about, not a topic: "Does the table credit XLNet to Google alone?", "Is
+# Midjourney from one of the big tech companies?"
 _QUALIFIERS = frozenset({"alone", "solely", "jointly", "together", "exclusively", "itself", "themselves", "directly",
-                         "originally", "actually", "really", "even", "ever", "also", "too", "instead", "either", "neither"})
+                         "originally", "actually", "really", "even", "ever", "also", "too", "instead", "either", "neither",
+                         "big", "tech", "major", "large", "small", "famous", "startup", "startups"})
 
 
 def _what_is_asked_about(question: str) -> str:

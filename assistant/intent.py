@@ -61,7 +61,8 @@ _COMPARE = re.compile(r"\b(differ\w*|difference\w*|compar\w*|versus|vs\.?|contra
                       r"relat(e|es|ed|ion|ionship) (to|between|with)|better than|same (thing |idea |concept )?as|in common)\b")
 _CREATOR = re.compile(r"\b(who|whom|whose"
                       r"|which ([\w&-]+ )?(company|companies|organi[sz]ations?|labs?|team|firms?|group|people|researchers?)"
-                      r"|what (company|organi[sz]ation|lab|team|firm|group))\b.*\b(creat|made|make|develop|buil|behind|"
+                      r"|what (company|organi[sz]ation|lab|team|firm|group))\b.*\b(creat|made|make|making|develop|buil|behind|"
+                      r"put\b.*\btogether|"
                       r"releas|produc|design|own|invent|responsib|train|c[ao]mes? up with|c[ao]mes? from|belong|credit|attribut|"
                       # "Which organisation does the table give for DiffusionBee?"
                       r"(give|gives|list|lists|name|names|put|puts|show|shows) (for|next to|beside|against|alongside))"
@@ -77,6 +78,9 @@ _CREATOR = re.compile(r"\b(who|whom|whose"
                       r"|\b(made|created|developed|built|released) by (whom|who|which|what)\b"
                       # "who's Tesseract OCR from?", "Who is each from, and what ...?"
                       r"|^who('s| is| are| was| were)\b.*\bfrom\W*$|^who('s| is| are| was| were)( [\w-]+){1,3} from\b"
+                      # "Is Midjourney from one of the big tech companies?"
+                      r"|^(is|are|was|were) \S.*\bfrom (one of )?(the |a |an )?([\w-]+ ){0,3}"
+                      r"(compan|labs?\b|organi[sz]ation|firms?\b|teams?\b|groups?\b|universit|institut)"
                       # "who's AI Dungeon by?" (not "Who is GPT-3 used by?")
                       r"|^who('s| is| are| was| were)\b(?!.*\b(used|adopted|liked|loved|preferred|employed|run|deployed|funded|"
                       r"cited|read|played|trusted)\b).*\bby\W*$")

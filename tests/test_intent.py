@@ -97,6 +97,9 @@ def reader(indexed_dir, embed_model):
     ("GPT-J sounds like an OpenAI name. Is it theirs, going by the table?", Kind.CREATOR, "gpt-j"),
     # "who's X by?" asks who made it (not who uses it); "Is X listed for ...?" asks for its output, however long
     ("who's AI Dungeon by?", Kind.CREATOR, "ai-dungeon"),
+    ("who put Laion-400M together?", Kind.CREATOR, "laion-400m"),
+    ("who's listed as making MAUVE?", Kind.CREATOR, "mauve"),
+    ("Is Midjourney from one of the big tech companies, going by the table?", Kind.CREATOR, "midjourney"),
     ("Who is GPT-3 used by?", Kind.OTHER, "gpt-3-gpt-4"),
     ("Is MuZero listed for game strategies in general or for one particular board game?", Kind.OUTPUT, "muzero"),
     # the user generates, not the model: no question about an output

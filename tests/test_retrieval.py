@@ -324,6 +324,7 @@ def test_gate_only_the_clause_that_asks_counts_for_a_models_fields(assistant):
     assert not assistant.trace("Who owns the copyright to images made with Midjourney?").answerable
     # a word that only qualifies the relation is no topic the material lacks; nor is the name spelt out
     assert assistant.trace("Does the table credit XLNet to Google alone?").answerable
+    assert assistant.trace("Is Midjourney from one of the big tech companies, going by the table?").answerable
     assert assistant.trace("Who built MoCo, going by the table, and what's the full name behind the abbreviation?").answerable
     assert assistant.trace("my boss wants us to try jasper for blog posts and i have no clue who even makes it").answerable
 
