@@ -12,7 +12,6 @@ are kept but marked, so the refusal can name the closest entries.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -43,7 +42,6 @@ from assistant.text import (
 )
 
 MIN_COVERAGE = 0.5
-RARE_IDF = math.log(10) + 1  # the idf of a word at most a tenth of the material's passages use
 UNKNOWN_MARGIN = 0.1  # a term the material never uses is refused unless a passage is this much above the threshold
 
 
@@ -228,10 +226,7 @@ class AnswerabilityGate(BaseNodePostprocessor):
             # "What technique is Stable Diffusion built on?": prose that speaks of the model tells what it is built on
             spoken_of = [v for t, v in zip(texts, views, strict=True) if not v.named and v.kind != "model"
                          and any(normalize(x) in normalize(t) for x in name_list)]
-            # ... and prose that speaks of it and holds a rare word of the question ("If a DALL-E picture comes out with
-            # the lighting wrong, what does the article suggest?": Iterative Refinement's DALL-E example has "lighting")
-            if all_models and spoken_of and (RELATION.search(question) or self._holds_rare_word(
-                    focus, [t for t, v in zip(texts, views, strict=True) if v in spoken_of])):
+            if all_models and spoken_of and RELATION.search(question):
                 all_models, about_best = False, max(about_best, *(v.vector_score for v in spoken_of))
             if all_models:  # a row's own fields answer only for themselves: "audio" in "What sampling rate does
                 # WaveNet's audio use?" is WaveNet's output, and leaves "sampling rate" to be found elsewhere
@@ -278,13 +273,6 @@ class AnswerabilityGate(BaseNodePostprocessor):
             evidence = self._evidence(question, texts, views, best)
             return evidence if evidence.answerable else Verdict(False, "named entry does not cover the question")
         return self._evidence(question, texts, views, best)
-
-    def _holds_rare_word(self, focus: set[str], texts: list[str]) -> bool:
-        """Whether the texts hold a focus word that at most a tenth of the material's passages use."""
-        if self.vocabulary is None:
-            return False
-        stems = {stem(w) for text in texts for w in content_words(text)}
-        return any(stem(w) in stems and self.vocabulary.idf(w) >= RARE_IDF for w in focus)
 
     def _evidence(self, question: str, texts: list[str], views: list[NodeView], best: float) -> Verdict:
         """The verdict from the passages alone: the best similarity plus the top passages' coverage."""

@@ -329,15 +329,6 @@ def test_gate_only_the_clause_that_asks_counts_for_a_models_fields(assistant):
     assert assistant.trace("my boss wants us to try jasper for blog posts and i have no clue who even makes it").answerable
 
 
-def test_gate_prose_speaking_of_a_named_model_with_a_rare_word_of_the_question_answers(assistant):
-    """A model row answers only who made it and what it generates, but prose that speaks of the model and holds a rare
-    word of the question answers too (Iterative Refinement's DALL-E example speaks of the lighting)."""
-    assert assistant.trace("If a DALL-E picture comes out with the lighting wrong, what does the article suggest?").answerable
-    # prose that speaks of the model with only common words of the question does not ("images")
-    assert not assistant.trace("What CFG scale should I set in Stable Diffusion so the images follow my prompt closely?"
-                               ).answerable
-
-
 def test_gate_an_everyday_action_leading_the_topic_is_no_unknown_term(assistant):
     """ "Why would putting a penalty on large weights help?" is about a penalty (Regularization), whatever "putting" is."""
     assert assistant.trace("Why would putting a penalty on large parameter values help a model on unseen data?").answerable
