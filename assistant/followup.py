@@ -137,7 +137,11 @@ _GENERIC_NP = frozenset({"model", "models", "data", "ai", "system", "systems", "
 _MATERIAL_NP = frozenset({"table", "article", "material", "list", "post", "author", "text", "glossary", "section"})
 # "the second one", "the last model", "the latter": an item of the last answer's list (or of the two
 # entries the last question compared). A bare "the first" only at the end: "the first phase" is no item.
-_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+# places in words, for list items and for the article's numbered list ("the very first item in the numbered list")
+_PLACE_WORDS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh",
+                "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth",
+                "twentieth")
+_ORDINALS = _PLACE_WORDS[:10]
 _ORDINAL = re.compile(rf"\bthe (?P<n>{'|'.join(_ORDINALS)}|last)(?: (one|model|entry|item|system|tool|row)\b|(?=\s*[?.!,]|\s*$)"
                       r"|(?P<of> (?:one )?(?:of|among) (?:those|these|them|the (?:two|three|four|ones)))\b)"
                       r"|\bthe (?P<n2>latter|former)\b", re.I)
@@ -149,9 +153,6 @@ _SAME_OUTPUT = re.compile(r"\b(that|the) same (output|outputs|thing|task|kind of
 _NUMBERED = re.compile(r"\b(?:concept|item|entry)\s+(?:number\s+|no\.?\s*|#\s*)?(?P<n>\d{1,2})\b|\bnumber\s+(?P<m>\d{1,2})\b"
                        r"|\bthe (?P<o>\d{1,2})(?:st|nd|rd|th) (?:numbered )?concept\b", re.I)
 # ... and in words: "the very first item in the article's numbered list", "the last concept", "the third numbered concept"
-_PLACE_WORDS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh",
-                "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth",
-                "twentieth")
 _NUMBERED_WORDS = re.compile(rf"\bthe (?:very )?(?P<w>{'|'.join(_PLACE_WORDS)}|last|final) (?:numbered )?(?:concept\b"
                              r"(?:\s+(?:in|on|of)\s+(?:the|that|this)(?:\s+same)?\s+(?:article's\s+)?(?:numbered\s+)?list\b)?"
                              r"|(?:item|entry|one)\s+(?:in|on|of)\s+(?:the|that|this)(?:\s+same)?\s+(?:article's\s+)?"

@@ -95,6 +95,7 @@ _OUTPUT = re.compile(r"\bwhat (does|do|did|can|could|will|would)\b.*\b(generat|p
                      r"|^(is|are|was|were) \S.*\blisted (as|for)\b"
                      # a yes/no question about a model's output: "Does Whisper generate images?"
                      rf"|^(does|do|did|can|could|will) \S.* {_MAKING_VERB}s?\b")
+_ABOUT = re.compile(r"\s*\(about [^()]*(\([^()]*\)[^()]*)*\)\s*\??$")  # the subject followup.condense attaches
 _YES_NO = re.compile(r"^(is|are|was|were|did|does|do|has|have)\b")
 # A statement asked as a question: "whisper = speech to text right?", "LoRA is from Microsoft, isn't it?"
 _YES_TAG = re.compile(r"[\s,]*\b(right|correct|true|yes|no|isn'?t it|is that (right|correct|true)|am i right|or not)\W*$")
@@ -264,9 +265,11 @@ def analyze(question: str, names: NameIndex, table: ModelTable | None = None) ->
     distinct_titles = {names.titles_by_entry.get(s, s).casefold() for s in subjects}
     # "What do you feed the model in text-to-image compared with image-to-image?" compares two entries: no list of rows
     compares = len(distinct_titles) >= 2 and bool(_COMPARE.search(text))
-    # "no company at all (about U-Net)?": a follow-up condensed onto a model row is about that row, no list of rows
-    onto_row = bool(models) and bool(re.search(r"\(about [^()]*(\([^()]*\)[^()]*)*\)\W*$", question)) \
-        and all(names.kinds.get(s) == "model" for s in names.find(re.split(r"\(about ", question)[-1]))
+    # A condensed follow-up carries its subject as "(about X)": the question proper is what precedes it. One condensed
+    # onto a model row ("no company at all (about U-Net)?") is about that row, no list of rows.
+    about = _ABOUT.search(question)
+    onto_row = bool(models) and about is not None \
+        and all(names.kinds.get(s) == "model" for s in names.find(about.group(0)))
     match = table.match(question) if table is not None and not (compares and not models) \
         and not _about_a_model(text, models, names) and not onto_row else None
     if match is not None:
@@ -293,8 +296,6 @@ def analyze(question: str, names: NameIndex, table: ModelTable | None = None) ->
         return Intent(Kind.CREATOR, subjects)  # "What is the ViT row in the table about?": the whole row
     if models and _STANDS_FOR.search(text) and table is not None and any(_spelled_out(m, names, table) for m in models):
         return Intent(Kind.DEFINITION, subjects)  # "MUM - what does that stand for?": its row spells it out
-    # A condensed follow-up carries its subject as "(about X)": the question proper is what precedes it.
-    about = re.search(r"\s*\(about [^()]*(\([^()]*\)[^()]*)*\)\s*\??$", question)
     term = definition_term(question[:about.start()] + "?" if about else question)
     head = re.split(r"\s+(?:in|of|for|within|inside|from|on|at|behind|between|among|about|under|against)\s+", term, maxsplit=1)[0]
     # "What was AlphaStar's win rate?" asks for something of AlphaStar's, no definition of it
