@@ -119,6 +119,8 @@ _ONE_SIDED = re.compile(r"\b(difference|differences|differ|differs|different|com
 _AMONG = re.compile(r"^(and\W+)?(which|what) (ones )?(of (those|them|these)|among (those|them|these)) (?P<rest>.+?)\W*$", re.I)
 # A short fragment that continues the last question: "And for images?", "And the second phase?"
 _FRAGMENT = re.compile(r"^(and|but|also|or|what about|how about)\b[^?]{0,40}\??$"
+                       # "going from what to what?", "trained on what?": an echo question about what was just said
+                       r"|^(?!(what|who|whom|which|how|why|when|where)\b)[\w' -]{1,30}\b(what|who|whom|which)\??$"
                        # "no company at all?", "only text?": a verbless fragment that qualifies the last answer
                        r"|^(no|not|only|just|even)\b(?!.*\b(is|are|was|were|does|do|did|can|could|has|have)\b)[^?]{0,30}\??$",
                        re.I)
@@ -434,9 +436,10 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
     item = resolve_ordinal(question, history, names)
     subject = last_subject(history, names, titles, names.kinds, numbers)
     if item:
-        # "Is it any different from the first?" after the second one: "it" is still the subject
+        # "Is it any different from the first?" after the second one: "it" is still the subject (but in "the Go one,
+        # what does its output column say?" the one set first is what "its" stands for)
         if subject is not None and _PRONOUN.search(_ORDINAL.sub(" ", question)) and subject.text not in item \
-                and not _EXPLETIVE.search(item):
+                and not _EXPLETIVE.search(item) and not _LEAD_REFERENCE.match(question):
             return _replace_reference(item, subject.text)
         return item
     if subject is None:
@@ -578,10 +581,16 @@ def _ellipsis(turn: _Turn) -> str | None:
     return _about(stripped, turn.subject.text) if not turn.named and fragment and not _PRONOUN.search(stripped) else None
 
 
+# The conversation itself as what is asked about: "what sort of extra input are we talking about?", "... in this case?"
+_IN_CONVERSATION = re.compile(r"\b(are|were) we (talking|speaking) about\b|\bwe('re| are) (talking|speaking) about\b"
+                              r"|\bin (this|that) case\W*$|\bhere\W*$", re.I)
+
+
 def _continuation(turn: _Turn) -> str | None:
     """ "and which configurations end up with low energy?": a question that opens with "and" or "but" and names
-    nothing goes on about the subject, however long it is (one that points back has its pointer replaced later)."""
-    opens = re.match(r"^(and|but|also|so)\b", turn.stripped, re.I)
+    nothing goes on about the subject, however long it is (one that points back has its pointer replaced later);
+    so does one that asks about what "we are talking about"."""
+    opens = re.match(r"^(and|but|also|so)\b", turn.stripped, re.I) or _IN_CONVERSATION.search(turn.stripped)
     return _about(turn.stripped, turn.subject.text) if opens and not turn.named and not points_back(turn.question) else None
 
 
@@ -742,19 +751,26 @@ def _split_last(sentence: str) -> tuple[str, str, str]:
     return sentence[:found.start()], found.group(1), after
 
 
+# A reference set before the question as its topic: "the Go one, what does its output column say?"
+_LEAD_REFERENCE = re.compile(r"^\W*((and|so|ok|okay)\W+)?the\s+[\w-]+(\s+[\w-]+){0,2}?(\s+one)?\s*[,:—–]\s", re.I)
 # "those two", "both of them": the two items of the last exchange together
-_PAIR_NEXT = r"(are|is|were|actually|really|the same|any|different|do|does|differ)\b"
+_PAIR_NEXT = (r"(are|is|were|actually|really|the same|any|different|do|does|differ|have|has|had|share|shared|use|used|"
+              r"trained|made|built|created|developed|come|came|generate|produce|make|work|belong|overlap|both|also|still)\b")
 _PAIR = re.compile(rf"\b(those|these|the) two( (?!{_PAIR_NEXT})[\w-]+)?(?= {_PAIR_NEXT}|\W*$)|\bboth of (them|those|these)\b"
-                   r"|\b(the|those|these) two of (them|those|these)\b",
+                   r"|\b(the|those|these) two of (them|those|these)\b"
+                   # "same lab for both?"
+                   r"|(?:(?<=\bfor )|(?<=\bof )|(?<=\bby )|(?<=\bto )|(?<=\bin )|(?<=\bbehind ))both(?=\W*$)",
                    re.I)
 # "the real-time strategy one", "the Google model": the listed row whose line holds those words
 _DESCRIBED = re.compile(r"\bthe (?P<d>[\w-]+(?: [\w-]+){0,2}) (one|model|entry|row|system)\b", re.I)
 _NO_DESCRIPTION = frozenset({*_ORDINALS, "last", "other", "same", "latter", "former", "next", "previous"})
 
 
-def _described_item(question: str, history: History) -> tuple[re.Match[str], str] | None:
+def _described_item(question: str, history: History, names: NameIndex | None = None) -> tuple[re.Match[str], str] | None:
     """The reference "the <words> one" and the one row of the last list answer whose line ("- AlphaStar — creator:
-    DeepMind — generates: Real-time Strategy Game Play") holds all its words, or None."""
+    DeepMind — generates: Real-time Strategy Game Play") holds all its words; with no list answer, the one entry of
+    those the last exchanges named whose title holds them ("the video one" after Image to Image and Video to Video);
+    else None."""
     found = _DESCRIBED.search(question)
     if found is None or set(found.group("d").lower().split()) & _NO_DESCRIPTION:
         return None
@@ -764,7 +780,9 @@ def _described_item(question: str, history: History) -> tuple[re.Match[str], str
         if lines:
             rows = [m.group("name").strip() for line, m in lines if wanted and wanted <= {stem(w) for w in content_words(line)}]
             return (found, rows[0]) if len(rows) == 1 else None
-    return None
+    items = listed_items(history, names) if names is not None and wanted else []
+    titled = [item for item in items if wanted <= {stem(w) for w in content_words(item)}]
+    return (found, titled[0]) if len(titled) == 1 and len(items) > 1 else None
 
 
 def _last_two_subjects(history: History, names: NameIndex) -> list[str]:
@@ -794,8 +812,14 @@ def resolve_ordinal(question: str, history: History, names: NameIndex) -> str:
     pair = _PAIR.search(question)
     if pair:
         items = listed_items(history, names) or _last_two_subjects(history, names)
+        if len(items) == 3 and len(history) > 2:
+            # "what else does that company have?" listed Megatron-LM (asked about before) and two others:
+            # "those two" are the others
+            before = last_subject(history[:-2], names, names.titles_by_entry, names.kinds)
+            if before is not None:
+                items = [i for i in items if i != before.text]
         return question[:pair.start()] + " and ".join(items) + question[pair.end():] if len(items) == 2 else ""
-    described = _described_item(question, history)
+    described = _described_item(question, history, names)
     if described:
         return question[:described[0].start()] + described[1] + question[described[0].end():]
     found = _ORDINAL.search(question)

@@ -33,6 +33,7 @@ from assistant.text import (
     content_words,
     english_words,
     is_field_word,
+    kinds_asked,
     name_words,
     named_as_example,
     normalize,
@@ -144,7 +145,15 @@ _POINTS_AT_SCENE = re.compile(rf"\b(this|these|those)\s+[\w-]+|\bthat\s+(same\s+
 # Midjourney from one of the big tech companies?"
 _QUALIFIERS = frozenset({"alone", "solely", "jointly", "together", "exclusively", "itself", "themselves", "directly",
                          "originally", "actually", "really", "even", "ever", "also", "too", "instead", "either", "neither",
-                         "big", "tech", "major", "large", "small", "famous", "startup", "startups"})
+                         "big", "tech", "major", "large", "small", "famous", "startup", "startups",
+                         # who exactly, within a creator: "credited to Google as a whole or to a particular Google team?"
+                         "whole", "particular", "specific", "team", "teams", "division", "department", "subsidiary",
+                         "individual", "person", "single",
+                         # which of two rows of one name: "and the plain Perceiver?"
+                         "plain", "basic", "original", "regular", "normal", "standard", "bare"})
+# What a model is called after what it makes, in the user's words: "Does the table list DeepDream as a picture
+# generator or as a classifier?" ("picture" is the kind of output asked about, no topic)
+_MAKER_OF = re.compile(r"\b([\w-]+)[- ](?:generators?|makers?|models?|tools?|apps?|creators?|ones?)\b", re.I)
 
 
 def _what_is_asked_about(question: str) -> str:
@@ -228,6 +237,10 @@ class AnswerabilityGate(BaseNodePostprocessor):
                          and any(normalize(x) in normalize(t) for x in name_list)]
             if all_models and spoken_of and RELATION.search(question):
                 all_models, about_best = False, max(about_best, *(v.vector_score for v in spoken_of))
+            if all_models and kinds_asked(question) and any(v.kind != "model" and v.vector_score >= self.threshold + 0.1
+                                                            for v in views[:3]):
+                # "Is MAUVE one of the metrics the glossary lists?" asks of the glossary: its passages decide
+                return self._evidence(question, texts, views, best)
             if all_models:  # a row's own fields answer only for themselves: "audio" in "What sampling rate does
                 # WaveNet's audio use?" is WaveNet's output, and leaves "sampling rate" to be found elsewhere
                 values = {stem(w) for v in named for w in content_words(f"{v.field('creator')} {v.field('generates')}")}
@@ -247,6 +260,7 @@ class AnswerabilityGate(BaseNodePostprocessor):
                 asked = focus_words(without_tag(asking_clause(question)), names)
                 # "Is DeepMind Lab a game-playing agent?": the row answers with what it is, whatever the user calls it
                 asked -= set(content_words(intent.term)) if intent.kind is Kind.OUTPUT else set()
+                asked -= {m.group(1).lower() for m in _MAKER_OF.finditer(question)}
                 strange = [w for w in focus & asked if self.vocabulary is not None and not self.vocabulary.known(w)
                            and singular(w) not in STOPWORDS and not _adverb(w)  # "elses", "exactly"
                            and w not in _QUALIFIERS

@@ -72,6 +72,8 @@ _CREATOR = re.compile(r"\b(who|whom|whose"
                       # "GPT-J sounds like an OpenAI name. Is it theirs?", "whose is it?"
                       r"|\b(is|was|are|were) (it|this|that|they|these|those) (really |actually |even )?(theirs|his|hers)\b"
                       r"|\bwhose (is|was|are|were) (it|this|that|they)\b"
+                      # "Whose model is it, per the table?", "whose is MiniLM in the table?"
+                      r"|^whose( (model|models|project|creation|product|system|tool|thing))? (is|was|are|were)\b"
                       # "Which company is ELECTRA from?", "Do ERNIE and PanGu-α come from the same company?"
                       r"|\b(which|what) (company|companies|organi[sz]ations?|labs?|team|firms?|group)\b.*\bfrom\W*$"
                       r"|\b(the same|one|a single) ([\w&-]+ )?(company|lab|organi[sz]ation|team|group|creator|maker|developer)\b"
@@ -93,9 +95,18 @@ _OUTPUT = re.compile(r"\bwhat (does|do|did|can|could|will|would)\b.*\b(generat|p
                      r"|\bwhat('s| is| are| was| were)\b.*\blisted (as|for)\b"
                      # "Is MuZero listed for game strategies in general or for one particular board game?"
                      r"|^(is|are|was|were) \S.*\blisted (as|for)\b"
+                     # "What does the table list it as doing?", "what does its output column say?"
+                     r"|^what\b.*\b(list|lists|show|shows|describe|describes|have|has)\b \S+( \S+)? as (doing|being|making|"
+                     r"producing|generating|creating|for)\b|\b(output|generates?) (column|cell|field)\b"
+                     # "What does the article's model table say it's for?"
+                     r"|^what\b.*\b(table|row|list)\b.*\b(it's|it is|its|is \S+|are \S+|they're|they are) "
+                     r"(meant |supposed to be |there )?for\W*$"
                      # a yes/no question about a model's output: "Does Whisper generate images?"
                      rf"|^(does|do|did|can|could|will) \S.* {_MAKING_VERB}s?\b")
 _ABOUT = re.compile(r"\s*\(about [^()]*(\([^()]*\)[^()]*)*\)\s*\??$")  # the subject followup.condense attaches
+# "one that does the same", "something doing the same thing": generating what the entry discussed generates
+_SAME_OUTPUT = re.compile(r"\b(that|which|to|for|doing|for doing) (does|do|did|makes?|generates?|produces?|outputs?|doing|"
+                          r"making) the same( thing| job| task| kind of (thing|output|stuff))?\b", re.I)
 _YES_NO = re.compile(r"^(is|are|was|were|did|does|do|has|have)\b")
 # A statement asked as a question: "whisper = speech to text right?", "LoRA is from Microsoft, isn't it?"
 _YES_TAG = re.compile(r"[\s,]*\b(right|correct|true|yes|no|isn'?t it|is that (right|correct|true)|am i right|or not)\W*$")
@@ -139,7 +150,9 @@ _STANDS_FOR = re.compile(r"\b(stands?|stood) for\b|\bshort for\b|\b(acronym|abbr
                          r"original|full) names?\b|\b(also|formerly) (known|called)\b|\brenamed\b|\bgo(es)? by\b", re.I)
 # A question about a model's row in the table: "What is the ViT row about?", "What does the table say about BLOOM?"
 _ROW = re.compile(r"\b(row|rows|table|listing|listed)\b")
-_NUMBER_Q = re.compile(r"\b(which|what) (concept )?number\b|\bnumbered\b|\bnumber (does|is|has)\b|\bwhat position\b", re.I)
+# (a place in the list, not where to look: "What does Controlnet do, according to the numbered concepts?")
+_NUMBER_Q = re.compile(r"\b(which|what) (concept )?number\b|\bnumbered\b(?! (concepts?|list|ideas?|items?|points?)\b)"
+                       r"|\bnumber (does|is|has)\b|\b(which|what) (position|place|spot|rank)\b|\bposition (does|is|has)\b", re.I)
 
 
 # Words that ask for a model row's fields (who made it, what it generates) rather than about a topic;
@@ -223,6 +236,15 @@ _MODEL_ASKED = re.compile(r"^(?:is|are|was|were|does|do|did|has|have)\s+(?P<x>.+
                           r"built|developed|credited|listed|among|part of|in the)\b")
 
 
+def _asks_of_the_named(text: str, models: list[str], names: NameIndex) -> bool:
+    """Whether the question states something of the models it names and then asks of them alone: "AlphaFold and
+    DeepMind Lab are both DeepMind entries. What does each one produce?" asks for their two rows, not DeepMind's."""
+    asked = asking_clause(text)
+    return bool(models) and asked != text and not names.find(asked) \
+        and bool(re.search(r"\b(each|both|they|them|their|it|its)\b", asked)) \
+        and not re.search(r"\b(else|other|others|another|more|which|list)\b", asked)  # "What else do they make?"
+
+
 def _about_a_model(text: str, models: list[str], names: NameIndex) -> bool:
     """Whether a yes/no question's subject is a model it names ("is T5 one of google's models?")."""
     found = _MODEL_ASKED.match(_yes_no(asking_clause(text)))
@@ -272,7 +294,14 @@ def analyze(question: str, names: NameIndex, table: ModelTable | None = None) ->
         and all(names.kinds.get(s) == "model" for s in names.find(about.group(0)))
     match = table.match(question) if table is not None and not (compares and not models) \
         and not _about_a_model(text, models, names) and not onto_row else None
-    if match is not None:
+    # "and is there a Google one that does the same (about FastSpeech)?": rows that generate what FastSpeech does
+    same = _SAME_OUTPUT.search(question[:about.start()]) if onto_row and about is not None else None
+    if same and about is not None and table is not None:
+        cells = [NodeView.of(r).field("generates") for r in table.rows if NodeView.of(r).entry_id in models]
+        if cells and cells[0]:
+            asked = f"{question[:same.start()]}that generates {cells[0]}{question[same.end():about.start()]}?"
+            match = table.match(re.sub(r"^(and|so|but|also|then|ok|okay)\W+", "", asked, flags=re.I))
+    if match is not None and not _asks_of_the_named(text, models, names):
         return Intent(Kind.LIST, subjects, table=match)
     if compares:
         return Intent(Kind.COMPARE, subjects)
@@ -283,7 +312,8 @@ def analyze(question: str, names: NameIndex, table: ModelTable | None = None) ->
     rows_only = all(s in models or any(s in names.twins.get(m, []) for m in models) for s in subjects)  # twins: see NameIndex
     # "What does the 'CLIP skip' setting change when I generate images in Stable Diffusion?": the user generates
     mine = re.sub(r"\b(when|while|if|as|after|before|once|whenever) (i|we|you|one|people|users?)\b.*$", "", text)
-    if models and (_OUTPUT.search(mine) or table is not None and _names_an_output(text, models, names, table)):
+    if models and (_OUTPUT.search(mine) or _OUTPUT.search(asking_clause(mine))
+                   or table is not None and _names_an_output(text, models, names, table)):
         # "Does the table say GPT-4 makes pictures?": what it is asked to make, in the user's words, is no topic
         made = _MAKES_WHAT.search(text)
         what = made.group("x") if made and not set(made.group("x").split()) & STOPWORDS else ""

@@ -35,6 +35,9 @@ from assistant.text import (
     SET_ASIDE,
     STOPWORDS,
     asked_short_names,
+    content_words,
+    is_field_word,
+    kinds_asked,
     normalize,
     singular,
     spells_out,
@@ -335,15 +338,21 @@ class HybridRetriever(BaseRetriever):
         search = QueryBundle(without_typed_examples(without_where(query_bundle.query_str)), embedding=query_bundle.embedding)
         if search.query_str != query_bundle.query_str:
             search.embedding = self.embed_model.get_query_embedding(search.query_str)
+        message = message_of(query_bundle)
+        # a question asking for a kind of entry ("Which of the numbered concepts ...?") ranks the others lower (below)
+        kinds = kinds_asked(message or query_bundle.query_str)
         self.vector.similarity_top_k = self.candidates  # type: ignore[attr-defined]
         self.bm25.similarity_top_k = min(self.candidates, self.corpus_size)  # type: ignore[attr-defined]
         searches = [search]
-        message = message_of(query_bundle)
         if message:
             # "Our app must fit on a phone, so we store weights as 4-bit integers. What is that step called?": the ask
             # alone says little and the situation says what; both are searched and their scores added (see MESSAGE_SHARE)
             whole = without_typed_examples(without_where(message))
             searches.append(QueryBundle(whole, embedding=self.embed_model.get_query_embedding(whole)))
+            if not [w for w in content_words(search.query_str) if not is_field_word(w)]:
+                # "The article has a bit about a kid recombining toy pieces. What idea is that explaining?": an ask of
+                # field words only says nothing of what (its "explaining" would find Explainable AI): the message alone
+                searches = searches[1:]
         evidence = Evidence(named_entries=self.names.find(query_bundle.query_str), vector_scores={}, bm25_scores={})
         fused: dict[str, float] = {}
         nodes: dict[str, TextNode] = {}
@@ -399,6 +408,11 @@ class HybridRetriever(BaseRetriever):
             if mention and node_id not in named and NodeView.of(nodes[node_id]).kind != "model" \
                     and mention.search(nodes[node_id].get_content()):
                 fused[node_id] += MENTION_BOOST * self.name_boost
+        if kinds:  # not a model row or glossary term the question does not name
+            for node_id in fused:
+                view = NodeView.of(nodes[node_id])
+                if view.kind not in kinds and view.entry_id not in evidence.named_entries:
+                    fused[node_id] *= UNMATCHED_SHARE
         ranked = sorted(fused, key=fused.__getitem__, reverse=True)[: self.top_k]
         return [self._with_evidence(nodes[i], fused[i], evidence, i in named) for i in ranked]
 

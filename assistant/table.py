@@ -26,10 +26,12 @@ _LIST_NOUN = (r"(models?|systems?|tools?|ais|ones|entry|entries|networks|generat
 # "models made by ...", "what else did X make", or "all/other models".
 _LIST_INTENT = re.compile(
     r"\b(list|enumerate)\b|\b(which|what) row\b"  # "Which row in the table is listed for 'Code Generation'?"
-    rf"|\b(which|what)\b(?:\s+[\w&'-]+){{0,4}}?\s+{_LIST_NOUN}\b"
+    # (not "which role does the model play?": a verb between asks something of the model, not for models)
+    rf"|\b(which|what)\b(?:\s+(?!(?:does|do|did|is|are|was|were|can|could|will|would|should)\b)[\w&'-]+){{0,4}}?"
+    rf"\s+{_LIST_NOUN}\b"
     rf"|\bhow many\b(?:\s+[\w&'-]+){{0,3}}?\s+{_LIST_NOUN}\b"
     rf"|\b{_LIST_NOUN}\s+(made|created|developed|built|released|trained|by|from|that|which)\b"
-    r"|\bwhat else\b|\b(all|any|other|some)\s+(?:[\w&'-]+\s+)?(models|systems|tools)\b"
+    r"|\bwhat else\b|\b(all|any|other|some)\s+(?:[\w&'-]+\s+)?(models|systems|tools|makers|generators|rows|entries)\b"
     # "Name the speech models", "Give me all the image classification models", "Show me every NVIDIA model"
     rf"|\b(name|give me|show me|tell me|find)\b(?:\s+[\w&'-]+){{0,4}}?\s+{_LIST_NOUN}\b"
     # "What has NVIDIA built?", "What did Meta release?", "EleutherAI's models"
@@ -49,6 +51,10 @@ _EXISTS = re.compile(r"^(is|are) (there|any)\b|\b(anything|something)\b|\b(does|
                      # (bounded gaps: two unbounded ones cost quadratic time on a long message)
                      r"|^(does|do|did|has|have)\b.{0,80}?\b(have|has|make|made|offer|build|built|create|created|release|"
                      r"released)\b.{0,80}?\b(generators?|models?|entr(y|ies)|rows?|systems?|tools?)\b")
+# Everyday words for what the table's Generates cells call otherwise
+_TABLE_WORD_FOR = {"picture": "image", "photo": "image", "drawing": "image", "illustration": "image", "artwork": "image",
+                   "song": "music", "tune": "music", "footage": "video", "movie": "video", "film": "video",
+                   "voice": "speech", "program": "code", "programming": "code", "sound": "audio"}
 _CONTRAST = re.compile(r"\s*,?\s*\b(rather than|instead of)\b[^,;?.!]*([?.!]?)", re.I)
 # "Is there any row in the model table where the creator column is left empty?", "... has no creator listed?"
 _NO_CREATOR = re.compile(r"\b(no|without( an?| any)?|empty|missing|blank|unlisted|unnamed)\s+"
@@ -316,6 +322,7 @@ class ModelTable:
         kept = normalize(SET_ASIDE.sub(lambda m: " " if m.group(2) in (",", ";") else m.group(0), question))
         # "text-to-speech models" asks for what they generate: speech
         words = [singular(re.sub(r"'s$", "", re.sub(r"^[a-z]+-to-([a-z]+)$", r"\1", w))) for w in content_words(kept)]
+        words = [_TABLE_WORD_FOR.get(w, w) for w in words]  # "picture makers" asks for rows that generate images
         # "image-classification models" asks for the category "image classification"
         asked = words + [singular(p) for w in words if "-" in w for p in w.split("-") if p]
         creator_hit = {w for w in asked if w in self.creator_vocab}

@@ -59,6 +59,23 @@ RELATION = re.compile(r"\b(built on|based on|rel(y|ies) on|powered by|leverag\w*
                       r"at (its|their) core|under the hood)\b", re.I)
 
 
+# The question asks for a term of the glossary or the numbered concepts, not a row of the model table: "What is that
+# step called in the glossary?", "What's the glossary term for ...?"; or for one of the numbered concepts only
+_ASKS_FOR_TERM = re.compile(r"\b(glossary|(which|what)( \w+)? (concept|idea|term)s?\b(?! (of|from|in) the (model )?table))", re.I)
+_ASKS_FOR_CONCEPT = re.compile(r"\b(numbered (concepts?|list|ideas?|items?|points?)|(concepts?|ideas?) (list|section)|"
+                               r"list of (concepts|ideas)|\d\d? (key )?concepts)\b", re.I)
+
+
+def kinds_asked(question: str) -> frozenset[str] | None:
+    """The kinds of entry a question asks for when it says ("Which of the numbered concepts covers that?": a concept;
+    "What's the glossary term for it?": a concept or glossary term), else None."""
+    if _ASKS_FOR_CONCEPT.search(question):
+        return frozenset({"concept"})
+    if _ASKS_FOR_TERM.search(question):
+        return frozenset({"concept", "glossary", "section"})
+    return None
+
+
 def without_where(question: str) -> str:
     """The question without the phrases that only say where in the material to look ("Is there a speech-to-text
     model in the table?" -> "Is there a speech-to-text model?"); the question itself when nothing else is left."""
@@ -186,11 +203,17 @@ def is_field_word(word: str) -> bool:
 
 _TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
 _MARKUP = re.compile(r"(?<!\w)[*_#`~]+|[*_#`~]+(?!\w)")
-_GREETING = re.compile(r"^(?:(?:hi+|hello+|he+y+|hey there|ok|okay|so|um|well|wait|hmm+|oh|ah|hold on|quick (?:question|q)|"
+_GREETING = re.compile(r"^(?:(?:(?:hi+|hello+|he+y+)(?: (?:there|all|everyone|everybody|folks|guys|team|y'?all))?|"
+                       r"ok|okay|so|um|well|wait|hmm+|oh|ah|hold on|quick (?:question|q)|"
                        r"question|"
                        r"please|thanks|thank you|"
                        r"good (?:morning|afternoon|evening)|(?:can|could|would) you (?:please )?tell me|"
                        r"i (?:want|would like|'d like) to know|do you know)\b[\s,:;!.-]*)+", re.I)
+# A letter's closing and well-wishing: "Thanks heaps, Dave", "Cheers, Sam", "hope your week's going well!"
+_SIGN_OFF = re.compile(r"(?:^|(?<=[.!?])\s+)(?:(?:many |big )?thanks|thank you|thx|cheers|best|regards|kind regards|best wishes)"
+                       r"(?: (?:heaps|a lot|so much|a bunch|again|in advance|all))?[,!.]?\s+(?-i:[A-Z])[\w'-]*[.!]?\s*$"
+                       r"|\bhope (?:you|your|you're|you are|all|everyone)\b[^.!?]{0,40}?\b(?:well|good|great|fine|nicely)\b[.!]*",
+                       re.I)
 # Words of a sentence that is only a pleasantry ("Also, thanks a lot!", "Cheers.").
 _PLEASANTRY = frozenset("thanks thank lot much also please appreciate appreciated great cheers hi hello hey advance "
                         "again ok okay awesome nice cool".split())
@@ -216,7 +239,9 @@ POINTER_NOUNS = (r"(one|ones|model|models|technique|techniques|method|methods|ap
                  r"term|terms|architecture|architectures|network|networks|algorithm|algorithms|process|entry|system|systems|"
                  r"tool|tools|framework|field|area|type|kind|thing|component|part|step|problem|issue|dataset|task|"
                  r"setup|set-up|example|loop|analogy|comparison|version|versions|strategy|trick|mechanism|scenario)")
-_REFERS_BACK = re.compile(r"\b(it|its|they|them|their|this|these|those|one|ones|such)\b|\bthat\W*$|\b(like|than|as) that\b", re.I)
+# (and "Is there something?" after a situation: what is wanted is in the sentences before)
+_REFERS_BACK = re.compile(r"\b(it|its|they|them|their|this|these|those|one|ones|such)\b|\b(something|anything)\W*$|\bthat\W*$"
+                          r"|\b(like|than|as) that\b", re.I)
 # "I was reading about image models and I wondered: who made Midjourney?" -> the part after the colon.
 _LEAD_IN = re.compile(r"^[^:?]{3,}:\s+(?=(what|who|whom|whose|which|how|why|when|where|is|are|does|do|did|can|could)\b)",
                       re.I)
@@ -252,7 +277,7 @@ def focus_question(text: str, names_entry: Callable[[str], bool] | None = None,
     questions, those on no topic of the material (`on_topic`) are dropped while one that is remains
     ("What is LoRA? Also, what's your favourite colour?" -> "What is LoRA?")."""
     message = text = without_markup(text)
-    stripped = " ".join(_FILLER.sub(" ", text).split())
+    stripped = " ".join(_FILLER.sub(" ", _SIGN_OFF.sub(" ", text)).split())
     text = stripped if re.search(r"\w", stripped) else text  # "ELI5?" alone is the request itself: a follow-up
     text = _EMOJI.sub(lambda m: ". " if re.search(r"\w\W*$", text[:m.start()]) else " ", text).strip()
     sentences = [x for x in re.split(r"(?<=[.!?])\s+", text) if x.strip()]

@@ -384,6 +384,9 @@ GAME_NAMES = NameIndex({"alphago": ["AlphaGo"], "alphastar": ["AlphaStar"], "ope
     # "those two" / "both of them": both items of a list of two
     ("Are those two actually different models?", SPEECH, "Are FastSpeech and Tacotron actually different models?"),
     ("Do both of them come from Microsoft?", SPEECH, "Do FastSpeech and Tacotron come from Microsoft?"),
+    ("were the two trained on the same data?", SPEECH, "were FastSpeech and Tacotron trained on the same data?"),
+    ("did the two come out the same year?", SPEECH, "did FastSpeech and Tacotron come out the same year?"),
+    ("same lab for both?", SPEECH, "same lab for FastSpeech and Tacotron?"),
     # "the <words> one": the listed row whose line holds the words
     ("Did OpenAI have a rival to the real-time strategy one?", GAMES, "Did OpenAI have a rival to AlphaStar?"),
     ("Who made the Google one?", SPEECH, "Who made Tacotron?"),
@@ -391,6 +394,15 @@ GAME_NAMES = NameIndex({"alphago": ["AlphaGo"], "alphastar": ["AlphaStar"], "ope
 def test_a_pair_or_a_described_item_of_the_last_list(question, history, expected):
     names = GAME_NAMES if history is GAMES else ORDINAL_NAMES
     assert condense(question, history, names, names.titles_by_entry) == expected
+
+
+def test_the_one_described_by_a_word_of_its_title_among_the_entries_just_compared():
+    """ "the video one" after a question comparing Image to Image with Video to Video is Video to Video."""
+    names = NameIndex({"image-to-image": ["Image to Image"], "video-to-video": ["Video to Video"]})
+    history = [("user", "How do Image to Image and Video to Video differ?"),
+               ("assistant", "Image to Image takes an image [1]. Video to Video takes a video [2].")]
+    assert condense("what changes does the video one make?", history, names, names.titles_by_entry) == \
+        "what changes does Video to Video make?"
 
 
 def test_a_refusals_closest_entries_are_no_list():
@@ -730,3 +742,38 @@ def test_the_two_of_them_are_the_two_entries_just_discussed():
 def test_a_bare_that_after_as_at_the_end_refers_back():
     assert ask("is there a dataset in the table that could serve as that?") == \
         "is there a dataset in the table that could serve as Whisper?"
+
+
+def test_what_we_are_talking_about_is_the_subject():
+    """ "what sort of input are we talking about?" asks about the subject of the conversation."""
+    assert ask("what sort of input are we talking about?") == "what sort of input are we talking about (about Whisper)?"
+    assert ask("which data does it need in this case?") == "which data does Whisper need in this case?"  # pointer replaced
+    assert ask("What sort of input does StyleGAN take?") == "What sort of input does StyleGAN take?"  # its own subject
+
+
+def test_those_two_of_a_list_of_three_holding_the_entry_asked_about_before_are_the_others():
+    """ "what else does that company have?" after Megatron-LM lists it with StyleGAN and GauGAN: "those two" are
+    StyleGAN and GauGAN."""
+    names = NameIndex({"megatron-lm": ["Megatron-LM"], "stylegan": ["StyleGAN"], "gaugan": ["GauGAN"]})
+    history = [("user", "Who made Megatron-LM?"), ("assistant", "Megatron-LM was created by NVIDIA [1]."),
+               ("user", "what else does that company have in the table?"),
+               ("assistant", "The article's model table lists 3 models created by NVIDIA:\n"
+                             "- StyleGAN — creator: NVIDIA — generates: Image [1]\n"
+                             "- GauGAN — creator: NVIDIA — generates: Image [2]\n"
+                             "- Megatron-LM — creator: NVIDIA — generates: Text [3]")]
+    assert condense("do those two make the same kind of output?", history, names, names.titles_by_entry) == \
+        "do StyleGAN and GauGAN make the same kind of output?"
+
+
+def test_an_echo_question_is_about_the_subject():
+    """ "going from what to what?": a wh-word at the end of a fragment asks about what was just said."""
+    assert ask("going from what to what?") == "going from what to what (about Whisper)?"
+    assert ask("trained on what?") == "trained on what (about Whisper)?"
+    assert ask("What is StyleGAN trained on?") == "What is StyleGAN trained on?"
+
+
+def test_a_described_item_set_before_the_question_is_what_its_pronoun_stands_for():
+    """ "the Go one, what does its output column say?" after a list: "its" is the Go row, not the last subject."""
+    history = [*GAMES[:1], ("assistant", GAMES[1][1])]
+    assert condense("the real-time strategy one, who made it?", history, GAME_NAMES, GAME_NAMES.titles_by_entry) == \
+        "AlphaStar, who made it?"

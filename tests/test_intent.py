@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.intent import Kind, analyze, definition_term, topic_phrase
+from assistant.stages import NodeView
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +103,10 @@ def reader(indexed_dir, embed_model):
     ("Is Midjourney from one of the big tech companies, going by the table?", Kind.CREATOR, "midjourney"),
     ("Who is GPT-3 used by?", Kind.OTHER, "gpt-3-gpt-4"),
     ("Is MuZero listed for game strategies in general or for one particular board game?", Kind.OUTPUT, "muzero"),
+    # what the table lists it as doing / says it is for / its output column, after a sentence naming the model
+    ("My side project might use Tacotron. What does the table list it as doing?", Kind.OUTPUT, "tacotron"),
+    ("A friend mentioned DETR. What does the model table say it's for?", Kind.OUTPUT, "detr"),
+    ("what exactly does MuZero's output column say?", Kind.OUTPUT, "muzero"),
     # the user generates, not the model: no question about an output
     ("What does the 'CLIP skip' setting change when I generate images in Stable Diffusion?", Kind.OTHER, "stable-diffusion"),
 ])
@@ -313,3 +318,40 @@ def test_questions_asking_for_a_rows_fields(question, fields):
 def test_a_generator_is_no_verb_of_generating(reader):
     """"Can text generators like GPT-3 ..." is no yes/no question about what GPT-3 generates."""
     assert reader("Can the architecture behind text generators like GPT-3 be used on pictures?").kind is not Kind.OUTPUT
+
+
+def test_one_that_does_the_same_as_the_row_discussed_lists_rows_of_its_output(reader):
+    """ "and is there a Google one that does the same?" after FastSpeech (condensed onto its row) asks for Google's
+    rows that generate what FastSpeech generates, not about FastSpeech itself."""
+    intent = reader("and is there a Google one that does the same (about FastSpeech)?")
+    assert intent.kind is Kind.LIST and intent.table is not None
+    names = {NodeView.of(n).title for n in intent.table.nodes}
+    assert "Tacotron" in names and "FastSpeech" not in names, names
+    assert reader("so no company at all (about U-Net)?").table is None  # no "same": still about the row
+
+
+def test_a_statement_about_named_models_then_an_ask_of_them_is_about_those_rows(reader):
+    """ "X and Y are both DeepMind entries. What does each one produce?" asks for X's and Y's rows, not a list of
+    DeepMind's; "What else do they make?" still asks for the others."""
+    intent = reader("MuZero and AlphaGo are both DeepMind entries. What does each one produce?")
+    assert intent.kind is Kind.OUTPUT and intent.table is None, intent.kind
+    assert {"muzero", "alphago"} <= set(intent.subjects)
+    assert reader("Whisper is by OpenAI. What else do they make?").kind is Kind.LIST
+
+
+def test_which_thing_a_model_does_is_no_list_of_models(reader):
+    """ "which role does the model play?" asks something of a model ("play" is a word of the table's outputs), not
+    for the table's game-playing rows; "Which of the models does NVIDIA make?" still lists."""
+    assert reader("In the iterative refinement analogy, which role am I playing, and which role does the model play?").table \
+        is None
+    assert reader("I keep telling the image model what to fix. Which role does the model play?").table is None
+    assert reader("Which of the models does NVIDIA make?").kind is Kind.LIST
+
+
+def test_everyday_words_for_an_output_select_its_rows(reader):
+    """ "picture makers" are the rows that generate images, and "any other ... makers" asks for a list."""
+    intent = reader("any other picture makers from independent creators?")
+    assert intent.kind is Kind.LIST and intent.table is not None
+    assert {"Midjourney", "BigSleep"} <= {NodeView.of(n).title for n in intent.table.nodes}
+    photos, images = reader("Which models in the table generate photos?"), reader("Which models in the table generate images?")
+    assert photos.table is not None and images.table is not None and photos.table.nodes == images.table.nodes

@@ -327,6 +327,17 @@ def test_gate_only_the_clause_that_asks_counts_for_a_models_fields(assistant):
     assert assistant.trace("Is Midjourney from one of the big tech companies, going by the table?").answerable
     assert assistant.trace("Who built MoCo, going by the table, and what's the full name behind the abbreviation?").answerable
     assert assistant.trace("my boss wants us to try jasper for blog posts and i have no clue who even makes it").answerable
+    # who exactly within a creator, and what the user calls its output ("a picture generator"), are no unknown topics
+    assert assistant.trace("Is the BigBird row credited to Google as a whole or to one particular Google team?").answerable
+    assert assistant.trace("Does the table list StyleGAN as a picture generator, and is it from NVIDIA?").answerable
+    assert not assistant.trace("Is StyleGAN a copyright-free picture generator?").answerable
+
+
+def test_gate_a_question_of_the_glossary_about_a_model_is_judged_on_the_glossary(assistant):
+    """ "Is MAUVE one of the metrics the glossary lists?" names a model row but asks of the glossary, whose
+    evaluation-metrics entry answers it; a question the glossary has no passage for is still refused."""
+    assert assistant.trace("Is MAUVE among the metrics the glossary lists for judging generative models?").answerable
+    assert not assistant.trace("Does the glossary say what license BLOOM uses?").answerable
 
 
 def test_gate_an_everyday_action_leading_the_topic_is_no_unknown_term(assistant):
@@ -479,3 +490,24 @@ def test_a_message_typed_in_lower_case_names_acronym_entries_in_any_case(assista
 def test_gate_where_the_table_puts_a_model_asks_who_made_it(assistant):
     trace = assistant.trace("Which lab does the table put next to RAG, and what kind of output is listed for it?")
     assert trace.answerable, trace.reason
+
+
+def test_a_question_asking_for_a_numbered_concept_ranks_concepts_above_rows_it_does_not_name(assistant):
+    """ "Which of the numbered concepts ...?" asks for one of the 22 concepts: a model row or glossary term it does not
+    name is no answer, however close its words."""
+    from assistant.text import kinds_asked
+
+    assert kinds_asked("Which of the article's numbered concepts is that?") == {"concept"}
+    assert kinds_asked("What's the glossary term for that?") == {"concept", "glossary", "section"}
+    assert kinds_asked("Which model in the table makes music?") is None
+    assert kinds_asked("Which term of the model table says who made it?") is None
+    question = "I describe a scene in a sentence and want a short animated clip from it. Which of the numbered concepts is that?"
+    kinds = [p.kind for p in assistant.retrieve(question, k=3)]
+    assert kinds == ["concept"] * 3, kinds
+
+
+def test_an_ask_of_field_words_only_is_searched_by_the_message_around_it(assistant):
+    """ "What idea is that explaining?" says nothing of what is asked (its "explaining" is closest to Explainable AI):
+    the sentence before it, which describes the passage, is what is searched."""
+    question = "The article mentions a child who recombines building blocks into new toys. What idea is that explaining?"
+    assert assistant.trace(question).passages[0].entry_id == "compositionality"

@@ -100,6 +100,10 @@ def test_field_words_are_shared():
     ("What does &lt;em&gt;interpolation&lt;/em&gt; mean?", "What does interpolation mean?"),
     # what the user does not know is no topic
     ("i have no clue who even makes jasper", "who even makes jasper"),
+    # a greeting to a group, well-wishing and a letter's closing are no topic
+    ("Hi all, hope your week's going well! Who made AlphaStar? Thanks heaps, Dave", "Who made AlphaStar?"),
+    ("Hello everyone, what is a GAN? Cheers, Sam", "What is a GAN?"),
+    ("Which one is the best Transformer", "Which one is the best Transformer"),  # no closing: a name ends the question
 ])
 def test_focus_question_keeps_the_question_and_drops_the_noise(message, question):
     from assistant.text import focus_question
@@ -133,6 +137,9 @@ def _on_topic(sentence: str) -> bool:
      "A hospital wants a model to make up fake patient records. What's the name for that?"),
     ("I need something that boxes objects in photos. Anything like that in the model table?",
      "I need something that boxes objects in photos. Anything like that in the model table?"),
+    # an ask that ends on "something" / "anything" wants what the sentence before describes
+    ("My aunt translates old letters for a living. Is there anything?",
+     "My aunt translates old letters for a living. Is there anything?"),
     ("The list numbers both of its items as 1. How many items are there really, and what are they?",
      "The list numbers both of its items as 1. How many items are there really, and what are they?"),
     ("I'm a designer not an engineer 😅 what is a prompt?", "What is a prompt?"),  # an emoji ends a sentence
