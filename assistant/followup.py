@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from assistant import prompts
 from assistant.intent import asks_about_fields, definition_term, topic_phrase
 from assistant.retrieval import NameIndex
-from assistant.table import is_list_question
+from assistant.table import is_list_question, table_word
 from assistant.text import POINTER_NOUNS as _NOUNS
 from assistant.text import STOPWORDS, content_words, normalize, stem, unify, words
 
@@ -52,7 +52,9 @@ _ONE = re.compile(r"\b(in|of|for|with|inside|from|into|on|training|using|buildin
 # one?", it is that entry's kind, no pointer (see _stands_alone)
 _A_KIND_ONE = re.compile(r"\b(a|an)\s+([\w-]+\s+){1,2}one\W*$", re.I)
 _OTHER = re.compile(rf"\bthe (other|same|second|first|latter|former)\s+{_NOUNS}\b|\bthe (\S+ )?(versions?|variants?|phases?|"
-                    r"stages?|steps?|parts?|half|halves|networks?|one|ones|components?|layers?)\b", re.I)
+                    r"stages?|steps?|parts?|half|halves|networks?|one|ones|components?|layers?)\b"
+                    # (not "the part on the role of attention mechanisms": a part said by what it is about)
+                    r"(?!\s+(on|about|covering|explaining|describing)\b)", re.I)
 # "the IO version", "the XL variant": another entry named after the subject.
 # "And zero-inflated models — what are they for?" asks a question of its own about the new name; "And
 # fine-tuning, how does it relate?" still relates it to the subject
@@ -781,7 +783,8 @@ def _described_item(question: str, history: History, names: NameIndex | None = N
             rows = [m.group("name").strip() for line, m in lines if wanted and wanted <= {stem(w) for w in content_words(line)}]
             return (found, rows[0]) if len(rows) == 1 else None
     items = listed_items(history, names) if names is not None and wanted else []
-    titled = [item for item in items if wanted <= {stem(w) for w in content_words(item)}]
+    said = {stem(table_word(w)) for w in content_words(found.group("d"))}  # "the picture one": Image to Image
+    titled = [item for item in items if said <= {stem(w) for w in content_words(item)}]
     return (found, titled[0]) if len(titled) == 1 and len(items) > 1 else None
 
 
@@ -916,6 +919,11 @@ def _asks_about_its_own_topic(question: str) -> bool:
 # subject of a verb; not "What does the article compare its networks to?", whose "its" is something said before)
 _OWN_PLURAL = re.compile(r"\b(some|several|many|few|multiple|certain|two|three|four|five)\s+([\w-]+\s+){0,2}?[\w-]+s\b"
                          r"[^?]*?(\band\b|\bthat\b|\bwhich\b|\bwhere\b|\bso\b|\bbut\b|,)[^?]*?\b(they|them|their)\b", re.I)
+# "How does the list say text-to-video systems usually get their clips?": a kind of thing, in the plural, before "their"
+_OWN_KIND = re.compile(r"\b(?!(those|these|such|the|both|two|of)\b)[\w-]+\s+(systems|models|networks|tools|generators|"
+                       r"architectures|methods|techniques|apps|"
+                       r"companies|researchers|developers|artists|users|people)\s+(?!(it|its|they|them|their)\b)[^?]*?"
+                       r"\btheir\b", re.I)  # (not "Which models use them?": "them" is something else)
 _OWN_SUBJECT = re.compile(r"^(which|what)\s+([\w'-]+\s+){1,5}?(?!(does|is|was|has been)\b)(?<!\bthe )(?<!\ban )(?<!\ba )"
                           r"[a-z]+s\s+(?!(it|its|they|them|their)\b)[^?]*?\bits\b", re.I)
 
@@ -934,7 +942,7 @@ def _antecedent_within(question: str) -> bool:
     if pronoun is None:
         return False
     upto = question[: pronoun.end()]
-    return bool(_OWN_PLURAL.search(upto) or _OWN_SUBJECT.match(upto))
+    return bool(_OWN_PLURAL.search(upto) or _OWN_SUBJECT.match(upto) or _OWN_KIND.search(upto))
 
 
 def _refers_to_named(question: str, names: NameIndex) -> bool:

@@ -150,7 +150,11 @@ _QUALIFIERS = frozenset({"alone", "solely", "jointly", "together", "exclusively"
                          "whole", "particular", "specific", "team", "teams", "division", "department", "subsidiary",
                          "individual", "person", "single",
                          # which of two rows of one name: "and the plain Perceiver?"
-                         "plain", "basic", "original", "regular", "normal", "standard", "bare"})
+                         "plain", "basic", "original", "regular", "normal", "standard", "bare",
+                         # "does the table put it down to GitHub?", "which model family ...?"
+                         "down", "family", "families",
+                         # reporting, not a topic: "which model family is said to underpin that?"
+                         "said", "stated", "claimed", "supposedly", "glossary"})
 # What a model is called after what it makes, in the user's words: "Does the table list DeepDream as a picture
 # generator or as a classifier?" ("picture" is the kind of output asked about, no topic)
 _MAKER_OF = re.compile(r"\b([\w-]+)[- ](?:generators?|makers?|models?|tools?|apps?|creators?|ones?)\b", re.I)

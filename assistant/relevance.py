@@ -61,7 +61,11 @@ ASKS_FOR_ANOTHER = re.compile(
     # "and which part turns that into the output sentence?" after the encoder: the decoder
     r"parts?|halves|half|pieces?|layers?|networks?|"
     # "What technique does LoRA use?" asks what the named entry itself uses; "which dataset does the article say ..." not
-    r"approach(es)?|algorithms?|metrics?)\b(?!\s+(does|do|did|is|are)\b(?!\s+the\s+(article|glossary|table|text|author)\b))",
+    r"approach(es)?|algorithms?|metrics?)\b(?!\s+(does|do|did|is|are)\b(?!\s+the\s+(article|glossary|table|text|author)\b))"
+    # "What does the glossary call generative models that ...?", "Which glossary entry covers measuring that?": a term
+    # for what is described, not the entry named in passing
+    r"|\bwhat (do|does) the (glossary|article|text|author) call\b"
+    r"|\b(which|what) (glossary |numbered )?(entry|term|concept|idea|item)\b(?!\s+(does|do|did|is|are|was|were)\b)",
     re.I)
 _CUES = [(re.compile(r"\b(analog\w*|metaphor\w*|compar\w*|likened)\b", re.I), LIKENESS),
          # "Where is that useful?", "What are they used for?": the sentence that says where or for what

@@ -55,6 +55,13 @@ _EXISTS = re.compile(r"^(is|are) (there|any)\b|\b(anything|something)\b|\b(does|
 _TABLE_WORD_FOR = {"picture": "image", "photo": "image", "drawing": "image", "illustration": "image", "artwork": "image",
                    "song": "music", "tune": "music", "footage": "video", "movie": "video", "film": "video",
                    "voice": "speech", "program": "code", "programming": "code", "sound": "audio"}
+
+
+def table_word(word: str) -> str:
+    """The table's word for an everyday one ("picture" -> "image"), else the word itself (singular)."""
+    return _TABLE_WORD_FOR.get(singular(word), word)
+
+
 _CONTRAST = re.compile(r"\s*,?\s*\b(rather than|instead of)\b[^,;?.!]*([?.!]?)", re.I)
 # "Is there any row in the model table where the creator column is left empty?", "... has no creator listed?"
 _NO_CREATOR = re.compile(r"\b(no|without( an?| any)?|empty|missing|blank|unlisted|unnamed)\s+"
@@ -322,7 +329,7 @@ class ModelTable:
         kept = normalize(SET_ASIDE.sub(lambda m: " " if m.group(2) in (",", ";") else m.group(0), question))
         # "text-to-speech models" asks for what they generate: speech
         words = [singular(re.sub(r"'s$", "", re.sub(r"^[a-z]+-to-([a-z]+)$", r"\1", w))) for w in content_words(kept)]
-        words = [_TABLE_WORD_FOR.get(w, w) for w in words]  # "picture makers" asks for rows that generate images
+        words = [table_word(w) for w in words]  # "picture makers" asks for rows that generate images
         # "image-classification models" asks for the category "image classification"
         asked = words + [singular(p) for w in words if "-" in w for p in w.split("-") if p]
         creator_hit = {w for w in asked if w in self.creator_vocab}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import html
+import json
 import locale
 import re
 import threading
@@ -264,8 +265,26 @@ def named_as_example(question: str, names: list[str]) -> bool:
 def without_markup(text: str) -> str:
     """The message without HTML tags, entities and Markdown emphasis, whitespace collapsed: tags, then entities, then
     tags that were entities ("<b>BigBird</b> &amp; what does it output?" -> "BigBird & what does it output?",
-    "&lt;em&gt;interpolation&lt;/em&gt;" -> "interpolation")."""
-    return " ".join(_MARKUP.sub(" ", _TAG.sub(" ", html.unescape(_TAG.sub(" ", text)))).split())
+    "&lt;em&gt;interpolation&lt;/em&gt;" -> "interpolation"); a JSON object pasted as the message is its question."""
+    return " ".join(_MARKUP.sub(" ", _TAG.sub(" ", html.unescape(_TAG.sub(" ", _from_json(text))))).split())
+
+
+_QUESTION_KEYS = ("question", "query", "user_query", "message", "text", "prompt", "input", "content", "q")
+
+
+def _from_json(text: str) -> str:
+    """The question a JSON object holds ('{"user_query": "what is a GAN?", "lang": "en"}' -> "what is a GAN?"): the
+    value of a key that names one, else its longest string; any other text as it is."""
+    stripped = text.strip()
+    if not (stripped.startswith("{") and stripped.endswith("}")):
+        return text
+    try:
+        found = json.loads(stripped)
+    except ValueError:
+        return text
+    values = {k.lower(): v for k, v in found.items() if isinstance(v, str) and v.strip()} if isinstance(found, dict) else {}
+    named = next((values[k] for k in _QUESTION_KEYS if k in values), "")
+    return named or max(values.values(), key=len, default=text)
 
 
 def focus_question(text: str, names_entry: Callable[[str], bool] | None = None,
@@ -319,12 +338,16 @@ def asking_clause(question: str) -> str:
     made each?" -> "who made each?"); the whole message when no clause starts with a question word."""
     # ("my boss wants us to try jasper for blog posts and who even makes it?": a wh-word after "and" opens a clause)
     text = question.strip()
-    starts = [0, *(m.end() for m in re.finditer(r"(?<=[;:.!])\s+|,?\s+(?:and|but|so)\s+(?=(?:who|whom|whose|what|which|how|"
-                                                r"why|when|where)\b)", text))]
+    # ("putting my slides together — RAG counts as a Microsoft model, right?": a dash sets a lead-in apart too)
+    starts = [0, *(m.end() for m in re.finditer(r"(?<=[;:.!])\s+|\s+[—–-]+\s+|,?\s+(?:and|but|so)\s+(?=(?:who|whom|whose|"
+                                                r"what|which|how|why|when|where)\b)", text))]
     for start in starts:
         clause = text[start:]
         if re.match(r"(who|whom|whose|what|which|how|why|when|where|is|are|was|were|does|do|did|can|could)\b", clause, re.I):
             return clause
+    # a statement asked with a tag after a lead-in: "putting my slides together — RAG is from Microsoft, right?"
+    if len(starts) > 1 and re.search(r"\b(right|correct|true|isn'?t it|aren'?t they|yes|no)\W*$", text, re.I):
+        return text[starts[-1]:]
     return question
 
 

@@ -205,3 +205,11 @@ def test_a_question_looking_in_the_table_reads_the_rows_retrieved(assistant, fak
     assert "Tesseract OCR" in sent_text(fake.requests[-1])
     assert any(c.title == "Tesseract OCR" for c in answer.citations)
     assert_verified(answer)
+
+
+def test_a_question_of_the_glossary_about_a_model_row_is_answered_by_the_glossary(assistant):
+    """ "Does the glossary explain the idea behind ViT?" names ViT's row; the glossary's Vision Transformers entry
+    answers, not the row (which only says who made it and what it generates)."""
+    answer = assistant.ask("does the glossary explain the idea behind ViT (Vision Transformer)?")
+    assert not answer.refused and answer.citations, answer.text
+    assert {c.entry_id for c in answer.citations} == {"vision-transformers-vits"}, answer.text

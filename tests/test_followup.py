@@ -403,6 +403,9 @@ def test_the_one_described_by_a_word_of_its_title_among_the_entries_just_compare
                ("assistant", "Image to Image takes an image [1]. Video to Video takes a video [2].")]
     assert condense("what changes does the video one make?", history, names, names.titles_by_entry) == \
         "what changes does Video to Video make?"
+    # in everyday words: "the picture one" is Image to Image
+    assert condense("can the picture one do style transfers?", history, names, names.titles_by_entry) == \
+        "can Image to Image do style transfers?"
 
 
 def test_a_refusals_closest_entries_are_no_list():
@@ -777,3 +780,18 @@ def test_a_described_item_set_before_the_question_is_what_its_pronoun_stands_for
     history = [*GAMES[:1], ("assistant", GAMES[1][1])]
     assert condense("the real-time strategy one, who made it?", history, GAME_NAMES, GAME_NAMES.titles_by_entry) == \
         "AlphaStar, who made it?"
+
+
+def test_a_part_said_by_the_entry_it_is_about_names_its_own_subject():
+    """ "Does the part on GANs use a comparison too?" names its subject: nothing is attached ("the second phase?"
+    alone still refers back)."""
+    assert ask("Does the part on GANs use an analogy too?") == "Does the part on GANs use an analogy too?"
+    assert ask("What is the second phase?") == "What is the second phase (about Whisper)?"
+
+
+def test_a_kind_of_thing_named_before_their_is_what_their_stands_for():
+    """ "text-to-video systems ... their clips": "their" is the systems the question names, not the last subject."""
+    question = "How does the concepts list say text-to-video systems usually get their clips?"
+    assert ask(question) == question
+    assert ask("Which of those models use their own data?") != "Which of those models use their own data?"
+    assert ask("Which well-known models use them at their core?") != "Which well-known models use them at their core?"

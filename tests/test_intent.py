@@ -105,6 +105,7 @@ def reader(indexed_dir, embed_model):
     ("Is MuZero listed for game strategies in general or for one particular board game?", Kind.OUTPUT, "muzero"),
     # what the table lists it as doing / says it is for / its output column, after a sentence naming the model
     ("My side project might use Tacotron. What does the table list it as doing?", Kind.OUTPUT, "tacotron"),
+    ("What about BigBird, is that one Google's too?", Kind.CREATOR, "bigbird"),  # a creator's possessive
     ("A friend mentioned DETR. What does the model table say it's for?", Kind.OUTPUT, "detr"),
     ("what exactly does MuZero's output column say?", Kind.OUTPUT, "muzero"),
     # the user generates, not the model: no question about an output

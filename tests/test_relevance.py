@@ -308,6 +308,8 @@ def test_a_question_naming_its_subject_asks_for_another_entry_not_the_subjects_n
     ("Is there a training trick made specifically for recurrent neural networks?", "teacher-forcing"),
     ("Is there a specific strategy of self-supervised learning in the glossary?", "contrastive-learning"),
     ("Which part turns the compact representation back into data (about Encoder)?", "decoder"),
+    ("A GAN can sample faces without scoring them. What does the glossary call models that sample without an explicit "
+     "likelihood?", "implicit-models"),
 ])
 def test_a_question_asking_for_another_entry_is_answered_by_that_entry(assistant, fake, question, entry):
     """The named entry is the context: the answer comes from the entry that fits the question's other words."""
@@ -322,6 +324,10 @@ def test_a_question_asking_for_another_entry_is_answered_by_that_entry(assistant
     ("Which architecture is behind GPT-3?", False),
     ("and which part turns that into the output sentence (about Encoder)?", True),  # another part than the encoder
     ("What part does training data play in it?", False),  # the role of something, no other entry
+    # a term for what is described
+    ("A GAN can't score faces. What does the glossary call models that sample without a likelihood?", True),
+    ("Which glossary entry covers measuring how unsure a detector is?", True),
+    ("What idea is GAN built on?", False),
 ])
 def test_questions_asking_for_another_entry(question, asks):
     from assistant.relevance import ASKS_FOR_ANOTHER

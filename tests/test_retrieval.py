@@ -331,6 +331,9 @@ def test_gate_only_the_clause_that_asks_counts_for_a_models_fields(assistant):
     assert assistant.trace("Is the BigBird row credited to Google as a whole or to one particular Google team?").answerable
     assert assistant.trace("Does the table list StyleGAN as a picture generator, and is it from NVIDIA?").answerable
     assert not assistant.trace("Is StyleGAN a copyright-free picture generator?").answerable
+    # what is said around the relation: "put it down to", "is said to", where to look ("glossary"), a lead-in
+    assert assistant.trace("Codex: does the table put it down to OpenAI or to Microsoft?").answerable
+    assert assistant.trace("preparing my slides — BigBird counts as a Google model in the table, right?").answerable
 
 
 def test_gate_a_question_of_the_glossary_about_a_model_is_judged_on_the_glossary(assistant):

@@ -100,6 +100,10 @@ def test_field_words_are_shared():
     ("What does &lt;em&gt;interpolation&lt;/em&gt; mean?", "What does interpolation mean?"),
     # what the user does not know is no topic
     ("i have no clue who even makes jasper", "who even makes jasper"),
+    # a JSON payload pasted as the message: its question
+    ('{"user_query": "what is a GAN?", "lang": "en", "client": "web-2.3.1"}', "what is a GAN?"),
+    ('{"lang": "en", "note": "who made LoRA?"}', "who made LoRA?"),
+    ("{not json} what is a GAN?", "{not json} what is a GAN?"),
     # a greeting to a group, well-wishing and a letter's closing are no topic
     ("Hi all, hope your week's going well! Who made AlphaStar? Thanks heaps, Dave", "Who made AlphaStar?"),
     ("Hello everyone, what is a GAN? Cheers, Sam", "What is a GAN?"),
@@ -221,3 +225,11 @@ def test_the_asking_clause_starts_at_a_question_word_after_and():
 
     assert asking_clause("my boss wants us to try jasper for blog posts and who even makes it?") == "who even makes it?"
     assert asking_clause("What is LoRA and how does it work?") == "What is LoRA and how does it work?"  # asks from the start
+
+
+def test_a_statement_with_a_tag_after_a_dash_lead_in_is_what_is_asked():
+    from assistant.text import asking_clause
+
+    assert asking_clause("putting my slides together — RAG is a Microsoft model, right?") == "RAG is a Microsoft model, right?"
+    assert asking_clause("Copilot — who made it?") == "who made it?"
+    assert asking_clause("RAG is a Microsoft model, right?") == "RAG is a Microsoft model, right?"
