@@ -327,6 +327,7 @@ class ModelTable:
         # the filter itself ("other than AlphaStar generate Real-time Strategy Game Play?")
         clauses = [m for m in asides if m.group(2) in (",", ";")]
         kept = normalize(SET_ASIDE.sub(lambda m: " " if m.group(2) in (",", ";") else m.group(0), question))
+        kept = re.sub(r"\b(in general|in particular|specifically|as such)\b", " ", kept)  # how, not what, is asked
         # "text-to-speech models" asks for what they generate: speech
         words = [singular(re.sub(r"'s$", "", re.sub(r"^[a-z]+-to-([a-z]+)$", r"\1", w))) for w in content_words(kept)]
         words = [table_word(w) for w in words]  # "picture makers" asks for rows that generate images
@@ -344,7 +345,10 @@ class ModelTable:
         written = self._creator_as_written(question)
         # "Are any universities credited in the model table?": whether it has rows of a creator asks for them
         # "Is there a translation model in the table?": whether it has rows of an output asks for them too
-        of_output = bool(output_hit) and re.search(rf"\b{_LIST_NOUN}\b", text) is not None
+        of_output = bool(output_hit) and (re.search(rf"\b{_LIST_NOUN}\b", text) is not None
+                                          # "Is there anything in the table that generates sound?"
+                                          or re.search(r"\b(anything|something)\b.*\b(generat|produc|make|output|creat)", text)
+                                          is not None)
         by_output_alone = of_output and not (listing or creator_hit or written)
         if not (creator_hit or output_hit or written) or not (listing or exists and (creator_hit or written or of_output)):
             # "Is there an OCR tool in the model table?": a word of some rows' names, and nothing else unexplained
@@ -354,7 +358,12 @@ class ModelTable:
             if len(titled) != 1 or rest or not exists:
                 return None
             as_asked = re.search(rf"(?<![\w-]){re.escape(titled[0])}(?![\w-])", question, re.I)  # "OCR", as written
-            return self._named_like(as_asked.group(0) if as_asked else titled[0])
+            name = as_asked.group(0) if as_asked else titled[0]
+            # "Is there a row for the Transformer itself?": that name's own row, not every name holding it
+            own = [r for r in self.rows if normalize(NodeView.of(r).title) == normalize(name)]
+            if own and re.search(rf"{re.escape(name)}\W+(itself|alone|proper|on its own)\b", question, re.I):
+                return TableMatch(creator="", output="", nodes=own, name=name)
+            return self._named_like(name)
         set_aside = self._set_aside(aside, " ".join(normalize(m.group(0)) for m in clauses)) if aside else []
         explained = creator_hit | output_hit | self.output_words | _TABLE_WORDS | set(content_words(written))
         unexplained = [w for w in words if w not in explained and not is_field_word(w) and not re.fullmatch(_LIST_NOUN, w)

@@ -63,8 +63,10 @@ RELATION = re.compile(r"\b(built on|based on|rel(y|ies) on|powered by|leverag\w*
 # The question asks for a term of the glossary or the numbered concepts, not a row of the model table: "What is that
 # step called in the glossary?", "What's the glossary term for ...?"; or for one of the numbered concepts only
 _ASKS_FOR_TERM = re.compile(r"\b(glossary|(which|what)( \w+)? (concept|idea|term)s?\b(?! (of|from|in) the (model )?table))", re.I)
-_ASKS_FOR_CONCEPT = re.compile(r"\b(numbered (concepts?|list|ideas?|items?|points?)|(concepts?|ideas?) (list|section)|"
+_ASKS_FOR_CONCEPT = re.compile(r"\b(numbered (concepts?|list|ideas?|items?|points?)|(concepts?|ideas?) list|"
                                r"list of (concepts|ideas)|\d\d? (key )?concepts)\b", re.I)
+# "the concepts section": the concepts, or the section that introduces them
+_CONCEPTS_SECTION = re.compile(r"\b(concepts?|ideas?) section\b", re.I)
 
 
 def kinds_asked(question: str) -> frozenset[str] | None:
@@ -72,6 +74,8 @@ def kinds_asked(question: str) -> frozenset[str] | None:
     "What's the glossary term for it?": a concept or glossary term), else None."""
     if _ASKS_FOR_CONCEPT.search(question):
         return frozenset({"concept"})
+    if _CONCEPTS_SECTION.search(question):
+        return frozenset({"concept", "section"})
     if _ASKS_FOR_TERM.search(question):
         return frozenset({"concept", "glossary", "section"})
     return None

@@ -354,5 +354,15 @@ def test_everyday_words_for_an_output_select_its_rows(reader):
     intent = reader("any other picture makers from independent creators?")
     assert intent.kind is Kind.LIST and intent.table is not None
     assert {"Midjourney", "BigSleep"} <= {NodeView.of(n).title for n in intent.table.nodes}
+    sound = reader("Is there anything in the table that generates sound in general, not speech?")
+    assert sound.table is not None and "WaveNet" in {NodeView.of(n).title for n in sound.table.nodes}
     photos, images = reader("Which models in the table generate photos?"), reader("Which models in the table generate images?")
     assert photos.table is not None and images.table is not None and photos.table.nodes == images.table.nodes
+
+
+def test_a_name_itself_is_its_own_row_not_every_name_holding_it(reader):
+    """ "the Transformer itself" is the Transformer row; "a Transformer" may be any row with it in its name."""
+    itself = reader("Is there a row for the Transformer itself in the model table?")
+    assert itself.table is not None and [NodeView.of(n).title for n in itself.table.nodes] == ["Transformer"]
+    any_ = reader("Is there a Transformer in the model table?")
+    assert any_.table is not None and len(any_.table.nodes) > 1

@@ -503,6 +503,7 @@ def test_a_question_asking_for_a_numbered_concept_ranks_concepts_above_rows_it_d
     assert kinds_asked("Which of the article's numbered concepts is that?") == {"concept"}
     assert kinds_asked("What's the glossary term for that?") == {"concept", "glossary", "section"}
     assert kinds_asked("Which model in the table makes music?") is None
+    assert kinds_asked("What does the concepts section say first?") == {"concept", "section"}  # or the section itself
     assert kinds_asked("Which term of the model table says who made it?") is None
     question = "I describe a scene in a sentence and want a short animated clip from it. Which of the numbered concepts is that?"
     kinds = [p.kind for p in assistant.retrieve(question, k=3)]
