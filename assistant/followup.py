@@ -776,15 +776,14 @@ def _described_item(question: str, history: History, names: NameIndex | None = N
     found = _DESCRIBED.search(question)
     if found is None or set(found.group("d").lower().split()) & _NO_DESCRIPTION:
         return None
-    wanted = {stem(w) for w in content_words(found.group("d"))}
+    wanted = {stem(table_word(w)) for w in content_words(found.group("d"))}  # "the picture one": Image to Image
     for answer in [text for role, text in reversed(history) if role == "assistant"][:2]:
         lines = [(line, m) for line in answer.splitlines() if (m := _LISTED.match(line))]
         if lines:
             rows = [m.group("name").strip() for line, m in lines if wanted and wanted <= {stem(w) for w in content_words(line)}]
             return (found, rows[0]) if len(rows) == 1 else None
     items = listed_items(history, names) if names is not None and wanted else []
-    said = {stem(table_word(w)) for w in content_words(found.group("d"))}  # "the picture one": Image to Image
-    titled = [item for item in items if said <= {stem(w) for w in content_words(item)}]
+    titled = [item for item in items if wanted <= {stem(w) for w in content_words(item)}]
     return (found, titled[0]) if len(titled) == 1 and len(items) > 1 else None
 
 
@@ -920,10 +919,10 @@ def _asks_about_its_own_topic(question: str) -> bool:
 _OWN_PLURAL = re.compile(r"\b(some|several|many|few|multiple|certain|two|three|four|five)\s+([\w-]+\s+){0,2}?[\w-]+s\b"
                          r"[^?]*?(\band\b|\bthat\b|\bwhich\b|\bwhere\b|\bso\b|\bbut\b|,)[^?]*?\b(they|them|their)\b", re.I)
 # "How does the list say text-to-video systems usually get their clips?": a kind of thing, in the plural, before "their"
+# (not "Which models use them?": "them" is something else; nor "those models", which points back itself)
 _OWN_KIND = re.compile(r"\b(?!(those|these|such|the|both|two|of)\b)[\w-]+\s+(systems|models|networks|tools|generators|"
-                       r"architectures|methods|techniques|apps|"
-                       r"companies|researchers|developers|artists|users|people)\s+(?!(it|its|they|them|their)\b)[^?]*?"
-                       r"\btheir\b", re.I)  # (not "Which models use them?": "them" is something else)
+                       r"architectures|methods|techniques|apps|companies|researchers|developers|artists|users|people)\s+"
+                       r"(?!(it|its|they|them|their)\b)[^?]*?\btheir\b", re.I)
 _OWN_SUBJECT = re.compile(r"^(which|what)\s+([\w'-]+\s+){1,5}?(?!(does|is|was|has been)\b)(?<!\bthe )(?<!\ban )(?<!\ba )"
                           r"[a-z]+s\s+(?!(it|its|they|them|their)\b)[^?]*?\bits\b", re.I)
 
