@@ -20,7 +20,17 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from assistant.stages import NodeView
-from assistant.text import STOPWORDS, asking_clause, compound_parts, content_words, is_field_word, normalize, singular, unify
+from assistant.text import (
+    STOPWORDS,
+    YES_TAG,
+    asking_clause,
+    compound_parts,
+    content_words,
+    is_field_word,
+    normalize,
+    singular,
+    unify,
+)
 
 if TYPE_CHECKING:
     from assistant.retrieval import NameIndex
@@ -111,8 +121,6 @@ _ABOUT = re.compile(r"\s*\(about [^()]*(\([^()]*\)[^()]*)*\)\s*\??$")  # the sub
 _SAME_OUTPUT = re.compile(r"\b(that|which|to|for|doing|for doing) (does|do|did|makes?|generates?|produces?|outputs?|doing|"
                           r"making) the same( thing| job| task| kind of (thing|output|stuff))?\b", re.I)
 _YES_NO = re.compile(r"^(is|are|was|were|did|does|do|has|have)\b")
-# A statement asked as a question: "whisper = speech to text right?", "LoRA is from Microsoft, isn't it?"
-_YES_TAG = re.compile(r"[\s,]*\b(right|correct|true|yes|no|isn'?t it|is that (right|correct|true)|am i right|or not)\W*$")
 _EXPLAIN = re.compile(r"^(how|why)\b|\b(explain|describe|walk me through|what role|purpose|what happens|in what way|"
                       r"advantages?|disadvantages?|benefits?|challenges?|risks?|limitations?|used for|work)\b")
 # "What is X?", "What are X?", "Define X", "What does X mean / stand for / refer to?", "Meaning of X", "X?"
@@ -200,7 +208,7 @@ def _names_a_creator(text: str, models: list[str], names: NameIndex, table: Mode
 def without_tag(question: str) -> str:
     """The question without a tag that only asks for a yes ("whisper = speech to text right??" -> "whisper = speech
     to text"); unchanged when it has none or is a wh-question ("Which one is right?")."""
-    tag = _YES_TAG.search(question.lower())
+    tag = YES_TAG.search(question.lower())
     return question[:tag.start()] if tag and tag.start() > 0 and not _WH.match(question) else question
 
 

@@ -337,6 +337,11 @@ def _points_back_first(sentence: str, names_entry: Callable[[str], bool]) -> boo
     return pronoun is not None and not names_entry(sentence[: pronoun.start()])
 
 
+# A statement asked as a question: "whisper = speech to text right?", "LoRA is from Microsoft, isn't it?"
+YES_TAG = re.compile(r"[\s,]*\b(right|correct|true|yes|no|isn'?t it|aren'?t they|is that (right|correct|true)|am i right|or not)"
+                     r"\W*$", re.I)
+
+
 def asking_clause(question: str) -> str:
     """The clauses of a message from the first one that asks on ("Whisper and WaveNet both deal with sound; who
     made each?" -> "who made each?"); the whole message when no clause starts with a question word."""
@@ -350,7 +355,7 @@ def asking_clause(question: str) -> str:
         if re.match(r"(who|whom|whose|what|which|how|why|when|where|is|are|was|were|does|do|did|can|could)\b", clause, re.I):
             return clause
     # a statement asked with a tag after a lead-in: "putting my slides together — RAG is from Microsoft, right?"
-    if len(starts) > 1 and re.search(r"\b(right|correct|true|isn'?t it|aren'?t they|yes|no)\W*$", text, re.I):
+    if len(starts) > 1 and YES_TAG.search(text):
         return text[starts[-1]:]
     return question
 
