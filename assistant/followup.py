@@ -25,8 +25,8 @@ from assistant import prompts
 from assistant.intent import asks_about_fields, definition_term, topic_phrase
 from assistant.retrieval import NameIndex
 from assistant.table import is_list_question, table_word
+from assistant.text import ORG_NOUN, STOPWORDS, content_words, normalize, stem, unify, words
 from assistant.text import POINTER_NOUNS as _NOUNS
-from assistant.text import STOPWORDS, content_words, normalize, stem, unify, words
 
 History = list[tuple[str, str]]
 MAX_EXCHANGES = 6  # (user, assistant) pairs of history read per question: bounds the work whatever a client sends
@@ -70,9 +70,8 @@ _BARE = re.compile(r"\b(is|are|was|were|['’]s|does|do|did|doing|done|can|could
                    # ("could serve as that?")
                    r"|\b(in|at|by|into|behind|without|as)\s+(this|that|these|those)(?=\W*$)", re.I)
 _CREATOR_REF = re.compile(r"\b(that same|this same|that|this|the same|the|its|their)\s+"
-                          r"(company|companies|organi[sz]ation|lab|laboratory|firm|maker|creator|developer|group|team|"
                           # not "the creator of X", nor "the same company as X" (which compares with X)
-                          r"institute|studio)\b('s)?(?!\s+(of|behind|that|which|who|as)\b)", re.I)
+                          rf"({ORG_NOUN}|maker|creator|developer|studio)\b('s)?(?!\s+(of|behind|that|which|who|as)\b)", re.I)
 _PEOPLE = re.compile(r"\b(they|them|their)\b", re.I)
 _FROM_THEM = re.compile(r"\bfrom (them|they)\b", re.I)
 # "is few-shot learning connected to it?": a question naming one entry relates it to the subject
@@ -92,7 +91,7 @@ _FIELD_ELLIPSIS = re.compile(r"^(and|but|so|also)?\W*(what about |how about )?(t
                              # "and whose is that?": who made it
                              r"|^(and|but|so)?\W*(?P<whose>whose) (is|was) (it|that|this)( one)?\W*$"
                              # "and which company?", "which lab?": who made it
-                             r"|^(and|but|so)?\W*(which|what) (company|lab|organi[sz]ation|team|firm|group)\W*$"
+                             rf"|^(and|but|so)?\W*(which|what) {ORG_NOUN}\W*$"
                              # with filler: "Output type according to the table?", "Generates what, exactly?"
                              r"|^(and\W+)?(the |its )?(?P<field2>creator|maker|output)( type)?,?( (according to|in|per|from) the "
                              r"(table|article|list))?\W*$"
@@ -169,6 +168,8 @@ _ENTRY_NOUN = (r"(entry|entries|concept|concepts|term|terms|technique|techniques
                r"component|architecture|model|models|one|ones|half|part|piece|side)")
 _ASKS_FOR_ENTRY = re.compile(rf"^(is|are) there\b|^(which|what) (other |another )?{_ENTRY_NOUN}\b"
                              rf"|\b(any other|another|any more) {_ENTRY_NOUN}\b", re.I)
+_IS_THERE = re.compile(r"((and|so|but|also|ok|okay)\W+)?(is|are) there\b", re.I)
+_WHICH_ENTRY = re.compile(rf"^(which|what) (item|items|{_ENTRY_NOUN})\b", re.I)
 _LISTED = re.compile(r"^\s*[-•*]\s*(?P<name>.+?)\s+—\s+creator:", re.M)
 _SWITCH = re.compile(r"^(and|but|so)?\W*(what|how) about\s+(?P<x>.+?)\W*$|^(and|but|so)\s+(?P<y>.+?)\W*$", re.I)
 
@@ -280,8 +281,7 @@ def _named_in_question(exchange: _Exchange, context: _Context) -> Subject | None
     found = context.names.find(exchange.question)
     if found and is_list_question(exchange.question) and not any(map(context.is_model, found)):
         found = [e for e in context.names.find(exchange.answer) if context.is_model(e) and e not in found] or found
-    elif found and exchange.answer and re.match(r"(is|are) there\b", exchange.question.strip(), re.I) \
-            and not is_list_question(exchange.question):
+    elif found and exchange.answer and _IS_THERE.match(exchange.question.strip()) and not is_list_question(exchange.question):
         # "Is there a GAN variant aimed at making art?" asks for another entry than GANs: the one its answer gave
         found = [e for e in context.names.find(exchange.answer) if e not in found] or found
     return context.entry(found, exchange.question) if found else None
@@ -302,7 +302,9 @@ def _defined_term(exchange: _Exchange, context: _Context) -> Subject | None:
 def _rows_listed(exchange: _Exchange, context: _Context) -> Subject | None:
     """ "Which model is credited to Studio Ousia?" or "Does any other company have one?" answered by a list of rows:
     the row(s) it got."""
-    listed = is_list_question(exchange.question) or _LISTED.search(exchange.answer)
+    # ("Which item in the numbered concepts list is a GAN-based architecture?": the entry its answer gave)
+    which = _WHICH_ENTRY.match(exchange.question.strip()) and not exchange.refers_back
+    listed = is_list_question(exchange.question) or _LISTED.search(exchange.answer) or which
     found = context.names.find(exchange.answer) if listed else []
     return context.entry(found, exchange.question) if found else None
 
@@ -440,8 +442,10 @@ def condense(question: str, history: History | None, names: NameIndex, titles: d
     if item:
         # "Is it any different from the first?" after the second one: "it" is still the subject (but in "the Go one,
         # what does its output column say?" the one set first is what "its" stands for)
+        # ("What does the table list the LoRA row as producing, and whose is it?": "it" is the row just named)
         if subject is not None and _PRONOUN.search(_ORDINAL.sub(" ", question)) and subject.text not in item \
-                and not _EXPLETIVE.search(item) and not _LEAD_REFERENCE.match(question):
+                and not _EXPLETIVE.search(item) and not _LEAD_REFERENCE.match(question) \
+                and not _refers_to_named(item, names):
             return _replace_reference(item, subject.text)
         return item
     if subject is None:
@@ -509,7 +513,8 @@ _ANNOUNCED = re.compile(r"^(\W*(ok(ay)?|so|now|and|but|also)\W+)?((totally|compl
                         r"(switching|changing) (gears|topics?|subjects?|the subject)|on (another|a different) (note|topic)|"
                         r"another (topic|subject|thing))\b", re.I)
 # A lead-in that names what the question is about: "Swin Transformer: is that for image classification too?"
-_LEAD_NAME = re.compile(r"^(?:(?:as for|about|regarding|now|and|ok(?:ay)?|so)\W+)?(?P<x>[^:?,;—–-]{2,60}?)\s*(?::|—|–| - |,)\s+"
+_LEAD_NAME = re.compile(r"^(?:(?:as for|about|regarding|now|and|ok(?:ay)?|so)\W+)?(?P<x>(?:[^:?,;—–-]|(?<=\w)-(?=\w)){2,60}?)"
+                        r"\s*(?::|—|–| - |,)\s+"
                         r"(?=(what|who|whom|whose|which|how|why|when|where|is|are|was|were|does|do|did|can|could)\b)", re.I)
 
 
@@ -526,7 +531,9 @@ def _new_topic(turn: _Turn) -> str | None:
     if announces_new_topic(turn.question):
         return turn.question
     lead = _LEAD_NAME.match(turn.stripped)
-    if lead is None or len(content_words(lead.group("x"))) > 4:
+    # ("And fine-tuning, how does it relate?" relates the entry it names to the subject)
+    if lead is None or len(content_words(lead.group("x"))) > 4 \
+            or re.search(r"\b(relat\w*|compar\w*|differ\w*|connect\w*|similar\w*|versus|vs)\b", turn.stripped[lead.end():], re.I):
         return None
     named = turn.names.find(lead.group("x"))
     return turn.question if named and turn.subject.entry_id not in named else None
@@ -923,6 +930,14 @@ _OWN_PLURAL = re.compile(r"\b(some|several|many|few|multiple|certain|two|three|f
 _OWN_KIND = re.compile(r"\b(?!(those|these|such|the|both|two|of)\b)[\w-]+\s+(systems|models|networks|tools|generators|"
                        r"architectures|methods|techniques|apps|companies|researchers|developers|artists|users|people)\s+"
                        r"(?!(it|its|they|them|their)\b)[^?]*?\btheir\b", re.I)
+# "a glossary entry for taking a model trained in one setting and making it work in a related one": "it" is the thing
+# an activity was done to, named just before
+_OWN_OBJECT = re.compile(r"\b[a-z]{2,}ing\s+(a|an)\s+([\w-]+\s+){0,2}?[\w-]+\b[^?]*?\b(it|its)\b"
+                         # "Which row evaluates text rather than generating it?": the object of the verb set against
+                         r"|\b(rather than|instead of|but not|and not)\s+[a-z]+\s+(it|them)\b"
+                         # "once I've got the picture, can AI make it bigger?": the thing a clause put first names
+                         r"|^(\W*(ok|okay|and|so|but)\W+)*(once|when|after|if|whenever)\b[^?,]*?\b(a|an|the|my|our|your)\s+"
+                         r"[\w-]+[^?,]*,[^?]*?\b(it|its)\b", re.I)
 _OWN_SUBJECT = re.compile(r"^(which|what)\s+([\w'-]+\s+){1,5}?(?!(does|is|was|has been)\b)(?<!\bthe )(?<!\ban )(?<!\ba )"
                           r"[a-z]+s\s+(?!(it|its|they|them|their)\b)[^?]*?\bits\b", re.I)
 
@@ -941,7 +956,7 @@ def _antecedent_within(question: str) -> bool:
     if pronoun is None:
         return False
     upto = question[: pronoun.end()]
-    return bool(_OWN_PLURAL.search(upto) or _OWN_SUBJECT.match(upto) or _OWN_KIND.search(upto))
+    return bool(_OWN_PLURAL.search(upto) or _OWN_SUBJECT.match(upto) or _OWN_KIND.search(upto) or _OWN_OBJECT.search(upto))
 
 
 def _refers_to_named(question: str, names: NameIndex) -> bool:

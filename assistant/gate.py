@@ -21,8 +21,10 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from assistant.intent import ABOUT_NAMED, Intent, Kind, topic_phrase, without_tag
 from assistant.stages import Key, NodeView, intent_of
+from assistant.table import table_word
 from assistant.text import (
     LANGUAGES,
+    ORG_NOUN,
     POINTER_NOUNS,
     RELATION,
     STOPWORDS,
@@ -99,10 +101,10 @@ _MEASURED = re.compile(r"\bhow (?:many|much)\s+(?P<x>[\w-]+(?:\s+[\w-]+)?)\s+"
 _YEAR = re.compile(r"(?<![\w-])(1[89]|20)\d\d(?![\w-])")
 # "who" that asks, not the relative "who" of "people who shouldn't": at the start of a clause or after a verb of asking.
 _PERSON = re.compile(r"(^|[,:;(]\s*|\b(and|or|but|so|know|tell me|wonder|guess|ask|asking|say|says|said|is|was)\s+)who(m|se)?\b"
-                     r"|\bwhich (person|people|researcher|scientist|company|organi[sz]ation|lab)\b", re.I)
+                     rf"|\bwhich (person|people|researcher|scientist|{ORG_NOUN})\b", re.I)
 _MAKING = re.compile(r"\b(creat|made|make|develop|buil|behind|credit|responsib|author|produc|design|releas|own|came up)"
                      r"|\bwhose (is|are|was|were) (it|that|this|they|these|those)\b"
-                     r"|\bfrom\W*$|\b(comes?|came) from\b|\bsame (company|lab|organi[sz]ation|team|group|creator|maker)\b", re.I)
+                     rf"|\bfrom(\W*$|\s*,)|\b(comes?|came) from\b|\bsame ({ORG_NOUN}|creator|maker)\b", re.I)
 
 
 def _asks_quantity(question: str) -> bool:
@@ -239,7 +241,8 @@ class AnswerabilityGate(BaseNodePostprocessor):
             # "What technique is Stable Diffusion built on?": prose that speaks of the model tells what it is built on
             spoken_of = [v for t, v in zip(texts, views, strict=True) if not v.named and v.kind != "model"
                          and any(normalize(x) in normalize(t) for x in name_list)]
-            if all_models and spoken_of and RELATION.search(question):
+            # ("Apart from its row in the model table, where does DALL-E come up?": the prose that speaks of it answers)
+            if all_models and spoken_of and (RELATION.search(question) or kinds_asked(question)):
                 all_models, about_best = False, max(about_best, *(v.vector_score for v in spoken_of))
             if all_models and kinds_asked(question) and any(v.kind != "model" and v.vector_score >= self.threshold + 0.1
                                                             for v in views[:3]):
@@ -265,7 +268,9 @@ class AnswerabilityGate(BaseNodePostprocessor):
                 # "Is DeepMind Lab a game-playing agent?": the row answers with what it is, whatever the user calls it
                 asked -= set(content_words(intent.term)) if intent.kind is Kind.OUTPUT else set()
                 asked -= {m.group(1).lower() for m in _MAKER_OF.finditer(question)}
+                # ("is it listed for making pictures ...?": the table's word for it, "image", is the material's)
                 strange = [w for w in focus & asked if self.vocabulary is not None and not self.vocabulary.known(w)
+                           and not self.vocabulary.known(table_word(w))
                            and singular(w) not in STOPWORDS and not _adverb(w)  # "elses", "exactly"
                            and w not in _QUALIFIERS
                            and intent.kind in (Kind.CREATOR, Kind.OUTPUT)]

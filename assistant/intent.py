@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from assistant.stages import NodeView
 from assistant.text import (
+    ORG_NOUN,
     STOPWORDS,
     YES_TAG,
     asking_clause,
@@ -68,17 +69,21 @@ class Intent:
 
 
 _COMPARE = re.compile(r"\b(differ\w*|difference\w*|compar\w*|versus|vs\.?|contrast\w*|distinguish\w*|similar\w*|"
-                      r"relat(e|es|ed|ion|ionship) (to|between|with)|better than|same (thing |idea |concept )?as|in common)\b")
-_CREATOR = re.compile(r"\b(who|whom|whose"
-                      r"|which ([\w&-]+ )?(company|companies|organi[sz]ations?|labs?|team|firms?|group|people|researchers?)"
-                      r"|what (company|organi[sz]ation|lab|team|firm|group))\b.*\b(creat|made|make|making|develop|buil|behind|"
+                      r"relat(e|es|ed|ion|ionship) (to|between|with)|better than|same (thing |idea |concept )?as|in common|"
+                      # "is quantization just another way of doing the same thing (about Knowledge Distillation)?"
+                      r"(another|other|a different) (way|method|technique|approach) (of|to|for) (doing |achieving |getting )?"
+                      r"the same( thing| job| goal| result)?)\b")
+_CREATOR = re.compile(rf"\b(who|whom|whose|which ([\w&-]+ )?({ORG_NOUN}|people|researchers?)|what {ORG_NOUN})\b"
+                      r".*\b(creat|made|make|making|develop|buil|behind|"
                       r"put\b.*\btogether|"
                       r"releas|produc|design|own|invent|responsib|train|c[ao]mes? up with|c[ao]mes? from|belong|credit|attribut|"
                       # "Which organisation does the table give for DiffusionBee?"
                       r"(give|gives|list|lists|name|names|put|puts|show|shows) (for|next to|beside|against|alongside))"
-                      r"|\b(creator|maker|developer|author|inventor)s? (of|behind)\b|\bwho('s| is| was) behind\b"
+                      r"|\b(creator|maker|developer|author|inventor)s? (of|behind)\b"
+                      # "Which one mentions Facebook in its creator column?"
+                      r"|\b(creator|maker|developer|author)s? (column|cell|field)\b|\bwho('s| is| was) behind\b"
                       # "the organisation behind LangChain"
-                      r"|\b(company|organi[sz]ation|lab|team|firm|group)s? behind\b"
+                      rf"|\b{ORG_NOUN} behind\b"
                       # "GPT-J sounds like an OpenAI name. Is it theirs?", "whose is it?"
                       r"|\b(is|was|are|were) (it|this|that|they|these|those) (really |actually |even )?(theirs|his|hers)\b"
                       # "What about Swin Transformer, is that one Google's too?"
@@ -88,8 +93,10 @@ _CREATOR = re.compile(r"\b(who|whom|whose"
                       # "Whose model is it, per the table?", "whose is MiniLM in the table?"
                       r"|^whose( (model|models|project|creation|product|system|tool|thing))? (is|was|are|were)\b"
                       # "Which company is ELECTRA from?", "Do ERNIE and PanGu-α come from the same company?"
-                      r"|\b(which|what) (company|companies|organi[sz]ations?|labs?|team|firms?|group)\b.*\bfrom\W*$"
-                      r"|\b(the same|one|a single) ([\w&-]+ )?(company|lab|organi[sz]ation|team|group|creator|maker|developer)\b"
+                      # ("ELMo: which institute is it from, and what kind of output ...?")
+                      rf"|\b(which|what) {ORG_NOUN}\b.*\bfrom(\W*$|\s*,)"
+                      # "same creator in the table or not?"
+                      rf"|\b((the )?same|one|a single) ([\w&-]+ )?({ORG_NOUN}|creator|maker|developer)\b"
                       r"|\b(made|created|developed|built|released) by (whom|who|which|what)\b"
                       # "who's Tesseract OCR from?", "Who is each from, and what ...?"
                       r"|^who('s| is| are| was| were)\b.*\bfrom\W*$|^who('s| is| are| was| were)( [\w-]+){1,3} from\b"
@@ -133,7 +140,9 @@ _DEFINE = [re.compile(p, re.I) for p in (
     r"^(?:tell me about|what about|what'?s|what is meant by)\s+(?:an?\s+|the\s+)?(?P<x>.+?)$",
     r"^what\s+(?:kind|type|sort)\s+of\s+\w+\s+(?:is|are)\s+(?:an?\s+|the\s+)?(?P<x>.+?)$",
     # "Is BERT a model or a technique?": what kind of thing X is
-    r"^(?:is|are)\s+(?:an?\s+|the\s+)?(?P<x>(?:(?!\s(?:an?|the)\s).)+?)\s+(?:an?|the)\s+[\w-]+(?:\s+or\s+(?:an?\s+|the\s+)?[\w-]+)?$",
+    # (not "is there any other loss function in the glossary?": whether there is one)
+    r"^(?:is|are)\s+(?!there\b)(?:an?\s+|the\s+)?(?P<x>(?:(?!\s(?:an?|the)\s).)+?)\s+(?:an?|the)\s+[\w-]+"
+    r"(?:\s+or\s+(?:an?\s+|the\s+)?[\w-]+)?$",
 )]
 # A definition's "X" that is really a description ("the technique where ...") is not a term.
 _DESCRIPTIVE = re.compile(r"\b(that|which|where|when|who|whose|in which|used|called|for|to|of a|of an|by|based on|"

@@ -15,7 +15,17 @@ from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from assistant.stages import Key, NodeView, intent_of, with_metadata
-from assistant.text import SET_ASIDE, asking_clause, content_words, is_field_word, name_words, normalize, singular, without_where
+from assistant.text import (
+    SET_ASIDE,
+    asking_clause,
+    content_words,
+    is_field_word,
+    name_words,
+    normalize,
+    singular,
+    stem,
+    without_where,
+)
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -25,7 +35,10 @@ _LIST_NOUN = (r"(models?|systems?|tools?|ais|ones|entry|entries|networks|generat
 # A question asks for rows when it says "list", asks which/what <...> models, "how many models",
 # "models made by ...", "what else did X make", or "all/other models".
 _LIST_INTENT = re.compile(
-    r"\b(list|enumerate)\b|\b(which|what) row\b"  # "Which row in the table is listed for 'Code Generation'?"
+    # "list" the verb, not the noun: "What does the concepts list mean by Image to Image?" asks for no rows
+    r"\b((?<!the )(?<!this )(?<!that )(?<!its )(?<!a )(?<!concepts )(?<!concept )(?<!numbered )(?<!ideas )(?<!'s )"
+    r"(?<!same )list|enumerate)\b"
+    r"|\b(which|what) row\b"  # "Which row in the table is listed for 'Code Generation'?"
     # (not "which role does the model play?": a verb between asks something of the model, not for models)
     rf"|\b(which|what)\b(?:\s+(?!(?:does|do|did|is|are|was|were|can|could|will|would|should)\b)[\w&'-]+){{0,4}}?"
     rf"\s+{_LIST_NOUN}\b"
@@ -107,7 +120,9 @@ _NAME_HOLDS = re.compile(
     r"(?:the\s+(?:word|string|term|text)\s+)?['\"‘“]?(?P<x>[\w.·&+-]{2,30}?)['\"’”]?\s+(?:somewhere\s+|anywhere\s+)?in\s+"
     r"(?:their|its|the)\s+(?:own\s+)?names?\b"
     r"|\bnames?\s+(?:contains?|containing|includes?|including|mentions?)\s+"
-    r"(?:the\s+(?:word|string|term|text)\s+)?['\"‘“]?(?P<y>[\w.·&+-]{2,30}?)['\"’”]?(?=[\s?.!,]|$)", re.I)
+    r"(?:the\s+(?:word|string|term|text)\s+)?['\"‘“]?(?P<y>[\w.·&+-]{2,30}?)['\"’”]?(?=[\s?.!,]|$)"
+    # "Which GPT-named rows come from somewhere else?"
+    r"|\b(?P<z>[A-Za-z][\w.·&+]{1,20})-named\s+(?:rows?|models?|entries|ones|systems?|tools?)\b", re.I)
 
 
 def is_list_question(question: str) -> bool:
@@ -130,7 +145,21 @@ _TABLE_WORDS = frozenset({"table", "article", "listed", "list", "mentioned", "ot
                           "once", "together", "simultaneously", "same", "time",
                           # asking for the rows: "Give me every model the table attributes to Google"
                           "give", "show", "every", "each", "attribute", "attributes", "attributed", "whole", "full",
-                          "credit", "credits", "credited", "everything", "itself", "themselves"})
+                          "credit", "credits", "credited", "everything", "itself", "themselves",
+                          # "List every row the table tags for classifying images, plus who made each"
+                          "tag", "tags", "tagged", "plus"})
+
+
+def _asked_word(word: str, asked: list[str]) -> bool:
+    """Whether a word of a Generates category is among the question's words, as written or in another form of the
+    same word ("classifying images" asks for "Image Classification"); a generic head ("generation") only as written."""
+    if word in asked:
+        return True
+    if word in _GENERIC_HEAD or is_field_word(word):
+        return False
+    own = stem(word)
+    return any(min(len(own), len(other)) >= 5 and (own.startswith(other) or other.startswith(own))
+               for other in map(stem, asked))
 
 
 def _parts(generates: str) -> list[list[str]]:
@@ -311,7 +340,15 @@ class ModelTable:
             return TableMatch(creator="", output="", nodes=rows, what="whose creator cell is empty") if rows else None
         held = _NAME_HOLDS.search(question)  # a filter on the names is a list request of its own
         if held:
-            return self._named_like(held.group("x") or held.group("y"))
+            part = held.group("x") or held.group("y") or held.group("z")
+            found = self._named_like(part)
+            # "Which of the GAN-named rows come from NVIDIA?": the creator named too filters them
+            hit = {singular(re.sub(r"'s$", "", w)) for w in content_words(normalize(question))} & self.creator_vocab \
+                - {singular(w) for w in content_words(normalize(part))}
+            made = [r for r in found.nodes if hit <= self.creator_tokens[r.node_id]] if found and hit else []
+            if made:
+                return TableMatch(creator=self._creator_name(hit), output="", nodes=made, name=part)
+            return found
         # "... that make images rather than classify them?": what the rows are contrasted with is no filter
         question = _CONTRAST.sub(lambda m: m.group(2) or "", question)
         text = normalize(question)
@@ -327,6 +364,10 @@ class ModelTable:
         # the filter itself ("other than AlphaStar generate Real-time Strategy Game Play?")
         clauses = [m for m in asides if m.group(2) in (",", ";")]
         kept = normalize(SET_ASIDE.sub(lambda m: " " if m.group(2) in (",", ";") else m.group(0), question))
+        # the rows it sets aside are named there, and their names are no filter: "OpenAI" of "other than OpenAI Five"
+        aside_titles = {NodeView.of(r).title for r in self.rows if _says(aside, NodeView.of(r).title)}
+        for title in sorted(aside_titles, key=len, reverse=True):
+            kept = re.sub(rf"(?<![\w-]){re.escape(normalize(title))}(?![\w-])", " ", kept)
         kept = re.sub(r"\b(in general|in particular|specifically|as such)\b", " ", kept)  # how, not what, is asked
         # "text-to-speech models" asks for what they generate: speech
         words = [singular(re.sub(r"'s$", "", re.sub(r"^[a-z]+-to-([a-z]+)$", r"\1", w))) for w in content_words(kept)]
@@ -336,7 +377,7 @@ class ModelTable:
         creator_hit = {w for w in asked if w in self.creator_vocab}
         # A category of two or more words named whole ("image classification") is asked for as a whole.
         whole = {" ".join(p) for r in self.rows for p in _parts(NodeView.of(r).field("generates"))
-                 if len(p) > 1 and set(p) <= set(asked)}
+                 if len(p) > 1 and all(_asked_word(w, asked) for w in p)}
         # the most specific categories named: "real-time strategy game play" holds "game strategy" too
         whole = {w for w in whole if not any(set(w.split()) < set(o.split()) for o in whole)}
         output_hit = {w for w in asked if w in self.head_vocab} - creator_hit
@@ -387,8 +428,10 @@ class ModelTable:
             rows = self._best_outputs(rows, output_hit, set(asked), either=bool(re.search(r"\b(or|either)\b", text)))
         rows = [r for r in rows if r not in set_aside]
         # "an image-only generator", "models that only generate text": that category alone, not "Image & Text"
+        # ("which other rows from that company are plain text too?": the cell "Text" alone)
         only = next((w for w in sorted(output_hit) if re.search(rf"\b{re.escape(w)}s?-only\b|\bonly (generate|produce|make|"
-                                                                  rf"output|create)s? {re.escape(w)}", text)), "")
+                                                                  rf"output|create)s? {re.escape(w)}|\b(plain|pure|just) "
+                                                                  rf"{re.escape(w)}s?\b", text)), "")
         exact = self._output_as_written(question) or next((c for c in self.cells if singular(normalize(c)) == only), "")
         if exact:  # "Which entries have plain 'Image' as their output?": that cell, not "Image & Text"
             rows = [r for r in rows if normalize(NodeView.of(r).field("generates")) == normalize(exact)]
@@ -410,7 +453,8 @@ class ModelTable:
         named = [r for r in self.rows if _says(aside, NodeView.of(r).title)]
         if named or not clauses:
             return named
-        said = {singular(p) for w in content_words(clauses) for p in [w, *w.split("-")] if p} - _WEAK["generates"]
+        said = {singular(re.sub(r"['’]s$", "", p)) for w in content_words(clauses) for p in [w, *w.split("-")] if p} \
+            - _WEAK["generates"]  # ("Google's own rows": Google's)
         return [r for r in self.rows if said & {w for part in _parts(NodeView.of(r).field("generates")) for w in part}
                 or self.creator_tokens[r.node_id] and self.creator_tokens[r.node_id] <= said]
 

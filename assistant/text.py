@@ -35,7 +35,9 @@ _QUOTES = str.maketrans({variant: plain for plain, variants in QUOTE_VARIANTS.it
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 
 # A phrase that sets something aside: "Besides the text prompt, ...", "apart from GANs, ..."
-SET_ASIDE = re.compile(r"\b(besides|apart from|aside from|other than|except for|except|leaving out|excluding|not counting)\s+"
+SET_ASIDE = re.compile(r"\b(besides|apart from|aside from|other than|except for|except|leaving out|excluding|not counting|"
+                       # "Leaving Google's own rows aside, which ...?"
+                       r"(?:leaving|setting|putting|leave|set|put)(?=\s[^,;?]{1,60}?\saside\b))\s+"
                        r"[^,;?]{1,60}?(,|;|(?=[?.!]\s*$))", re.I)
 
 STOPWORDS = frozenset(
@@ -67,16 +69,23 @@ _ASKS_FOR_CONCEPT = re.compile(r"\b(numbered (concepts?|list|ideas?|items?|point
                                r"list of (concepts|ideas)|\d\d? (key )?concepts)\b", re.I)
 # "the concepts section": the concepts, or the section that introduces them
 _CONCEPTS_SECTION = re.compile(r"\b(concepts?|ideas?) section\b", re.I)
+# "How does the article describe it outside the table?", "Apart from its row in the model table, where ...?": the prose
+_BESIDES_TABLE = re.compile(r"\b(outside|apart from|aside from|besides|beyond|other than|not counting|except for)\s+"
+                            r"(the\s+|its\s+|their\s+)?(own\s+)?(model\s+)?(table|row|rows|listing)\b"
+                            # "In the article's Google comparison, which step ...?": an analogy is told in prose
+                            r"|\b(the|that|this|its|article['’]s|author['’]s)\s+([\w-]+\s+){0,2}(analog(y|ies)|metaphors?|"
+                            r"comparison|parallel)\b", re.I)
 
 
 def kinds_asked(question: str) -> frozenset[str] | None:
     """The kinds of entry a question asks for when it says ("Which of the numbered concepts covers that?": a concept;
-    "What's the glossary term for it?": a concept or glossary term), else None."""
+    "What's the glossary term for it?", "How does the article describe it outside the table?": any entry of the
+    prose), else None."""
     if _ASKS_FOR_CONCEPT.search(question):
         return frozenset({"concept"})
     if _CONCEPTS_SECTION.search(question):
         return frozenset({"concept", "section"})
-    if _ASKS_FOR_TERM.search(question):
+    if _ASKS_FOR_TERM.search(question) or _BESIDES_TABLE.search(question):
         return frozenset({"concept", "glossary", "section"})
     return None
 
@@ -186,11 +195,15 @@ def unify(text: str) -> str:
     return " ".join(text.split()).translate(_QUOTES)
 
 
+# What the maker of a model is called: "Which company / lab / outfit does the table credit?"
+ORG_NOUN = (r"(?:compan(?:y|ies)|organi[sz]ations?|orgs?|labs?|laborator(?:y|ies)|teams?|firms?|groups?|outfits?|"
+            r"start-?ups?|corporations?|vendors?|institut(?:e|es|ion|ions)|universit(?:y|ies)|business(?:es)?)")
+
 # Words that ask what an entry is, who made it or what it generates, or that every model row and
 # every question uses ("who", "model", "explain"). Every entry answers those, so they are evidence
 # neither of a topic nor against it. Matched as word prefixes, like stems.
 FIELD_WORD = re.compile(
-    r"^(who|creat|make|made|maker|develop|devel|buil|compan|organi|lab|behind|author|credit|responsib|produc|generat|"
+    r"^(who|creat|make|made|maker|develop|devel|buil|compan|organi|lab|outfit|firm|startup|start-up|vendor|corporat|behind|author|credit|responsib|produc|generat|"
     r"output|type|kind|sort|model|system|tool|belong|ai|article|table|list|mean|defin|work|use|used|purpose|known|call|stand|describ|"
     r"explain|differ|compar|relat|role|idea|concept|term|example|analog|doe|say|tell|help|happen|refer|come|came|accord|"
     r"appear|entr|matter|much|what|how|why|give|mention|talk|cover|includ|descri|entri|each|one|thing|get|task|perform|per|job|"
@@ -307,12 +320,15 @@ def focus_question(text: str, names_entry: Callable[[str], bool] | None = None,
     sentences = [part for x in sentences for part in _split_lead_in(x)]
     kept = [x for x in sentences if set(content_words(x)) - _PLEASANTRY or x.endswith("?")]
     asks = [x for x in kept if _ASKS.search(_GREETING.sub("", x).strip())]
-    if asks and on_topic is not None and any(on_topic(x) for x in asks):
-        asks = [x for x in asks if on_topic(x)]
     # an ask with hardly a word of its own that refers back keeps the sentence before it even when that names
     # nothing: "There's a file type people save weights in. Which one does the article name?"
     bare = [x for x in asks if _REFERS_BACK.search(x) and len([w for w in content_words(x) if not is_field_word(w)
                                                                and w != "many" and not w.endswith("ly")]) <= 2]
+    if asks and on_topic is not None and any(on_topic(x) for x in asks):
+        # ("ChatGPT is in the model table, right? Who's it credited to?": a statement to confirm, then the question
+        # about its subject)
+        confirms = all(YES_TAG.search(x) for x in asks if on_topic(x))
+        asks = [x for x in asks if on_topic(x) or confirms and x in bare and _only_fields(x)]
     if asks and names_entry is not None and not (bare and not any(map(names_entry, kept))):
         # a sentence naming an entry is what an ask that names none refers to; asks naming their own stand alone
         # ("BigSleep makes images. Is it an OpenAI project like DALL·E?": an ask whose "it" comes before any name
@@ -331,6 +347,11 @@ def focus_question(text: str, names_entry: Callable[[str], bool] | None = None,
     return text[:1].upper() + text[1:] if text != message and message != message.lower() else text
 
 
+def _only_fields(sentence: str) -> bool:
+    """Whether a sentence's words only ask for fields ("Who's it credited to?"): no topic of its own, on or off."""
+    return all(is_field_word(w) for w in content_words(sentence))
+
+
 def _points_back_first(sentence: str, names_entry: Callable[[str], bool]) -> bool:
     """Whether the sentence's first pronoun comes before any entry it names ("Is it an OpenAI project like DALL·E?")."""
     pronoun = re.search(r"\b(it|its|they|them|their)\b", sentence, re.I)
@@ -342,16 +363,32 @@ YES_TAG = re.compile(r"[\s,]*\b(right|correct|true|yes|no|isn'?t it|aren'?t they
                      r"\W*$", re.I)
 
 
+# A question that only asks whether the sentence before is so: "Is that right?", "Is that what the article's table says?"
+_CONFIRMATION = re.compile(r"^(is|was|isn'?t) (that|this|it|that claim|this claim) (really |actually |even )?(right|true|correct|"
+                           r"accurate|so|the case|what (the|this|your) [\w'’ ]{0,40}?(says?|lists?|shows?|gives?|has))\W*$"
+                           r"|^(am i|are they|is (he|she)) (right|correct)\W*$|^(true|right|correct)\W*$", re.I)
+# Who said the claim: "My lecturer's slide says (that) ...", "a friend told me ..."
+_REPORTED = re.compile(r"^.{0,60}?\b(says?|said|claims?|claimed|told (me|us)|tells (me|us)|reckons?|insists?)( that)?\s+(?=\S)",
+                       re.I)
+
+
 def asking_clause(question: str) -> str:
     """The clauses of a message from the first one that asks on ("Whisper and WaveNet both deal with sound; who
     made each?" -> "who made each?"); the whole message when no clause starts with a question word."""
     # ("my boss wants us to try jasper for blog posts and who even makes it?": a wh-word after "and" opens a clause)
     text = question.strip()
     # ("putting my slides together — RAG counts as a Microsoft model, right?": a dash sets a lead-in apart too)
+    # ("and the T-NLG row further down, who's that from?": a comma before who/what/how/why opens a clause too)
     starts = [0, *(m.end() for m in re.finditer(r"(?<=[;:.!])\s+|\s+[—–-]+\s+|,?\s+(?:and|but|so)\s+(?=(?:who|whom|whose|"
-                                                r"what|which|how|why|when|where)\b)", text))]
-    for start in starts:
+                                                r"what|which|how|why|when|where)\b)|,\s+(?=(?:who|whom|whose|what|how|why)\b)",
+                                                text))]
+    for before, start in zip([0, *starts], starts, strict=False):
         clause = text[start:]
+        if start and _CONFIRMATION.match(clause):
+            # "My lecturer's slide says LangChain comes from Facebook AI. Is that what the table says?": the claim
+            # is what is asked, as a statement with a tag ("LangChain comes from Facebook AI, right?")
+            claim = _REPORTED.sub("", text[before:start].strip().rstrip(".!;:—–- "))
+            return f"{claim}, right?"
         if re.match(r"(who|whom|whose|what|which|how|why|when|where|is|are|was|were|does|do|did|can|could)\b", clause, re.I):
             return clause
     # a statement asked with a tag after a lead-in: "putting my slides together — RAG is from Microsoft, right?"
@@ -433,7 +470,9 @@ class Vocabulary:
             # ("rope" -> "role", "bread" -> "broad").
             edits = _edits(word) if len(word) >= 6 else {word[:i] + word[i + 1] + word[i] + word[i + 2:]
                                                           for i in range(len(word) - 1)}
-            options = {w for w in edits - {word} if self.surface.get(w, 0) >= 2 or w in _QUESTION_WORDS}
+            # (a word of eight letters or more the material uses once is word enough: "checkpiont" -> "checkpoint")
+            options = {w for w in edits - {word} if (self.surface.get(w, 0) >= (1 if len(word) >= 8 else 2)
+                                                     or w in _QUESTION_WORDS) and not _spelling_variant(word, w)}
             if len(options) > 1 and all(is_field_word(w) and w[:5] == word[:5] for w in options):
                 # "creater": creator, created or creates all ask the same thing, who made it
                 return min(options, key=lambda w: (len(w) != len(word), w[-1] != word[-1], w))  # same length and ending first
@@ -471,6 +510,15 @@ _CONTRACTED = frozenset("whats hows whos wheres whens whys thats theres dont doe
 _CHAT = {"n": "and", "u": "you", "ur": "your", "wat": "what", "wut": "what", "wht": "what", "y": "why", "r": "are",
          "abt": "about", "bc": "because", "cuz": "because"}
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _spelling_variant(word: str, other: str) -> bool:
+    """Whether two words are British and American spellings of one ("summarise"/"summarize", "practise"/"practice",
+    "watercolours"/"watercolors"): no typo to correct."""
+    if len(word) == len(other):
+        changed = [{a, b} for a, b in zip(word, other, strict=True) if a != b]
+        return len(changed) == 1 and changed[0] in ({"s", "z"}, {"s", "c"})
+    return word.replace("our", "or") == other or other.replace("our", "or") == word
 
 
 def _edits(word: str) -> set[str]:

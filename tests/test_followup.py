@@ -396,6 +396,30 @@ def test_a_pair_or_a_described_item_of_the_last_list(question, history, expected
     assert condense(question, history, names, names.titles_by_entry) == expected
 
 
+def test_a_row_of_the_last_list_named_before_its_pronoun_is_what_the_pronoun_means():
+    """ "What does the table list the Tacotron row as producing, and whose is it?": "it" is Tacotron, not the list's first."""
+    question = "What does the table list the Tacotron row as producing, and whose is it?"
+    assert condense(question, SPEECH, ORDINAL_NAMES, ORDINAL_NAMES.titles_by_entry) == \
+        "What does the table list Tacotron as producing, and whose is it?"
+
+
+@pytest.mark.parametrize("question", [
+    "Is there also a glossary entry for taking a model trained in one setting and making it work in a related one?",
+    "Is there a concept for restyling a clip I already have, say making it look like claymation?",
+    "Which row in the table evaluates text rather than generating it?",  # the object of the verb set against
+    "ok, and once I've got the picture, can AI make it bigger and crisper?",  # what a clause put first named
+])
+def test_a_pronoun_for_what_an_activity_was_done_to_refers_to_nothing_before(question):
+    assert ask(question) == question
+
+
+def test_a_hyphenated_name_leading_the_question_is_what_its_pointer_means():
+    names = NameIndex({"turing-nlg": ["Turing-NLG"], "t-nlg": ["T-NLG"]})
+    history = [("user", "Is Turing-NLG in the model table?"), ("assistant", "Turing-NLG was created by Microsoft [1].")]
+    question = "and the T-NLG row further down, who's that from?"
+    assert condense(question, history, names, names.titles_by_entry) == question
+
+
 def test_the_one_described_by_a_word_of_its_title_among_the_entries_just_compared():
     """ "the video one" after a question comparing Image to Image with Video to Video is Video to Video."""
     names = NameIndex({"image-to-image": ["Image to Image"], "video-to-video": ["Video to Video"]})
@@ -674,6 +698,9 @@ def test_an_answer_that_never_says_its_entrys_name_is_about_the_entry_it_quotes(
 def test_a_question_asking_whether_there_is_another_entry_is_about_the_one_its_answer_gave():
     """"Is there a GAN variant ...?" names GANs but asks for another entry: "it" is then the one the answer gave."""
     history = [("user", "Is there a GAN variant aimed at making faces?"),
+               ("assistant", "StyleGAN is a variant of GANs for faces [1].")]
+    assert ask("How does it work?", history) == "How does StyleGAN work?"
+    history = [("user", "and is there a GAN variant aimed at making faces?"),  # after "and" too
                ("assistant", "StyleGAN is a variant of GANs for faces [1].")]
     assert ask("How does it work?", history) == "How does StyleGAN work?"
 

@@ -30,6 +30,7 @@ def reader(indexed_dir, embed_model):
     ("What is a variational autoencoder?", Kind.DEFINITION, "variational-autoencoders-vaes"),
     ("what is lora", Kind.DEFINITION, "lora"),  # an all-lower-case question matches acronyms in any case
     ("How does a VAE differ from a GAN?", Kind.COMPARE, "variational-autoencoders-vaes"),
+    ("is quantization just another way of doing the same thing (about Knowledge Distillation)?", Kind.COMPARE, "quantization"),
     # a comparison of two prose entries is no list of rows, whatever words of the table it uses
     ("What models do Image to Image and Text to Video differ in?", Kind.COMPARE, "image-to-image"),
     ("Which number does AnimateDiff have in the concepts list?", Kind.NUMBER, "animatediff"),
@@ -56,6 +57,14 @@ def reader(indexed_dir, embed_model):
     # a statement asked with a tag, and a creator's possessive
     ("whisper = speech to text right??", Kind.OUTPUT, "whisper"),
     ("LoRA is from Microsoft, isn't it?", Kind.CREATOR, "lora"),
+    # a maker called otherwise ("outfit", "institute"), the creator column, "same creator" without "the"
+    ("GPT-NeoX: which outfit does the table credit for it?", Kind.CREATOR, "gpt-neox"),
+    ("ELMo: which institute is it from, and what kind of output is it listed with?", Kind.CREATOR, "elmo"),
+    ("Which LLaMA row mentions Facebook in its creator column?", Kind.CREATOR, "llama"),
+    ("deberta and roberta sound like siblings. same creator in the table or not?", Kind.CREATOR, "deberta"),
+    ("and the T-NLG row further down, who's that from?", Kind.CREATOR, "t-nlg"),  # the clause after the lead-in
+    # a claim about a maker to check
+    ("My friend says Whisper was made by Google. Is that right?", Kind.CREATOR, "whisper"),
     ("Is AlphaFold one of DeepMind's game-playing systems?", Kind.CREATOR, "alphafold"),
     # a question about a model's row asks for the whole row
     ("What is the ViT row in the table about?", Kind.CREATOR, "vit-vision-transformer"),
@@ -274,6 +283,7 @@ def test_not_a_list_question(reader, question):
     ("What is DALL-E 2 based on?", ""),  # what it is based on, not what it is
     ("What does the article mean by memory or attention?", "memory or attention"),
     ("What is curriculum learning, where a model sees easy examples first?", "curriculum learning"),  # a describing clause
+    ("is there any other loss function in the glossary?", ""),  # whether there is one, not what "there ..." is
 ])
 def test_definition_terms(question, term):
     assert definition_term(question) == term

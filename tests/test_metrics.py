@@ -412,6 +412,7 @@ def test_looks_like_refusal():
 def test_condensation_of_follow_ups_and_switches():
     sd = ["Stable Diffusion", "SD"]
     assert condensation_correct("And who made it?", "Who made Stable Diffusion?", True, sd)
+    assert asks_about_maker("Did that university have a hand in any other entry?")  # any word for a maker
     assert condensation_correct("And who made it?", "who made stable diffusion", True, sd)  # any case
     assert not condensation_correct("And who made it?", "And who made it?", True, sd)  # not rewritten
     assert not condensation_correct("And who made it?", "Who made Midjourney?", True, sd)  # wrong subject

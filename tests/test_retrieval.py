@@ -275,10 +275,42 @@ def test_gate_a_kind_of_thing_a_model_is_asked_to_be_is_no_topic(assistant):
     assert not assistant.trace("Is DeepMind Lab a game-playing agent with an API?").answerable
 
 
+def test_model_table_reads_a_category_in_other_forms_a_plain_cell_and_names_set_aside(assistant):
+    table = ModelTable(assistant.snapshot.nodes)
+    classifiers = {"efficientnet", "mobilenet", "vit-vision-transformer", "swin-transformer",
+                   "deit-data-efficient-image-transformer"}
+    # "classifying images" asks for the category "Image Classification", not every image row
+    for question in ("List every row the table tags for classifying images.", "Which rows classify images?"):
+        found = table.match(question)
+        assert found and {n.metadata["entry_id"] for n in found.nodes} == classifiers, question
+    # "plain text": the cell "Text" alone, not "Transcribed Text" or "Image & Text"
+    plain = table.match("What else from OpenAI is listed as generating plain text?")
+    assert plain and {n.metadata["field_generates"] for n in plain.nodes} == {"Text"}
+    # the "OpenAI" of "OpenAI Five" set aside is no creator asked for
+    rts = table.match("Which DeepMind models other than OpenAI Five generate Real-time Strategy Game Play?")
+    assert rts and rts.creator == "DeepMind" and [n.metadata["entry_id"] for n in rts.nodes] == ["alphastar"]
+    # a creator's rows left aside, in other words
+    aside = table.match("Leaving Google's own rows aside, which entries in the table are listed for image classification?")
+    assert aside and {n.metadata["entry_id"] for n in aside.nodes} == {"swin-transformer",
+                                                                      "deit-data-efficient-image-transformer"}
+    # "the concepts list" is the noun: no list of rows; "GPT-named rows" filters the names
+    assert table.match("What does the concepts list mean by Image to Image?") is None
+    named = table.match("Which GPT-named rows come from somewhere else?")
+    assert named and named.name == "GPT" and "gpt-neo" in {n.metadata["entry_id"] for n in named.nodes}
+    nvidia = table.match("Which of the GAN-named rows in the table come from NVIDIA?")  # and a creator named too
+    assert nvidia and nvidia.creator == "NVIDIA" and {n.metadata["entry_id"] for n in nvidia.nodes} == {"stylegan", "gaugan"}
+
+
 def test_gate_a_creator_question_in_other_words_is_answered_by_the_row(assistant):
     """"who does the list say it belongs to?" asks who made it, though "belongs" is no verb of making."""
     trace = assistant.trace("Tesseract OCR: who does the list say it belongs to?")
     assert trace.answerable, trace.reason
+    for question in ("GPT-NeoX: which outfit does the table credit for it, and is it a text model or an image one?",
+                     "ELMo: which institute is it from, and what kind of output is it listed with?",
+                     # a claim to check, and the prose about a model beside its row
+                     "My lecturer's slide says LangChain comes from Facebook AI, like RAG does. Is that what the table says?",
+                     "Apart from its row in the model table, where in the article's explanations does DALL-E come up?"):
+        assert assistant.trace(question).answerable, question
 
 
 def test_gate_a_short_name_is_spelt_out_only_where_the_material_spells_it_out(assistant):
@@ -505,6 +537,10 @@ def test_a_question_asking_for_a_numbered_concept_ranks_concepts_above_rows_it_d
     assert kinds_asked("Which model in the table makes music?") is None
     assert kinds_asked("What does the concepts section say first?") == {"concept", "section"}  # or the section itself
     assert kinds_asked("Which term of the model table says who made it?") is None
+    # what sets the table aside, and an analogy, ask for the prose
+    assert kinds_asked("How does the article describe LoRA outside the table?") == {"concept", "glossary", "section"}
+    assert kinds_asked("Apart from its row in the model table, where does DALL-E come up?") == {"concept", "glossary", "section"}
+    assert kinds_asked("In the article's Google comparison, which step is generation?") == {"concept", "glossary", "section"}
     question = "I describe a scene in a sentence and want a short animated clip from it. Which of the numbered concepts is that?"
     kinds = [p.kind for p in assistant.retrieve(question, k=3)]
     assert kinds == ["concept"] * 3, kinds

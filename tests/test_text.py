@@ -157,6 +157,9 @@ def _on_topic(sentence: str) -> bool:
      "How do I get it working on sketches without labelling new data?"),
     # of several questions, the one on no topic of the material is dropped while another remains
     ("What is LoRA? Also, what's your favourite colour?", "What is LoRA?"),
+    # ... but a question of field words after a statement to confirm asks about the statement's subject
+    ("LoRA is in the model table, right? Who's it credited to?", "LoRA is in the model table, right? Who's it credited to?"),
+    ("LoRA is in the model table. Who's it credited to?", "LoRA is in the model table. Who's it credited to?"),
     ("What's your favourite colour?", "What's your favourite colour?"),
 ])
 def test_focus_question_keeps_what_the_material_can_answer(message, question):
@@ -232,4 +235,24 @@ def test_a_statement_with_a_tag_after_a_dash_lead_in_is_what_is_asked():
 
     assert asking_clause("putting my slides together — RAG is a Microsoft model, right?") == "RAG is a Microsoft model, right?"
     assert asking_clause("Copilot — who made it?") == "who made it?"
+    assert asking_clause("and the T-NLG row further down, who's that from?") == "who's that from?"  # after a comma too
     assert asking_clause("RAG is a Microsoft model, right?") == "RAG is a Microsoft model, right?"
+
+
+def test_a_question_asking_only_whether_the_claim_before_is_so_asks_the_claim():
+    from assistant.text import asking_clause
+
+    assert asking_clause("My friend says Whisper was made by Google. Is that right?") == "Whisper was made by Google, right?"
+    assert asking_clause("My lecturer's slide says LangChain comes from Facebook AI. Is that what the article's table says?") \
+        == "LangChain comes from Facebook AI, right?"
+    assert asking_clause("Whisper was made by Google. Who made it really?") == "Who made it really?"  # a question of its own
+
+
+def test_a_long_word_the_material_uses_once_corrects_a_typo():
+    from assistant.text import Vocabulary
+
+    vocabulary = Vocabulary(["A checkpoint saves the weights.", "Diffusion models made images.", "Diffusion again"])
+    assert vocabulary.correct("what does a checkpiont mean") == "what does a checkpoint mean"
+    # a British spelling is no typo of the American one the material uses
+    american = Vocabulary(["Summarize and optimize.", "Practice with watercolors."])
+    assert american.correct("summarise, optimise, practise, watercolours") == "summarise, optimise, practise, watercolours"

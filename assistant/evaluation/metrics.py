@@ -340,7 +340,8 @@ def looks_like_refusal(text: str) -> bool:
 # --------------------------------------------------------------------------- conversations
 
 _ASKS_MAKER = re.compile(r"\b(?:that|this|the same|those|these)\s+(?:company|companies|lab|labs|laboratory|"
-                         r"organi[sz]ation|firm|team|group|developer|maker|creator)\b", re.IGNORECASE)
+                         r"organi[sz]ation|firm|team|group|developer|maker|creator|university|institute|outfit|"
+                         r"startup|corporation)\b", re.IGNORECASE)
 
 
 def asks_about_maker(question: str) -> bool:
