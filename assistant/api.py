@@ -39,7 +39,7 @@ from assistant.stages import AnalyzedQuery, NodeView, answer_of
 from assistant.store import Store
 from assistant.synthesizer import CitedSynthesizer, to_passage
 from assistant.table import ModelTable, TableRetriever
-from assistant.text import Vocabulary, clean_text, content_words, focus_question, is_field_word, without_markup
+from assistant.text import Vocabulary, clean_text, content_words, focus_question, is_field_word, kinds_asked, without_markup
 from assistant.types import Answer, Health, Passage, Timings, Trace
 
 if TYPE_CHECKING:
@@ -201,7 +201,7 @@ class Assistant:
         is the ask of, also searched."""
         pipeline = self._require_index()
         return AnalyzedQuery(query_str=query, intent=analyze(query, pipeline.retriever.names, pipeline.table), said=said,
-                             message=message)
+                             message=message, kinds=kinds_asked(message or query))
 
     def _bundle(self, question: str, history: History | None) -> AnalyzedQuery:
         """The analysed standalone query of a question; for a follow-up, with the answer it follows; for a message

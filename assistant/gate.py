@@ -20,7 +20,7 @@ from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from assistant.intent import ABOUT_NAMED, Intent, Kind, topic_phrase, without_tag
-from assistant.stages import Key, NodeView, intent_of
+from assistant.stages import Key, NodeView, intent_of, kinds_of
 from assistant.table import table_word
 from assistant.text import (
     LANGUAGES,
@@ -35,7 +35,6 @@ from assistant.text import (
     content_words,
     english_words,
     is_field_word,
-    kinds_asked,
     name_words,
     named_as_example,
     normalize,
@@ -215,8 +214,10 @@ class AnswerabilityGate(BaseNodePostprocessor):
     def class_name(cls) -> str:
         return "AnswerabilityGate"
 
-    def judge(self, nodes: list[NodeWithScore], question: str, intent: Intent | None = None) -> Verdict:
-        """The verdict on a retrieval (pure: reads the retrievers' signals, changes nothing)."""
+    def judge(self, nodes: list[NodeWithScore], question: str, intent: Intent | None = None,
+              kinds: frozenset[str] | None = None) -> Verdict:
+        """The verdict on a retrieval (pure: reads the retrievers' signals, changes nothing). `intent` and `kinds` are
+        the query's reading (:class:`~assistant.stages.AnalyzedQuery`): what it asks and the kinds of entry it asks for."""
         if not nodes:
             return Verdict(False, "nothing retrieved")
         views = [NodeView.of(n) for n in nodes]
@@ -242,9 +243,9 @@ class AnswerabilityGate(BaseNodePostprocessor):
             spoken_of = [v for t, v in zip(texts, views, strict=True) if not v.named and v.kind != "model"
                          and any(normalize(x) in normalize(t) for x in name_list)]
             # ("Apart from its row in the model table, where does DALL-E come up?": the prose that speaks of it answers)
-            if all_models and spoken_of and (RELATION.search(question) or kinds_asked(question)):
+            if all_models and spoken_of and (RELATION.search(question) or kinds):
                 all_models, about_best = False, max(about_best, *(v.vector_score for v in spoken_of))
-            if all_models and kinds_asked(question) and any(v.kind != "model" and v.vector_score >= self.threshold + 0.1
+            if all_models and kinds and any(v.kind != "model" and v.vector_score >= self.threshold + 0.1
                                                             for v in views[:3]):
                 # "Is MAUVE one of the metrics the glossary lists?" asks of the glossary: its passages decide
                 return self._evidence(question, texts, views, best)
@@ -328,7 +329,8 @@ class AnswerabilityGate(BaseNodePostprocessor):
         return Verdict(score >= self.threshold, f"evidence {score:.2f}")
 
     def _postprocess_nodes(self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None) -> list[NodeWithScore]:
-        verdict = self.judge(nodes, query_bundle.query_str if query_bundle else "", intent_of(query_bundle))
+        verdict = self.judge(nodes, query_bundle.query_str if query_bundle else "", intent_of(query_bundle),
+                             kinds_of(query_bundle))
         for node in nodes:  # the retrievers' copies: the index snapshot's nodes are never marked
             node.node.metadata[Key.GATE.value] = "pass" if verdict.answerable else "below"
             node.node.metadata[Key.GATE_REASON.value] = verdict.reason

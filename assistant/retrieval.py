@@ -29,7 +29,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from assistant.citations import MIN_WORDS, split_sentences, strip_markers
-from assistant.stages import Key, NodeView, message_of, with_metadata
+from assistant.stages import Key, NodeView, kinds_of, message_of, with_metadata
 from assistant.text import (
     RELATION,
     SET_ASIDE,
@@ -37,7 +37,6 @@ from assistant.text import (
     asked_short_names,
     content_words,
     is_field_word,
-    kinds_asked,
     normalize,
     singular,
     spells_out,
@@ -340,7 +339,7 @@ class HybridRetriever(BaseRetriever):
             search.embedding = self.embed_model.get_query_embedding(search.query_str)
         message = message_of(query_bundle)
         # a question asking for a kind of entry ("Which of the numbered concepts ...?") ranks the others lower (below)
-        kinds = kinds_asked(message or query_bundle.query_str)
+        kinds = kinds_of(query_bundle)
         self.vector.similarity_top_k = self.candidates  # type: ignore[attr-defined]
         self.bm25.similarity_top_k = min(self.candidates, self.corpus_size)  # type: ignore[attr-defined]
         searches = [search]

@@ -178,6 +178,18 @@ class AnalyzedQuery(QueryBundle):
     # the whole message when the query is only its ask: "Our app must fit on a phone, so we store weights as 4-bit
     # integers. What is that step called?" is searched as asked and as a whole (see HybridRetriever)
     message: str = ""
+    # the kinds of entry asked for ("Which of the numbered concepts ...?": concepts), read from the message when there
+    # is one, else from the query (see text.kinds_asked); every stage reads this one reading through kinds_of
+    kinds: frozenset[str] | None = None
+
+
+def kinds_of(bundle: QueryBundle | None) -> frozenset[str] | None:
+    """The kinds of entry a query asks for: the Assistant's reading, or for a plain QueryBundle its own text's."""
+    if isinstance(bundle, AnalyzedQuery):
+        return bundle.kinds
+    from assistant.text import kinds_asked
+
+    return kinds_asked(bundle.query_str) if bundle is not None else None
 
 
 def intent_of(bundle: QueryBundle | None) -> Intent | None:

@@ -48,9 +48,9 @@ from assistant.relevance import (
     names_entry,
     on_subject,
 )
-from assistant.stages import ANSWER, NodeView, intent_of, said_of
+from assistant.stages import ANSWER, NodeView, intent_of, kinds_of, said_of
 from assistant.table import asks_the_table
-from assistant.text import kinds_asked, named_as_example, normalize
+from assistant.text import named_as_example, normalize
 from assistant.types import Answer, Citation, Passage
 
 if TYPE_CHECKING:
@@ -233,7 +233,7 @@ class CitedSynthesizer(BaseSynthesizer):
         # ("I need to pull the text out of scanned receipts. Is there something in the model table for that?": any row)
         any_row = not intent.subjects and asks_the_table(question)
         # ("does the glossary explain the idea behind it?" after ViT's row: the glossary's entry, not the row)
-        rows_wanted = kinds_asked(question) is None or intent.kind in (Kind.CREATOR, Kind.OUTPUT, Kind.LIST)
+        rows_wanted = kinds_of(query) is None or intent.kind in (Kind.CREATOR, Kind.OUTPUT, Kind.LIST)
         found = prose + [c for c in every if passages[c.number - 1].kind == "model" and rows_wanted
                          and (c.entry_id in intent.subjects and rows_answer or any_row)]
         found.sort(key=lambda c: (c.number, c.position))

@@ -256,13 +256,13 @@ def by_category(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def calibrate(assistant: Assistant, nodes_by_query: dict[str, list[NodeWithScore]],
               rows: list[dict[str, Any]]) -> list[dict[str, float]]:
     """Refusal and false-refusal rates of the gate across thresholds (for the calibration plot)."""
-    intents = {q: assistant.analyze(q).intent for q in {r["query"] for r in rows}}
+    bundles = {q: assistant.analyze(q) for q in {r["query"] for r in rows}}
     curve = []
     for step in range(40, 96, 2):
         t = step / 100
         gate = assistant.answerability_gate(t)
-        refused = [(r["answerable"], not gate.judge(nodes_by_query[r["query"]], r["query"], intents[r["query"]]).answerable)
-                   for r in rows]
+        refused = [(r["answerable"], not gate.judge(nodes_by_query[r["query"]], r["query"], bundles[r["query"]].intent,
+                                                    bundles[r["query"]].kinds).answerable) for r in rows]
         rates = m.refusal_rates(refused)
         curve.append({"threshold": t, **{k: v or 0.0 for k, v in rates.items()}})
     return curve
