@@ -89,7 +89,10 @@ _SETTING = re.compile(r"\b(what|which)\s+([\w-]+\s+){0,2}(rate|width|rank|size|v
                       r"dimension|dimensionality|resolution)s?\s+(do|does|did|should|would|could|is|are|to)\b"
                       # "what counts as a good value for it?", "a typical learning rate"
                       r"|\b(good|best|right|typical|recommended|ideal|optimal|usual|sensible|reasonable|default)\s+([\w-]+\s+)?"
-                      r"(rate|width|rank|size|value|setting|temperature|threshold|number)s?\b", re.I)
+                      r"(rate|width|rank|size|value|setting|temperature|threshold|number)s?\b"
+                      # "what's the highest resolution BigGAN can generate?": a measure at its extreme
+                      r"|\b(highest|lowest|maximum|minimum|max|largest|biggest|smallest|longest|shortest|peak)\s+([\w-]+\s+)?"
+                      r"(rate|width|rank|size|value|resolution|length|speed|number|score|accuracy|context)s?\b", re.I)
 _DIGITS = re.compile(r"(?<![\w.-])\d+(\.\d+)?(?![\w-])")
 _DATE = re.compile(r"\b(what (year|date|day|month|time)|when (was|were|did|is|will))\b|\bin which year\b"
                    r"|\b(cutoff|cut-off|release|launch|publication|training)\s+(date|year)\b", re.I)

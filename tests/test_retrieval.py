@@ -254,6 +254,8 @@ def test_gate_a_quantity_of_something_the_material_never_uses_is_refused(assista
     refused = assistant.trace("How much carbon dioxide is emitted when training a large language model?")
     assert not refused.answerable and "carbon" in refused.reason
     assert assistant.trace("How many image-text pairs does LAION 5B contain?").answerable
+    # a measure at its extreme asks for a number too: BigGAN's row has none
+    assert not assistant.trace("what's the highest resolution BigGAN can generate?").answerable
 
 
 def test_gate_a_date_the_material_never_gives_is_refused(assistant):
