@@ -698,6 +698,13 @@ def listed_items(history: History, names: NameIndex, among: bool = False) -> lis
             return rows
     asked = next((text for role, text in reversed(history) if role == "user"), "")
     found = names.find(asked)
+    if among:
+        # "... generative models like Latent Diffusion and Stable Diffusion are based on this": "the first of those" is
+        # the first of the answer's last enumeration, when it enumerates entries
+        answer = next((text for role, text in reversed(history) if role == "assistant"), "")
+        items = coordinated(answer)
+        if sum(bool(names.find(i)) for i in items) >= 2:
+            return items
     if len(found) < 2 and among:
         answer = next((text for role, text in reversed(history) if role == "assistant"), "")
         body = re.sub(r"^[^:\n]{2,80}:\s", "", answer)  # past the "Decoder:" lead that names what was asked
@@ -765,7 +772,10 @@ _LEAD_REFERENCE = re.compile(r"^\W*((and|so|ok|okay)\W+)?the\s+[\w-]+(\s+[\w-]+)
 # "those two", "both of them": the two items of the last exchange together
 _PAIR_NEXT = (r"(are|is|were|actually|really|the same|any|different|do|does|differ|have|has|had|share|shared|use|used|"
               r"trained|made|built|created|developed|come|came|generate|produce|make|work|belong|overlap|both|also|still)\b")
-_PAIR = re.compile(rf"\b(those|these|the) two( (?!{_PAIR_NEXT})[\w-]+)?(?= {_PAIR_NEXT}|\W*$)|\bboth of (them|those|these)\b"
+# (the entries themselves: "the two settings" of Domain Adaptation's definition are no two entries)
+_PAIR_NOUN = (r"(models|entries|rows|ones|concepts|techniques|methods|approaches|terms|ideas|systems|tools|networks|"
+              r"architectures|items|versions|variants|generators|frameworks|options|things|[\w-]+-models|[\w-]+ models)")
+_PAIR = re.compile(rf"\b(those|these|the) two( {_PAIR_NOUN})?(?= {_PAIR_NEXT}|\W*$)|\bboth of (them|those|these)\b"
                    r"|\b(the|those|these) two of (them|those|these)\b"
                    # "same lab for both?"
                    r"|(?:(?<=\bfor )|(?<=\bof )|(?<=\bby )|(?<=\bto )|(?<=\bin )|(?<=\bbehind ))both(?=\W*$)",

@@ -142,6 +142,7 @@ _TABLE_WORDS = frozenset({"table", "article", "listed", "list", "mentioned", "ot
                           "content", "data", "thing", "things", "something", "anything", "able", "can", "could", "any", "ones",
                           # verbs and phrases for generating several outputs: "handles text, images and audio at once"
                           "handle", "handles", "handling", "support", "supports", "process", "processes", "deal", "deals",
+                          "take", "takes", "taking", "accept", "accepts", "accepting", "need", "needs", "want", "wants",
                           "once", "together", "simultaneously", "same", "time",
                           # asking for the rows: "Give me every model the table attributes to Google"
                           "give", "show", "every", "each", "attribute", "attributes", "attributed", "whole", "full",

@@ -379,7 +379,7 @@ def asking_clause(question: str) -> str:
     text = question.strip()
     # ("putting my slides together — RAG counts as a Microsoft model, right?": a dash sets a lead-in apart too)
     # ("and the T-NLG row further down, who's that from?": a comma before who/what/how/why opens a clause too)
-    starts = [0, *(m.end() for m in re.finditer(r"(?<=[;:.!])\s+|\s+[—–-]+\s+|,?\s+(?:and|but|so)\s+(?=(?:who|whom|whose|"
+    starts = [0, *(m.end() for m in re.finditer(r"(?<=[;:.!?])\s+|\s+[—–-]+\s+|,?\s+(?:and|but|so)\s+(?=(?:who|whom|whose|"
                                                 r"what|which|how|why|when|where)\b)|,\s+(?=(?:who|whom|whose|what|how|why)\b)",
                                                 text))]
     for before, start in zip([0, *starts], starts, strict=False):

@@ -387,6 +387,8 @@ GAME_NAMES = NameIndex({"alphago": ["AlphaGo"], "alphastar": ["AlphaStar"], "ope
     ("were the two trained on the same data?", SPEECH, "were FastSpeech and Tacotron trained on the same data?"),
     ("did the two come out the same year?", SPEECH, "did FastSpeech and Tacotron come out the same year?"),
     ("same lab for both?", SPEECH, "same lab for FastSpeech and Tacotron?"),
+    # two things that are no entries ("the two settings" a definition names) are no pair of the list
+    ("what names does it give the two settings?", SPEECH, "what names does FastSpeech give the two settings?"),
     # "the <words> one": the listed row whose line holds the words
     ("Did OpenAI have a rival to the real-time strategy one?", GAMES, "Did OpenAI have a rival to AlphaStar?"),
     ("Who made the Google one?", SPEECH, "Who made Tacotron?"),
@@ -483,6 +485,13 @@ def test_an_ordinal_of_those_points_into_the_list_the_last_answer_made():
         ["images", "text", "music", "entire virtual worlds"]
     assert coordinated("Popular families include VAEs, GANs and diffusion models [2].") == ["VAEs", "GANs", "diffusion models"]
     assert coordinated("A decoder converts encoded data [1].") == []
+    # the answer's last enumeration of entries, though it names another entry first
+    names = NameIndex({"diffusion": ["Diffusion models"], "latent": ["Latent Diffusion"], "sd": ["Stable Diffusion"]})
+    history = [("user", "which well-known models does it say work like that?"),
+               ("assistant", "Diffusion models are a powerful type of generative model [1]. Some of the most powerful "
+                             "generative models like Latent Diffusion and Stable Diffusion are based on this approach. [2]")]
+    assert condense("how does the first of those differ from working on raw pixels?", history, names,
+                    names.titles_by_entry) == "how does Latent Diffusion differ from working on raw pixels?"
 
 
 def test_a_follow_up_after_a_follow_up_keeps_the_first_subject():

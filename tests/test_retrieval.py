@@ -299,6 +299,9 @@ def test_model_table_reads_a_category_in_other_forms_a_plain_cell_and_names_set_
     assert table.match("What does the concepts list mean by Image to Image?") is None
     named = table.match("Which GPT-named rows come from somewhere else?")
     assert named and named.name == "GPT" and "gpt-neo" in {n.metadata["entry_id"] for n in named.nodes}
+    # what a model is to take in, told before the ask: the rows generating all of it
+    taking = table.match("I need one model that takes in text, pictures and sound together. Is anything in the table like that?")
+    assert taking and [n.metadata["entry_id"] for n in taking.nodes] == ["perceiver"]
     nvidia = table.match("Which of the GAN-named rows in the table come from NVIDIA?")  # and a creator named too
     assert nvidia and nvidia.creator == "NVIDIA" and {n.metadata["entry_id"] for n in nvidia.nodes} == {"stylegan", "gaugan"}
 

@@ -236,6 +236,7 @@ def test_a_statement_with_a_tag_after_a_dash_lead_in_is_what_is_asked():
     assert asking_clause("putting my slides together — RAG is a Microsoft model, right?") == "RAG is a Microsoft model, right?"
     assert asking_clause("Copilot — who made it?") == "who made it?"
     assert asking_clause("and the T-NLG row further down, who's that from?") == "who's that from?"  # after a comma too
+    assert asking_clause("ChatGPT is in the model table, right? Who's it credited to?") == "Who's it credited to?"
     assert asking_clause("RAG is a Microsoft model, right?") == "RAG is a Microsoft model, right?"
 
 
