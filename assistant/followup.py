@@ -65,7 +65,9 @@ _VARIANT = re.compile(r"\bthe (?P<q>[\w.-]+) (version|variant|edition|release)\b
 _BARE = re.compile(r"\b(is|are|was|were|['’]s|does|do|did|doing|done|can|could|would|should|will|might|about|to|with|from|of|on|"
                    r"for|use|uses|made|make|create|created|want|need|needs|try|trust|avoid|prefer|choose|fix|solve|prevent|achieve|improve|measure|change|affect|modify|"
                    r"extend|replace|"
-                   r"than|like)\s+(this|that|these|those)\b(?!\s+\w+\s+(is|are|was|were)\b)(?=\s*[?.!,]|\s*$|\s+\w+)"
+                   # (not the relative "that" of "what else did they make that plays games?")
+                   r"than|like)\s+(this|that(?!\s+(?:\w+[^siu\W]s|can|could|will|would|should|might|must|may)\b)|these|those)\b"
+                   r"(?!\s+\w+\s+(is|are|was|were)\b)(?=\s*[?.!,]|\s*$|\s+\w+)"
                    # at the end only: "what part does training data play in that?" (not "in that case, ...")
                    # ("could serve as that?")
                    r"|\b(in|at|by|into|behind|without|as)\s+(this|that|these|those)(?=\W*$)", re.I)
@@ -112,8 +114,12 @@ _REQUEST = re.compile(_POLITE + r"(give|show|provide|share|tell|name|list|walk (
                       r"alternatives?)\W*$", re.I)
 _QUESTION_LEAD = re.compile(r"^(what|what's|whats|who|which|how|why|when|where|is|are|does|do|can)\b", re.I)
 # A comparison that names one side only: "the difference from X", "compared with X", "how does X differ".
+# "what exactly gets less precise there?": the place just spoken of (not "is there?")
+_THERE = re.compile(r"(?<!\bis )(?<!\bare )(?<!\bwas )(?<!\bwere )(?<!\bin )\bthere\W*$", re.I)
 _ONE_SIDED = re.compile(r"\b(difference|differences|differ|differs|different|compare[sd]?|comparison|better|worse|similar)"
                         r" (from|to|with|than)\b|\b(versus|vs\.?)\s|\bsame ([\w-]+ )?as\b"
+                        # "and MuZero, same lab?": the same as the subject's
+                        rf"|\b(the )?same ({ORG_NOUN}|creator|maker|developer|output|people)\W*$"
                         # "How are equivariant networks different?", "how do they compare?": the other side is left unsaid
                         r"|\b(differ|differs|different|compare|better|worse|similar)\W*$", re.I)
 # "Which of those generate images?" after a list question: the list's question, narrowed.
@@ -131,7 +137,9 @@ _BARE_IDEA = re.compile(r"\bthe (idea|concept|approach|technique|method|trick|pr
 # "the cooking comparison", "the painting analogy": one of the article's comparisons, named in the user's own words,
 # can only be the one that goes with what was just discussed
 _ANALOGY = re.compile(r"\bthe ([\w-]+ ){1,3}(comparison|analogy|metaphor|parallel|illustration)s?\b"
-                      r"(?!\s+(of|for|between|with|in the)\b)", re.I)
+                      r"(?!\s+(of|for|between|with|in the)\b)"
+                      # "what's the analogy?", "and the example?", "what's the caption example?": the subject's own
+                      r"|\bthe ([\w-]+ )?(analogy|metaphor|example|examples)(?=\s*(there|here)?\s*[?.!]*\s*$)", re.I)
 # Words of a definite phrase too common to show that it refers back ("the models that ..."), and phrases
 # about the material itself ("the table", "the article").
 _GENERIC_NP = frozenset({"model", "models", "data", "ai", "system", "systems", "way", "ways", "thing", "things", "output",
@@ -347,10 +355,10 @@ def asks_for_more(question: str) -> bool:
 
 
 def points_back(question: str) -> bool:
-    """True when the question refers to something said before (pronoun, "this technique", bare "that")."""
+    """True when the question refers to something said before (pronoun, "this technique", bare "that", "there")."""
     pronoun = _PRONOUN.search(question) and not _EXPLETIVE.search(question)
     return bool(pronoun or _DEMONSTRATIVE.search(question) or _OTHER.search(question) or _BARE.search(question)
-                or _CREATOR_REF.search(question) or _ONE.search(question))
+                or _CREATOR_REF.search(question) or _ONE.search(question) or _THERE.search(question))
 
 
 def _about(question: str, subject: str) -> str:
@@ -548,8 +556,9 @@ def _switch_to_named(turn: _Turn) -> str | None:
         return None
     target = (switch.group("x") or switch.group("y") or "").strip()
     # the target is a name ("And GPT-3?"), not a question of its own ("So what's the difference from a GAN?")
+    # ("and MuZero, same lab?" compares with the subject: see _other_side)
     if not target or set(turn.names.find(target)) != set(turn.named) or len(content_words(target)) > 4 \
-            or _QUESTION_LEAD.match(target) or _OWN_QUESTION.search(target):
+            or _QUESTION_LEAD.match(target) or _OWN_QUESTION.search(target) or _ONE_SIDED.search(target):
         return None
     previous = _swap_subject(asked, subject, turn.names)
     if not previous:
@@ -620,6 +629,20 @@ def _definite_phrase(turn: _Turn) -> str | None:
     return None
 
 
+# "is there any other loss function in the glossary?", "is there another way to do it?": other than the subject
+_ANOTHER = re.compile(r"\b(any other|another|any more)\s+(?!(one|ones|topic|subject|thing|question|note)\b)[\w-]+", re.I)
+
+
+def _another(turn: _Turn) -> str | None:
+    """ "Is there any other loss function in the glossary?" after Perceptual Loss: another than the subject, which a
+    question naming no entry of its own is read against."""
+    # (a list question, "any other picture makers from independent creators?", lists the table's rows itself)
+    if not turn.named and _ANOTHER.search(turn.question) and not points_back(turn.question) \
+            and not is_list_question(turn.question):
+        return _about(turn.question, turn.subject.text)
+    return None
+
+
 def _same_output(turn: _Turn) -> str | None:
     """ "Which other entry has that same output?" after AlphaStar: the rows that generate what it generates."""
     if turn.output and not turn.named and _SAME_OUTPUT.search(turn.question):
@@ -682,7 +705,7 @@ def _their_makers(turn: _Turn) -> str | None:
 
 RULES: tuple[Callable[[_Turn], str | None], ...] = (
     _new_topic, _switch_to_named, _narrowed_list, _request, _field_ellipsis, _ellipsis, _continuation, _other_side,
-    _definite_phrase, _same_output, _stands_alone, _that_company, _the_other_one, _their_makers)
+    _definite_phrase, _same_output, _another, _stands_alone, _that_company, _the_other_one, _their_makers)
 
 
 def listed_items(history: History, names: NameIndex, among: bool = False) -> list[str]:
@@ -710,6 +733,8 @@ def listed_items(history: History, names: NameIndex, among: bool = False) -> lis
         body = re.sub(r"^[^:\n]{2,80}:\s", "", answer)  # past the "Decoder:" lead that names what was asked
         known = set(found) | {e for e in names.find(answer[: len(answer) - len(body)]) if body != answer}
         found = [e for e in names.find(body) if e not in known]
+        if re.search(r"\bmodels\b", asked):  # ("which well-known models does the article say run on it?": its models)
+            found = [e for e in found if names.kinds.get(e) == "model"] or found
         if len(found) < 2:  # things the answer lists that are no entries of their own: the words it lists them in
             return coordinated(body)
     elif len(found) < 2:

@@ -60,6 +60,10 @@ _LIST_INTENT = re.compile(
     r"|^(did|does|has|have) [\w&'-]+( [\w&'-]+)?( also)? (build|make|create|develop|release|produce)\w* (anything|any)\b")
 # A question whether the table has something: "Is there an OCR tool in the table?", "Does the table have anything for ...?"
 _EXISTS = re.compile(r"^(is|are) (there|any)\b|\b(anything|something)\b|\b(does|do) the (model )?table (have|list|include)\b"
+                     # "does Carnegie Mellon University show up anywhere else in the table?"
+                     # (not "Bart shows up in the table — which organisation made it?", which asks of the row)
+                     r"|\b(which|what|does|do|did|is|are)\b.{0,60}\b(show|turn|crop) up\b"
+                     r"|\b(appear|appears|feature|features)\b.{0,40}\b(else|elsewhere|again)\b"
                      # "Does Hugging Face have an image generator in the table?", "did OpenAI also make an image-only model?"
                      # (bounded gaps: two unbounded ones cost quadratic time on a long message)
                      r"|^(does|do|did|has|have)\b.{0,80}?\b(have|has|make|made|offer|build|built|create|created|release|"
@@ -148,7 +152,9 @@ _TABLE_WORDS = frozenset({"table", "article", "listed", "list", "mentioned", "ot
                           "give", "show", "every", "each", "attribute", "attributes", "attributed", "whole", "full",
                           "credit", "credits", "credited", "everything", "itself", "themselves",
                           # "List every row the table tags for classifying images, plus who made each"
-                          "tag", "tags", "tagged", "plus"})
+                          "tag", "tags", "tagged", "plus",
+                          # "does Carnegie Mellon University show up anywhere else in the table?"
+                          "up", "anywhere", "elsewhere", "again"})
 
 
 def _asked_word(word: str, asked: list[str]) -> bool:

@@ -72,6 +72,9 @@ _CONCEPTS_SECTION = re.compile(r"\b(concepts?|ideas?) section\b", re.I)
 # "How does the article describe it outside the table?", "Apart from its row in the model table, where ...?": the prose
 _BESIDES_TABLE = re.compile(r"\b(outside|apart from|aside from|besides|beyond|other than|not counting|except for)\s+"
                             r"(the\s+|its\s+|their\s+)?(own\s+)?(model\s+)?(table|row|rows|listing)\b"
+                            # "is a newer version of it mentioned anywhere in the article?": the prose around the table
+                            r"|\b(mentioned|discussed|covered|described|explained|brought up)\s+(anywhere|elsewhere)\b"
+                            r"|\b(anywhere|elsewhere) (else )?in the (article|text|prose|explanations)\b"
                             # "In the article's Google comparison, which step ...?": an analogy is told in prose
                             r"|\b(the|that|this|its|article['’]s|author['’]s)\s+([\w-]+\s+){0,2}(analog(y|ies)|metaphors?|"
                             r"comparison|parallel)\b", re.I)

@@ -422,6 +422,26 @@ def test_a_hyphenated_name_leading_the_question_is_what_its_pointer_means():
     assert condense(question, history, names, names.titles_by_entry) == question
 
 
+@pytest.mark.parametrize(("question", "expected"), [
+    ("what's the analogy?", "what's the analogy (about Whisper)?"),  # the subject's own analogy or example
+    ("what's the caption example?", "what's the caption example (about Whisper)?"),
+    ("what exactly gets less precise there?", "what exactly gets less precise there (about Whisper)?"),  # "there"
+    ("Is there?", "Is there?"),  # ... not "is there"
+    # the relative "that" of a clause is no pointer; "that focus" is
+    ("what else did they make that plays games?", "what else did Whisper make that plays games?"),
+    # another one than the subject, when the question names no entry of its own
+    ("is there any other loss function in the glossary?", "is there any other loss function in the glossary (about Whisper)?"),
+    ("What's another name for GANs?", "What's another name for GANs?"),
+])
+def test_the_analogy_the_example_and_there_refer_to_the_subject(question, expected):
+    assert ask(question) == expected
+
+
+def test_a_named_entry_asked_if_of_the_same_maker_is_compared_with_the_subject():
+    history = [("user", "Who made StyleGAN?"), ("assistant", "StyleGAN was created by NVIDIA [1].")]
+    assert ask("and GPT-3, same lab?", history) == "and GPT-3, same lab (about StyleGAN)?"
+
+
 def test_the_one_described_by_a_word_of_its_title_among_the_entries_just_compared():
     """ "the video one" after a question comparing Image to Image with Video to Video is Video to Video."""
     names = NameIndex({"image-to-image": ["Image to Image"], "video-to-video": ["Video to Video"]})
@@ -492,6 +512,13 @@ def test_an_ordinal_of_those_points_into_the_list_the_last_answer_made():
                              "generative models like Latent Diffusion and Stable Diffusion are based on this approach. [2]")]
     assert condense("how does the first of those differ from working on raw pixels?", history, names,
                     names.titles_by_entry) == "how does Latent Diffusion differ from working on raw pixels?"
+    # models asked for, models meant: "those" are the models the answer names, not the architecture it is about
+    names = NameIndex({"transformers": ["Transformers"], "gpt3": ["GPT-3"], "dalle": ["DALL-E"]},
+                      kinds={"transformers": "section", "gpt3": "model", "dalle": "model"})
+    history = [("user", "which well-known models does the article say run on it?"),
+               ("assistant", "Transformers drive many generative models [1]. Text models like GPT-3 as well as image "
+                             "models like DALL-E 2 leverage transformer architectures [2].")]
+    assert condense("who made the first of those?", history, names, names.titles_by_entry) == "who made GPT-3?"
 
 
 def test_a_follow_up_after_a_follow_up_keeps_the_first_subject():

@@ -302,6 +302,10 @@ def test_model_table_reads_a_category_in_other_forms_a_plain_cell_and_names_set_
     # what a model is to take in, told before the ask: the rows generating all of it
     taking = table.match("I need one model that takes in text, pictures and sound together. Is anything in the table like that?")
     assert taking and [n.metadata["entry_id"] for n in taking.nodes] == ["perceiver"]
+    # whether a creator shows up in the table asks for its rows; a row that shows up is asked about itself
+    shows = table.match("Does Carnegie Mellon University show up anywhere else in the table?")
+    assert shows and [n.metadata["entry_id"] for n in shows.nodes] == ["openpose"]
+    assert table.match("Bart shows up in the table — which organisation made it?") is None
     nvidia = table.match("Which of the GAN-named rows in the table come from NVIDIA?")  # and a creator named too
     assert nvidia and nvidia.creator == "NVIDIA" and {n.metadata["entry_id"] for n in nvidia.nodes} == {"stylegan", "gaugan"}
 
@@ -546,6 +550,7 @@ def test_a_question_asking_for_a_numbered_concept_ranks_concepts_above_rows_it_d
     assert kinds_asked("How does the article describe LoRA outside the table?") == {"concept", "glossary", "section"}
     assert kinds_asked("Apart from its row in the model table, where does DALL-E come up?") == {"concept", "glossary", "section"}
     assert kinds_asked("In the article's Google comparison, which step is generation?") == {"concept", "glossary", "section"}
+    assert kinds_asked("Is a newer version of it mentioned anywhere in the article?") == {"concept", "glossary", "section"}
     question = "I describe a scene in a sentence and want a short animated clip from it. Which of the numbered concepts is that?"
     kinds = [p.kind for p in assistant.retrieve(question, k=3)]
     assert kinds == ["concept"] * 3, kinds
