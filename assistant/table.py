@@ -154,7 +154,16 @@ _TABLE_WORDS = frozenset({"table", "article", "listed", "list", "mentioned", "ot
                           # "List every row the table tags for classifying images, plus who made each"
                           "tag", "tags", "tagged", "plus",
                           # "does Carnegie Mellon University show up anywhere else in the table?"
-                          "up", "anywhere", "elsewhere", "again"})
+                          "up", "anywhere", "elsewhere", "again", "among", "counting", "one"})
+
+
+def _asked_words(text: str) -> tuple[list[str], list[str]]:
+    """A (normalised) question's words in the table's vocabulary, and those with the parts of hyphenated ones."""
+    # "text-to-speech models" asks for what they generate: speech
+    words = [singular(re.sub(r"'s$", "", re.sub(r"^[a-z]+-to-([a-z]+)$", r"\1", w))) for w in content_words(text)]
+    words = [table_word(w) for w in words]  # "picture makers" asks for rows that generate images
+    # "image-classification models" asks for the category "image classification"
+    return words, words + [singular(p) for w in words if "-" in w for p in w.split("-") if p]
 
 
 def _asked_word(word: str, asked: list[str]) -> bool:
@@ -228,6 +237,11 @@ class ModelTable:
         self.told_apart_in_full = {c for c in creators if set(content_words(c)) & _WEAK["creator"]
                                    and any(o != c and self._tokens(o) == self._tokens(c) for o in creators)}
         self.title_words = {w for r in self.rows for w in content_words(NodeView.of(r).title)}
+        # names of several words, one of them a creator's ("OpenAI Five", "DeepMind Lab"), normalised, longest first
+        self.compound_titles = sorted({normalize(NodeView.of(r).title) for r in self.rows
+                                       if len(content_words(NodeView.of(r).title)) > 1
+                                       and {singular(w) for w in content_words(NodeView.of(r).title)} & self.creator_vocab},
+                                      key=len, reverse=True)
         titles = Counter(normalize(NodeView.of(r).title) for r in self.rows)
         self.repeated = [r for r in self.rows if titles[normalize(NodeView.of(r).title)] > 1]  # BEiT's two rows
         self.creator_words = {singular(w) for c in creators for w in content_words(c)}  # "Research" of "Zalando Research"
@@ -376,12 +390,13 @@ class ModelTable:
         for title in sorted(aside_titles, key=len, reverse=True):
             kept = re.sub(rf"(?<![\w-]){re.escape(normalize(title))}(?![\w-])", " ", kept)
         kept = re.sub(r"\b(in general|in particular|specifically|as such)\b", " ", kept)  # how, not what, is asked
-        # "text-to-speech models" asks for what they generate: speech
-        words = [singular(re.sub(r"'s$", "", re.sub(r"^[a-z]+-to-([a-z]+)$", r"\1", w))) for w in content_words(kept)]
-        words = [table_word(w) for w in words]  # "picture makers" asks for rows that generate images
-        # "image-classification models" asks for the category "image classification"
-        asked = words + [singular(p) for w in words if "-" in w for p in w.split("-") if p]
-        creator_hit = {w for w in asked if w in self.creator_vocab}
+        words, asked = _asked_words(kept)
+        # a creator's word inside a model's name is no creator asked for: "OpenAI" of "What does the table list OpenAI
+        # Five as producing?" (a one-word name is left alone: "Jasper" is also the start of "Jasper AI")
+        unnamed = kept
+        for title in self.compound_titles:
+            unnamed = re.sub(rf"(?<![\w-]){re.escape(title)}(?![\w-])", " ", unnamed)
+        creator_hit = {w for w in _asked_words(unnamed)[1] if w in self.creator_vocab}
         # A category of two or more words named whole ("image classification") is asked for as a whole.
         whole = {" ".join(p) for r in self.rows for p in _parts(NodeView.of(r).field("generates"))
                  if len(p) > 1 and all(_asked_word(w, asked) for w in p)}
@@ -414,7 +429,9 @@ class ModelTable:
             return self._named_like(name)
         set_aside = self._set_aside(aside, " ".join(normalize(m.group(0)) for m in clauses)) if aside else []
         explained = creator_hit | output_hit | self.output_words | _TABLE_WORDS | set(content_words(written))
+        # ("Among the rows credited simply to 'Google', ...": an adverb says how, not what)
         unexplained = [w for w in words if w not in explained and not is_field_word(w) and not re.fullmatch(_LIST_NOUN, w)
+                       and not (w.endswith("ly") and len(w) > 4)
                        and not ("-" in w and all(singular(p) in explained for p in w.split("-") if p))]
         # "What does Meta's Segment Anything model do?": a name of its own, which no row's name holds, is what is asked about
         own_names = set(name_words(question)) - self.title_words - self.creator_words
@@ -425,6 +442,11 @@ class ModelTable:
         else:
             rows = [r for r in self.rows if creator_hit <= self.creator_tokens[r.node_id]]
             creators = self._creators_named(creator_hit) if creator_hit and not rows else []
+            # "rows from Meta AI or Facebook AI", "counting Meta AI and Facebook AI as one company": any of them
+            either = [r for r in self.rows if self.creator_tokens[r.node_id] and self.creator_tokens[r.node_id] <= creator_hit]
+            if len(creator_hit) > 1 and re.search(r"\b(or|either|as one|as the same)\b", text) and len(either) > len(rows):
+                rows = either
+                creators = list(dict.fromkeys(NodeView.of(r).field("creator") for r in either))
         if len(creators) > 1:  # "the models from Hugging Face and EleutherAI": each creator's rows, in the order asked
             creators = self._in_order_asked(creators, text)
             rows = [r for c in creators for r in self.rows if NodeView.of(r).field("creator") == c]

@@ -306,6 +306,14 @@ def test_model_table_reads_a_category_in_other_forms_a_plain_cell_and_names_set_
     shows = table.match("Does Carnegie Mellon University show up anywhere else in the table?")
     assert shows and [n.metadata["entry_id"] for n in shows.nodes] == ["openpose"]
     assert table.match("Bart shows up in the table — which organisation made it?") is None
+    # creators joined by "or" (or counted as one): the rows of any of them; an adverb is no filter
+    meta = table.match("Counting Meta AI and Facebook AI as one company, which of its rows produce text in some form?")
+    assert meta and {"llama", "llama-2", "roberta", "bart"} <= {n.metadata["entry_id"] for n in meta.nodes}
+    simply = table.match("Among the rows credited simply to 'Google', which ones have plain 'Image' as their output?")
+    assert simply and {n.metadata["entry_id"] for n in simply.nodes} == {"deepdream", "simclr"}
+    # a creator's word inside a model's name asks for no creator's rows
+    assert table.match("What does the table list OpenAI Five as producing, and which other row has exactly the same output?") \
+        is None
     nvidia = table.match("Which of the GAN-named rows in the table come from NVIDIA?")  # and a creator named too
     assert nvidia and nvidia.creator == "NVIDIA" and {n.metadata["entry_id"] for n in nvidia.nodes} == {"stylegan", "gaugan"}
 
