@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from llama_index.core.schema import QueryBundle
 
+from assistant.text import kinds_asked
+
 if TYPE_CHECKING:
     from llama_index.core.schema import BaseNode, NodeWithScore
 
@@ -187,8 +189,6 @@ def kinds_of(bundle: QueryBundle | None) -> frozenset[str] | None:
     """The kinds of entry a query asks for: the Assistant's reading, or for a plain QueryBundle its own text's."""
     if isinstance(bundle, AnalyzedQuery):
         return bundle.kinds
-    from assistant.text import kinds_asked
-
     return kinds_asked(bundle.query_str) if bundle is not None else None
 
 

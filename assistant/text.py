@@ -70,7 +70,7 @@ _ASKS_FOR_CONCEPT = re.compile(r"\b(numbered (concepts?|list|ideas?|items?|point
 # "the concepts section": the concepts, or the section that introduces them
 _CONCEPTS_SECTION = re.compile(r"\b(concepts?|ideas?) section\b", re.I)
 # "How does the article describe it outside the table?", "Apart from its row in the model table, where ...?": the prose
-_BESIDES_TABLE = re.compile(r"\b(outside|apart from|aside from|besides|beyond|other than|not counting|except for)\s+"
+_ASKS_FOR_PROSE = re.compile(r"\b(outside|apart from|aside from|besides|beyond|other than|not counting|except for)\s+"
                             r"(the\s+|its\s+|their\s+)?(own\s+)?(model\s+)?(table|row|rows|listing)\b"
                             # "is a newer version of it mentioned anywhere in the article?": the prose around the table
                             r"|\b(mentioned|discussed|covered|described|explained|brought up)\s+(anywhere|elsewhere)\b"
@@ -88,7 +88,7 @@ def kinds_asked(question: str) -> frozenset[str] | None:
         return frozenset({"concept"})
     if _CONCEPTS_SECTION.search(question):
         return frozenset({"concept", "section"})
-    if _ASKS_FOR_TERM.search(question) or _BESIDES_TABLE.search(question):
+    if _ASKS_FOR_TERM.search(question) or _ASKS_FOR_PROSE.search(question):
         return frozenset({"concept", "glossary", "section"})
     return None
 
