@@ -178,6 +178,12 @@ def _asked_word(word: str, asked: list[str]) -> bool:
                for other in map(stem, asked))
 
 
+def _initials(creator: str) -> str:
+    """The initials of a creator of two or more words ("Carnegie Mellon University" -> "cmu"); "" for one word."""
+    words = re.findall(r"[A-Za-z]+", creator)
+    return "".join(w[0] for w in words).lower() if len(words) > 1 else ""
+
+
 def _parts(generates: str) -> list[list[str]]:
     """The output categories of a row: "Text from Images" -> [["text"]], "Image & Text" -> [["image"], ["text"]]."""
     head = re.split(r"\bfrom\b", normalize(generates))[0]
@@ -225,10 +231,15 @@ class ModelTable:
         self.rows = [n for n in nodes if NodeView.of(n).kind == "model"]
         self.embed_model = embed_model
         self._cell_vectors: Any = None  # the Generates cells' embeddings, made on first use
-        self.creator_tokens = {r.node_id: self._tokens(NodeView.of(r).field("creator")) for r in self.rows}
+        # a creator the table also writes as its initials ("Carnegie Mellon University", "Google Brain & CMU"): the
+        # initials stand for its words, so a question naming either finds both rows
+        full = {NodeView.of(r).field("creator") for r in self.rows}
+        self.initials = {a: self._tokens(c) for c in full for a in [_initials(c)]
+                         if a and any(a in self._tokens(o) for o in full if o != c)}
+        self.creator_tokens = {r.node_id: self.spelled_out(self._tokens(NodeView.of(r).field("creator"))) for r in self.rows}
         self.output_heads = {r.node_id: _heads(NodeView.of(r).field("generates")) - _WEAK["generates"] for r in self.rows}
         self.output_words = {w for r in self.rows for part in _parts(NodeView.of(r).field("generates")) for w in part}
-        self.creator_vocab = set().union(*self.creator_tokens.values()) if self.rows else set()
+        self.creator_vocab = set().union(*self.creator_tokens.values(), self.initials) if self.rows else set()
         self.head_vocab = set().union(*self.output_heads.values()) if self.rows else set()
         self.output_vocab = (self.head_vocab | self.output_words) - _WEAK["generates"]  # words that name an output
         creators = sorted({NodeView.of(r).field("creator") for r in self.rows}, key=len, reverse=True)
@@ -248,10 +259,17 @@ class ModelTable:
         # the Generates cells, longest first: "Image & Text" is found before "Image"
         self.cells = sorted({NodeView.of(r).field("generates") for r in self.rows} - {""}, key=len, reverse=True)
 
+    def spelled_out(self, words: set[str]) -> set[str]:
+        """Creator words with initials the table uses replaced by the words they stand for ({"cmu"} -> {"carnegie",
+        "mellon"})."""
+        return set().union(*(self.initials.get(w, {w}) for w in words)) if words else set()
+
     def _creator_name(self, hit: set[str]) -> str:
-        """The table's own spelling of the creator asked for (the shortest creator holding every hit word)."""
+        """The table's own spelling of the creator asked for: the shortest creator holding every hit word, written out
+        ("Carnegie Mellon University" for "CMU") before one holding them only through its initials."""
+        hit = self.spelled_out(hit)
         names = sorted({NodeView.of(r).field("creator") for r in self.rows if hit <= self.creator_tokens[r.node_id]},
-                       key=len)
+                       key=lambda c: (not hit <= self._tokens(c), len(c)))
         return names[0] if names else " ".join(sorted(hit))
 
     def _creators_named(self, hit: set[str]) -> list[str]:
@@ -366,7 +384,7 @@ class ModelTable:
             # "Which of the GAN-named rows come from NVIDIA?": the creator named too filters them
             hit = {singular(re.sub(r"'s$", "", w)) for w in content_words(normalize(question))} & self.creator_vocab \
                 - {singular(w) for w in content_words(normalize(part))}
-            made = [r for r in found.nodes if hit <= self.creator_tokens[r.node_id]] if found and hit else []
+            made = [r for r in found.nodes if self.spelled_out(hit) <= self.creator_tokens[r.node_id]] if found and hit else []
             if made:
                 return TableMatch(creator=self._creator_name(hit), output="", nodes=made, name=part)
             return found
@@ -396,7 +414,7 @@ class ModelTable:
         unnamed = kept
         for title in self.compound_titles:
             unnamed = re.sub(rf"(?<![\w-]){re.escape(title)}(?![\w-])", " ", unnamed)
-        creator_hit = {w for w in _asked_words(unnamed)[1] if w in self.creator_vocab}
+        creator_hit = self.spelled_out({w for w in _asked_words(unnamed)[1] if w in self.creator_vocab})
         # A category of two or more words named whole ("image classification") is asked for as a whole.
         whole = {" ".join(p) for r in self.rows for p in _parts(NodeView.of(r).field("generates"))
                  if len(p) > 1 and all(_asked_word(w, asked) for w in p)}
@@ -482,8 +500,8 @@ class ModelTable:
         named = [r for r in self.rows if _says(aside, NodeView.of(r).title)]
         if named or not clauses:
             return named
-        said = {singular(re.sub(r"['’]s$", "", p)) for w in content_words(clauses) for p in [w, *w.split("-")] if p} \
-            - _WEAK["generates"]  # ("Google's own rows": Google's)
+        said = self.spelled_out({singular(re.sub(r"['’]s$", "", p)) for w in content_words(clauses) for p in [w, *w.split("-")]
+                                 if p} - _WEAK["generates"])  # ("Google's own rows": Google's)
         return [r for r in self.rows if said & {w for part in _parts(NodeView.of(r).field("generates")) for w in part}
                 or self.creator_tokens[r.node_id] and self.creator_tokens[r.node_id] <= said]
 

@@ -304,7 +304,7 @@ def test_model_table_reads_a_category_in_other_forms_a_plain_cell_and_names_set_
     assert taking and [n.metadata["entry_id"] for n in taking.nodes] == ["perceiver"]
     # whether a creator shows up in the table asks for its rows; a row that shows up is asked about itself
     shows = table.match("Does Carnegie Mellon University show up anywhere else in the table?")
-    assert shows and [n.metadata["entry_id"] for n in shows.nodes] == ["openpose"]
+    assert shows and [n.metadata["entry_id"] for n in shows.nodes] == ["openpose", "xlnet"]  # XLNet's "Google Brain & CMU"
     assert table.match("Bart shows up in the table — which organisation made it?") is None
     # creators joined by "or" (or counted as one): the rows of any of them; an adverb is no filter
     meta = table.match("Counting Meta AI and Facebook AI as one company, which of its rows produce text in some form?")
@@ -569,3 +569,18 @@ def test_an_ask_of_field_words_only_is_searched_by_the_message_around_it(assista
     the sentence before it, which describes the passage, is what is searched."""
     question = "The article mentions a child who recombines building blocks into new toys. What idea is that explaining?"
     assert assistant.trace(question).passages[0].entry_id == "compositionality"
+
+
+def test_model_table_reads_a_creator_by_its_initials_as_the_same_creator(assistant):
+    """The table writes Carnegie Mellon University in full for OpenPose and as "CMU" for XLNet: either name finds both
+    rows, a list of the creator's rows is labelled with its full name, and other creators keep their own rows."""
+    table = ModelTable(assistant.snapshot.nodes)
+    for question in ("Which models did CMU make?", "Which rows in the table come from Carnegie Mellon University?",
+                     "List everything the table credits to Carnegie Mellon."):
+        found = table.match(question)
+        assert found and {n.metadata["entry_id"] for n in found.nodes} == {"openpose", "xlnet"}, question
+        assert found.creator == "Carnegie Mellon University", question
+    brain = table.match("Which models did Google Brain make?")  # Google Brain's rows, CMU's full name aside
+    assert brain and {n.metadata["entry_id"] for n in brain.nodes} == {"transformer", "reformer", "xlnet"}
+    assert set(table.initials) == {"cmu"}  # no other creator is written as initials elsewhere
+
