@@ -194,6 +194,19 @@ def _adverb(word: str) -> bool:
     return base in english_words() or word[:-4] in english_words() and word.endswith("ally")
 
 
+def _said_of_the_row(word: str, question: str, names: list[str]) -> bool:
+    """Whether a word is what the named model (or "it") does, in the user's own verb: "what does it spit out?",
+    "Does Perceiver only handle text?", "which organisation's name sits in BigBird's creator column?". The row's
+    fields answer those; a thing asked about beside it is a noun ("which hardware did MuZero run on?": "hardware")."""
+    doers = "|".join([r"it|they|this|that|name|names|row|rows|cell|cells|entry", *(re.escape(n) for n in names)])
+    # the doer is a subject, not the object of a preposition ("Where is the company behind it headquartered?")
+    after_preposition = "".join(rf"(?<!\b{p} )" for p in ("behind", "of", "for", "to", "with", "from", "by", "about", "on",
+                                                         "in", "at", "into", "than", "like"))
+    return re.search(rf"(?<![\w-]){after_preposition}({doers})(?![\w-])\s+"
+                     rf"((only|just|really|actually|even|also|mostly|mainly|still)\s+)?"
+                     rf"{re.escape(word)}\b", question, re.I) is not None
+
+
 def _everyday(word: str, vocabulary: Vocabulary | None) -> bool:
     """An everyday English word ("onto", "hobbyists"), or a compound of such words or words the material
     uses ("back-and-forth")."""
@@ -276,7 +289,7 @@ class AnswerabilityGate(BaseNodePostprocessor):
                 strange = [w for w in focus & asked if self.vocabulary is not None and not self.vocabulary.known(w)
                            and not self.vocabulary.known(table_word(w))
                            and singular(w) not in STOPWORDS and not _adverb(w)  # "elses", "exactly"
-                           and w not in _QUALIFIERS
+                           and w not in _QUALIFIERS and not _said_of_the_row(w, question, name_list)
                            and intent.kind in (Kind.CREATOR, Kind.OUTPUT)]
                 if strange:
                     return Verdict(False, f"the material does not mention “{strange[0]}”")

@@ -385,6 +385,17 @@ def test_gate_only_the_clause_that_asks_counts_for_a_models_fields(assistant):
     assert assistant.trace("preparing my slides — BigBird counts as a Google model in the table, right?").answerable
 
 
+def test_gate_the_users_verb_for_what_a_row_does_is_no_unknown_topic(assistant):
+    """ "what does it spit out?", "only handle text?", "which name sits in its creator column?": the row's fields answer,
+    whatever verb the user says them with; a thing asked about beside the row is still refused."""
+    for asked in ("WHO MADE STYLEGAN AND WHAT DOES IT SPIT OUT", "Does DeepMind's Perceiver only handle text?",
+                  "Which organisation's name sits in BigBird's creator column?"):
+        assert assistant.trace(asked).answerable, asked
+    assert not assistant.trace("Which hardware did MuZero run on, and who made it?").answerable
+    assert not assistant.trace("Who made StyleGAN and what copyright does it spit out?").answerable
+    assert not assistant.trace("Where is the company behind Stable Diffusion headquartered?").answerable  # no doer
+
+
 def test_gate_a_question_of_the_glossary_about_a_model_is_judged_on_the_glossary(assistant):
     """ "Is MAUVE one of the metrics the glossary lists?" names a model row but asks of the glossary, whose
     evaluation-metrics entry answers it; a question the glossary has no passage for is still refused."""
