@@ -85,6 +85,9 @@ _MAKES = re.compile(r"\b(make|made|makes|create|created|creates|build|built|deve
 _ELLIPSIS = re.compile(r"^(and|but|so|also|ok|okay)?\W*(then\W*)?(why|how|how so|really|examples?|more|tell me more|"
                        r"go on|explain( more| further)?|what else|anything else|and then|in what way|such as|like what|who else|"
                        r"any others|how come|what for|(so )?what'?s the point|why bother|why care|why should (i|we|anyone) care|"
+                       # "why would anyone bother?", "why do people even bother?"
+                       r"why (would|should|do|does|did|will) (anyone|anybody|someone|people|one|you|we|i|they) (even )?"
+                       r"(bother|care)|"
                        r"so what|what'?s the use|what do you mean|meaning|more details?( please)?|"
                        r"(can you |could you )?simplify( that| it)?|simpler( please)?|explain (it |that )?(more )?simply|"
                        r"explain (it |that )?simpler|eli5|in simple(r)? (terms|words)|examples? please|for example)?\W*$", re.I)
@@ -117,7 +120,9 @@ _QUESTION_LEAD = re.compile(r"^(what|what's|whats|who|which|how|why|when|where|i
 # "what exactly gets less precise there?": the place just spoken of (not "is there?")
 _THERE = re.compile(r"(?<!\bis )(?<!\bare )(?<!\bwas )(?<!\bwere )(?<!\bin )\bthere\W*$", re.I)
 _ONE_SIDED = re.compile(r"\b(difference|differences|differ|differs|different|compare[sd]?|comparison|better|worse|similar)"
-                        r" (from|to|with|than)\b|\b(versus|vs\.?)\s|\bsame ([\w-]+ )?as\b"
+                        r" (from|to|with|than)\b|\bsame ([\w-]+ )?as\b"
+                        # "and StyleGAN versus that?", "MuZero vs?" (not "Does Copilot work in VS Code ...?")
+                        r"|\b(versus|vs\.?)(\s+(it|that|this|them|those|the (first|second|other|last) one))?\W*$"
                         # "and MuZero, same lab?": the same as the subject's
                         rf"|\b(the )?same ({ORG_NOUN}|creator|maker|developer|output|people)\W*$"
                         # "How are equivariant networks different?", "how do they compare?": the other side is left unsaid
@@ -968,13 +973,17 @@ _OWN_KIND = re.compile(r"\b(?!(those|these|such|the|both|two|of)\b)[\w-]+\s+(sys
 # "a glossary entry for taking a model trained in one setting and making it work in a related one": "it" is the thing
 # an activity was done to, named just before
 _OWN_OBJECT = re.compile(r"\b[a-z]{2,}ing\s+(a|an)\s+([\w-]+\s+){0,2}?[\w-]+\b[^?]*?\b(it|its)\b"
+                         # "Does Microsoft have a text model in the table with 'Turing' in its name?": the model asked for
+                         r"|\b(a|an|any)\s+([\w-]+\s+){0,2}?(model|row|entry|system|tool|generator)\b[^?]*?\bits\b"
                          # "Which row evaluates text rather than generating it?": the object of the verb set against
                          r"|\b(rather than|instead of|but not|and not)\s+[a-z]+\s+(it|them)\b"
                          # "once I've got the picture, can AI make it bigger?": the thing a clause put first names
                          r"|^(\W*(ok|okay|and|so|but)\W+)*(once|when|after|if|whenever)\b[^?,]*?\b(a|an|the|my|our|your)\s+"
                          r"[\w-]+[^?,]*,[^?]*?\b(it|its)\b", re.I)
 _OWN_SUBJECT = re.compile(r"^(which|what)\s+([\w'-]+\s+){1,5}?(?!(does|is|was|has been)\b)(?<!\bthe )(?<!\ban )(?<!\ba )"
-                          r"[a-z]+s\s+(?!(it|its|they|them|their)\b)[^?]*?\bits\b", re.I)
+                          # (not "which niche areas does its example mention?": the noun is the object of "does")
+                          r"[a-z]+s\s+(?!(it|its|they|them|their|does|do|did|is|are|was|were|can|could|will|would)\b)"
+                          r"[^?]*?\bits\b", re.I)
 
 
 # "What about getting text out of speech recordings, which rows do that?": "that" is the activity the question leads with

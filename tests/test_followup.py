@@ -83,7 +83,11 @@ def test_question_about_the_subject_itself_is_unchanged():
 
 @pytest.mark.parametrize("question", ["How is training done?", "What is the capital of France?",
                                       "Which models were created by DeepMind?", "What are the risks of deepfakes?",
-                                      "What do you call it when a model learns from one example?"])
+                                      "What do you call it when a model learns from one example?",
+                                      # "VS Code" is no "versus": the question compares nothing with the subject
+                                      "Does StyleGAN keep working in VS Code when I have no internet connection?",
+                                      # "its" is the model the question asks for
+                                      "Does Microsoft have a text model in the table with 'Turing' in its name?"])
 def test_a_standalone_question_is_never_rewritten(question):
     assert ask(question) == question
 
@@ -97,6 +101,9 @@ def test_a_standalone_question_is_never_rewritten(question):
     ("What about its output?", "What does Whisper generate?"),
     ("Why?", "Why (about Whisper)?"),
     ("why bother?", "why bother (about Whisper)?"),
+    ("why would anyone bother?", "why would anyone bother (about Whisper)?"),  # the same, with a subject of its own
+    # the plural noun is the object of "does": "its" is the subject's
+    ("which niche areas does its example mention?", "which niche areas does Whisper's example mention?"),
     # a question that opens with "and" goes on about the subject, however long
     ("and which spoken languages end up being transcribed the best?",
      "and which spoken languages end up being transcribed the best (about Whisper)?"),
