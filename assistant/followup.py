@@ -60,7 +60,8 @@ _OTHER = re.compile(rf"\bthe (other|same|second|first|latter|former)\s+{_NOUNS}\
 # fine-tuning, how does it relate?" still relates it to the subject
 _OWN_QUESTION = re.compile(r"\b(what|how|why|who|which|where|when)\b(?!.*\b(relat\w*|differ\w*|compar\w*|versus|vs)\b)", re.I)
 _MEDIA = frozenset({"text", "image", "images", "video", "videos", "audio", "speech", "music", "3d", "code"})
-_VARIANT = re.compile(r"\bthe (?P<q>[\w.-]+) (version|variant|edition|release)\b", re.I)
+# ... or "the negative kind" of Prompt: Negative Prompt (only when the material has an entry of that name)
+_VARIANT = re.compile(r"\bthe (?P<q>[\w.-]+) (version|variant|edition|release|kind|type|sort|form|flavou?r)\b", re.I)
 # A bare "this"/"that" used as a pronoun: after a verb or preposition ("compare to that", "who made that").
 _BARE = re.compile(r"\b(is|are|was|were|['’]s|does|do|did|doing|done|can|could|would|should|will|might|about|to|with|from|of|on|"
                    r"for|use|uses|made|make|create|created|want|need|needs|try|trust|avoid|prefer|choose|fix|solve|prevent|achieve|improve|measure|change|affect|modify|"

@@ -49,7 +49,7 @@ _LIST_INTENT = re.compile(
     rf"|\b(name|give me|show me|tell me|find)\b(?:\s+[\w&'-]+){{0,4}}?\s+{_LIST_NOUN}\b"
     # "What has NVIDIA built?", "What did Meta release?", "EleutherAI's models"
     r"|\bwhat (has|have|did|does|do) [\w&'-]+( [\w&'-]+)? (build|built|make|made|create|created|develop|developed|"
-    r"release|released|produce|produced|have)\b"
+    r"release|released|produce|produced|have|put out|ship|shipped|launch|launched|publish|published|roll(ed)? out)\b"
     r"|\b[\w-]+['’]s (models|systems|tools|entries)\b"
     # "Does the table list anything from Google Research?", "Does Facebook AI have an image model in the table?"
     r"|\b(anything|something)( in the (model )?table| listed)? (from|by|made by|credited to|attributed to|for)\b"
@@ -154,7 +154,9 @@ _TABLE_WORDS = frozenset({"table", "article", "listed", "list", "mentioned", "ot
                           # "List every row the table tags for classifying images, plus who made each"
                           "tag", "tags", "tagged", "plus",
                           # "does Carnegie Mellon University show up anywhere else in the table?"
-                          "up", "anywhere", "elsewhere", "again", "among", "counting", "one"})
+                          "up", "anywhere", "elsewhere", "again", "among", "counting", "one",
+                          # other words for making one: "what else did DeepMind put out / ship / launch?"
+                          "ship", "shipped", "launch", "launched", "publish", "published"})
 
 
 def _asked_words(text: str) -> tuple[list[str], list[str]]:
@@ -408,6 +410,7 @@ class ModelTable:
         for title in sorted(aside_titles, key=len, reverse=True):
             kept = re.sub(rf"(?<![\w-]){re.escape(normalize(title))}(?![\w-])", " ", kept)
         kept = re.sub(r"\b(in general|in particular|specifically|as such)\b", " ", kept)  # how, not what, is asked
+        kept = re.sub(r"\b(put|puts|putting|roll|rolls|rolled|rolling)\s+out\b", "released", kept)  # "what did DeepMind put out?"
         words, asked = _asked_words(kept)
         # a creator's word inside a model's name is no creator asked for: "OpenAI" of "What does the table list OpenAI
         # Five as producing?" (a one-word name is left alone: "Jasper" is also the start of "Jasper AI")

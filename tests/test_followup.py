@@ -167,6 +167,16 @@ def test_the_named_version_of_the_subject_is_that_entry():
         "What does the new version generate (about Perceiver)?"
 
 
+def test_the_named_kind_of_the_subject_is_that_entry():
+    """ "and the negative kind?" after Prompt is Negative Prompt; a kind the material has no entry for is not."""
+    names = NameIndex({"prompt": ["Prompt"], "negative-prompt": ["Negative Prompt"]})
+    titles = {"prompt": "Prompt", "negative-prompt": "Negative Prompt"}
+    history = [("user", "What is a prompt?"), ("assistant", "Prompt: A text input that guides a generative model [1].")]
+    assert "Negative Prompt" in condense("and the negative kind?", history, names, titles)
+    assert condense("What does the negative kind do?", history, names, titles) == "What does Negative Prompt do?"
+    assert "Negative Prompt" not in condense("and the positive kind?", history, names, titles)
+
+
 def test_the_version_for_another_medium_is_that_entry():
     """"the video version" of Image to Image is Video to Video; of Text to Image, Text to Video."""
     names = NameIndex({"i2i": ["Image to Image"], "v2v": ["Video to Video"], "t2i": ["Text to Image"], "t2v": ["Text to Video"]})
