@@ -726,7 +726,19 @@ def listed_items(history: History, names: NameIndex, among: bool = False) -> lis
         if rows:
             return rows
     asked = next((text for role, text in reversed(history) if role == "user"), "")
+    if _ORDINAL.search(asked) and len(history) > 2:
+        # "who's behind the second one?" -> "and the first one?": an item of the list the second one came from
+        earlier = listed_items(history[:-2], names, among)
+        if earlier:
+            return earlier
     found = names.find(asked)
+    last_answer = next((text for role, text in reversed(history) if role == "assistant"), "")
+    if found and not among and not set(found) & set(names.find(last_answer)):
+        # "which model families does it call popular?" named entries of its own (by their words) that the answer,
+        # "... include GANs, VAEs, and Transformer-based models", does not: "the second one" is the answer's second
+        items = coordinated(last_answer)
+        if sum(bool(names.find(i)) for i in items) >= 2:
+            return items
     if among:
         # "... generative models like Latent Diffusion and Stable Diffusion are based on this": "the first of those" is
         # the first of the answer's last enumeration, when it enumerates entries
@@ -785,7 +797,10 @@ def coordinated(text: str) -> list[str]:
             items.insert(0, " ".join(plain(words[edges[-1] + 1:])[-longest:]))
             break
         if n == len(segments) - 1:  # "Popular families include VAEs": as long as the shortest other item
-            words = words[-min(len(i.split()) for i in items):]
+            size = min(len(i.split()) for i in items)
+            while size < len(words) and words[-size - 1][:1].isupper():  # ... or the whole name: "Generative Adversarial
+                size += 1  # Networks (GANs)"
+            words = words[-size:]
         items.insert(0, " ".join(plain(words)))
     items = [i for i in items if i]
     return items if len(items) >= 2 else []

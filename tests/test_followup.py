@@ -509,6 +509,25 @@ def test_an_ordinal_after_an_answer_naming_models_in_prose_is_that_model():
     assert condense("What does the latter generate?", history, names, titles) == "What does DALL-E generate?"
 
 
+def test_an_ordinal_after_a_question_naming_entries_the_answer_does_not_is_the_answers_item():
+    """ "which model families does it call popular?" names Generative Models by its words; the answer lists
+    three other entries: "the second one" is the second of those, each named in full."""
+    names = NameIndex({"models": ["Generative Models", "model families"], "gan": ["Generative Adversarial Networks", "GANs"],
+                       "vae": ["Variational Autoencoders", "VAEs"], "transformer": ["Transformer"]})
+    titles = {"models": "Generative Models", "gan": "Generative Adversarial Networks (GANs)",
+              "vae": "Variational Autoencoders (VAEs)", "transformer": "Transformer"}
+    history = [("user", "which model families does it call popular?"),
+               ("assistant", "Popular ones include Generative Adversarial Networks (GANs), Variational "
+                             "Autoencoders (VAEs), and Transformer-based models like GPT. [1]")]
+    assert condense("tell me more about the second one", history, names, titles) == \
+        "tell me more about Variational Autoencoders (VAEs)"
+    assert condense("and how does the first one work?", history, names, titles) == \
+        "and how does Generative Adversarial Networks (GANs) work?"
+    # and after "the second one" was asked about, "the first one" is still an item of that list (the same question)
+    second = [*history, ("user", "tell me more about the second one"), ("assistant", "Variational Autoencoders (VAEs): ... [1]")]
+    assert condense("and the first one?", second, names, titles) == "tell me more about Generative Adversarial Networks (GANs)"
+
+
 def test_an_ordinal_of_those_points_into_the_list_the_last_answer_made():
     names = NameIndex({"decoder": ["Decoder"], "seq2seq": ["Sequence-to-Sequence Models", "Seq2Seq"]})
     titles = {"decoder": "Decoder", "seq2seq": "Sequence-to-Sequence Models (Seq2Seq)"}
