@@ -55,12 +55,12 @@ _OTHER = re.compile(rf"\bthe (other|same|second|first|latter|former)\s+{_NOUNS}\
                     r"stages?|steps?|parts?|half|halves|networks?|one|ones|components?|layers?)\b"
                     # (not "the part on the role of attention mechanisms": a part said by what it is about)
                     r"(?!\s+(on|about|covering|explaining|describing)\b)", re.I)
-# "the IO version", "the XL variant": another entry named after the subject.
 # "And zero-inflated models — what are they for?" asks a question of its own about the new name; "And
 # fine-tuning, how does it relate?" still relates it to the subject
 _OWN_QUESTION = re.compile(r"\b(what|how|why|who|which|where|when)\b(?!.*\b(relat\w*|differ\w*|compar\w*|versus|vs)\b)", re.I)
 _MEDIA = frozenset({"text", "image", "images", "video", "videos", "audio", "speech", "music", "3d", "code"})
-# ... or "the negative kind" of Prompt: Negative Prompt (only when the material has an entry of that name)
+# "the IO version", "the XL variant", "the negative kind" (of Prompt): another entry named after the subject (only
+# when the material has an entry of that name)
 _VARIANT = re.compile(r"\bthe (?P<q>[\w.-]+) (version|variant|edition|release|kind|type|sort|form|flavou?r)\b", re.I)
 # A bare "this"/"that" used as a pronoun: after a verb or preposition ("compare to that", "who made that").
 _BARE = re.compile(r"\b(is|are|was|were|['’]s|does|do|did|doing|done|can|could|would|should|will|might|about|to|with|from|of|on|"
@@ -732,22 +732,16 @@ def listed_items(history: History, names: NameIndex, among: bool = False) -> lis
         if earlier:
             return earlier
     found = names.find(asked)
-    last_answer = next((text for role, text in reversed(history) if role == "assistant"), "")
-    if found and not among and not set(found) & set(names.find(last_answer)):
-        # "which model families does it call popular?" named entries of its own (by their words) that the answer,
-        # "... include GANs, VAEs, and Transformer-based models", does not: "the second one" is the answer's second
-        items = coordinated(last_answer)
-        if sum(bool(names.find(i)) for i in items) >= 2:
-            return items
-    if among:
+    answer = next((text for role, text in reversed(history) if role == "assistant"), "")
+    if among or found and not set(found) & set(names.find(answer)):
         # "... generative models like Latent Diffusion and Stable Diffusion are based on this": "the first of those" is
-        # the first of the answer's last enumeration, when it enumerates entries
-        answer = next((text for role, text in reversed(history) if role == "assistant"), "")
+        # the first of the answer's last enumeration, when it enumerates entries; so is "the second one" after "which
+        # model families does it call popular?", which named entries of its own (by their words) that the answer,
+        # "... include GANs, VAEs, and Transformer-based models", does not
         items = coordinated(answer)
         if sum(bool(names.find(i)) for i in items) >= 2:
             return items
     if len(found) < 2 and among:
-        answer = next((text for role, text in reversed(history) if role == "assistant"), "")
         body = re.sub(r"^[^:\n]{2,80}:\s", "", answer)  # past the "Decoder:" lead that names what was asked
         known = set(found) | {e for e in names.find(answer[: len(answer) - len(body)]) if body != answer}
         found = [e for e in names.find(body) if e not in known]
@@ -758,8 +752,6 @@ def listed_items(history: History, names: NameIndex, among: bool = False) -> lis
     elif len(found) < 2:
         # "Models like GPT-3 as well as ... DALL-E 2 leverage transformer architectures": the models the answer
         # names by their proper names (not "transformer" as a common noun)
-        answer = next((text for role, text in reversed(history) if role == "assistant"), "")
-
         def proper(entry: str) -> bool:
             return any(n != n.lower() and re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", answer) for n in names.names_of(entry))
 
