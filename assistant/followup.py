@@ -61,7 +61,8 @@ _OWN_QUESTION = re.compile(r"\b(what|how|why|who|which|where|when)\b(?!.*\b(rela
 _MEDIA = frozenset({"text", "image", "images", "video", "videos", "audio", "speech", "music", "3d", "code"})
 # "the IO version", "the XL variant", "the negative kind" (of Prompt): another entry named after the subject (only
 # when the material has an entry of that name)
-_VARIANT = re.compile(r"\bthe (?P<q>[\w.-]+) (version|variant|edition|release|kind|type|sort|form|flavou?r)\b", re.I)
+_VARIANT = re.compile(r"\bthe (?P<q>[\w.-]+) (version|variant|edition|release|kind|type|sort|form|flavou?r)\b"
+                      r"(\s+of\s+(it|that|this|them|that one|this one)\b)?", re.I)  # ("the IO version of it")
 # A bare "this"/"that" used as a pronoun: after a verb or preposition ("compare to that", "who made that").
 _BARE = re.compile(r"\b(is|are|was|were|['’]s|does|do|did|doing|done|can|could|would|should|will|might|about|to|with|from|of|on|"
                    r"for|use|uses|made|make|create|created|want|need|needs|try|trust|avoid|prefer|choose|fix|solve|prevent|achieve|improve|measure|change|affect|modify|"
@@ -74,7 +75,9 @@ _BARE = re.compile(r"\b(is|are|was|were|['’]s|does|do|did|doing|done|can|could
                    r"|\b(in|at|by|into|behind|without|as)\s+(this|that|these|those)(?=\W*$)", re.I)
 _CREATOR_REF = re.compile(r"\b(that same|this same|that|this|the same|the|its|their)\s+"
                           # not "the creator of X", nor "the same company as X" (which compares with X)
-                          rf"({ORG_NOUN}|maker|creator|developer|studio)\b('s)?(?!\s+(of|behind|that|which|who|as)\b)", re.I)
+                          rf"({ORG_NOUN}|maker|creator|developer|studio)\b('s)?"
+                          # nor "its creator column", a field of the row
+                          r"(?!\s+(of|behind|that|which|who|as|column|cell|field|slot)\b)", re.I)
 _PEOPLE = re.compile(r"\b(they|them|their)\b", re.I)
 _FROM_THEM = re.compile(r"\bfrom (them|they)\b", re.I)
 # "is few-shot learning connected to it?": a question naming one entry relates it to the subject
@@ -183,6 +186,10 @@ _ENTRY_NOUN = (r"(entry|entries|concept|concepts|term|terms|technique|techniques
 _ASKS_FOR_ENTRY = re.compile(rf"^(is|are) there\b|^(which|what) (other |another )?{_ENTRY_NOUN}\b"
                              rf"|\b(any other|another|any more) {_ENTRY_NOUN}\b", re.I)
 _IS_THERE = re.compile(r"((and|so|but|also|ok|okay)\W+)?(is|are) there\b", re.I)
+# "Which kind of generative model ...?", "Which numbered concept is a GAN for ...?": asks which entry fits, not about one
+_ASKS_WHICH = re.compile(r"^(which|what (kind|type|sort|form|family|class|variety) of)\s+(?!(is|are|was|were|one|ones|of)\b)"
+                         r"[\w-]+(\s+[\w-]+){0,3}?\s+(is|are|does|do|can|lets?|helps?|turns?|makes?|squeezes|"
+                         r"[a-z]+s)\b", re.I)
 _WHICH_ENTRY = re.compile(rf"^(which|what) (item|items|{_ENTRY_NOUN})\b", re.I)
 _LISTED = re.compile(r"^\s*[-•*]\s*(?P<name>.+?)\s+—\s+creator:", re.M)
 _SWITCH = re.compile(r"^(and|but|so)?\W*(what|how) about\s+(?P<x>.+?)\W*$|^(and|but|so)\s+(?P<y>.+?)\W*$", re.I)
@@ -291,13 +298,26 @@ class _Context:
 def _named_in_question(exchange: _Exchange, context: _Context) -> Subject | None:
     """The entries the question names ("Who made Whisper?" -> Whisper). A list question naming a topic ("Which entry
     in the table is listed for self-supervised learning?") is about the rows its answer gave (DINO), and a question
-    asking for another entry ("Is there a GAN variant aimed at making art?") about the new one its answer gave (CANs)."""
+    asking for another entry ("Is there a GAN variant aimed at making art?", "Which numbered concept is a GAN for
+    sharper images?") about the new one its answer gave (CANs, ESRGAN); a name the answer took as the longer entry it
+    opens with ("the LoRA section" -> "LoRA and Prompt Tuning") is about that entry."""
     found = context.names.find(exchange.question)
     if found and is_list_question(exchange.question) and not any(map(context.is_model, found)):
         found = [e for e in context.names.find(exchange.answer) if context.is_model(e) and e not in found] or found
-    elif found and exchange.answer and _IS_THERE.match(exchange.question.strip()) and not is_list_question(exchange.question):
-        # "Is there a GAN variant aimed at making art?" asks for another entry than GANs: the one its answer gave
-        found = [e for e in context.names.find(exchange.answer) if e not in found] or found
+    elif found and exchange.answer and any(p.match(exchange.question.strip()) for p in (_IS_THERE, _ASKS_WHICH)) \
+            and not is_list_question(exchange.question) and not asks_about_fields(exchange.question) and len(found) == 1:
+        # "Is there a GAN variant aimed at making art?" or "Which kind of generative model squeezes its input ...?" asks
+        # for another entry than the one it names (GANs, Generative Models): the one its answer gave
+        found = [e for e in context.names.find(exchange.answer) if e not in found][:1] or found
+    elif found and exchange.answer:
+        # "the LoRA section" answered by "LoRA and Prompt Tuning are ...": the longer entry the answer opens with, whose
+        # title holds the name asked, is what was meant
+        opening = context.names.find(exchange.answer)[:1]
+        title = context.titles.get(opening[0], "") if opening else ""
+        held = set(found) & set(context.names.inside(title))
+        if held and opening[0] not in found \
+                and all(len(words(title)) > len(words(context.titles.get(e, e))) for e in held):
+            found = [opening[0], *found]
     return context.entry(found, exchange.question) if found else None
 
 
@@ -523,9 +543,12 @@ def _read(question: str, history: History, subject: Subject, names: NameIndex, c
 
 # A message that says it starts something new: "Totally unrelated: ...", "Different topic - ...", "New question, ..."
 _ANNOUNCED = re.compile(r"^(\W*(ok(ay)?|so|now|and|but|also)\W+)?((totally|completely|entirely|somewhat|slightly|kind of|sort of|"
-                        r"a bit)\s+)?(unrelated|off[- ]topic|different (topic|subject|question)|new (topic|subject|question)|"
+                        r"a bit)\s+)?((unrelated|off[- ]topic|different (topic|subject|question)|new (topic|subject|question)|"
                         r"(switching|changing) (gears|topics?|subjects?|the subject)|on (another|a different) (note|topic)|"
-                        r"another (topic|subject|thing))\b", re.I)
+                        r"another (topic|subject|thing))\b|"
+                        # "Back to AI: ...", "Back to the article, ..." after a digression (not "back to that", "back to it")
+                        r"back to (?!(it|that|this|them|those|what|where|before|the (previous|earlier|last|other))\b)"
+                        r"[\w' -]{1,30}[:,—–])", re.I)
 # A lead-in that names what the question is about: "Swin Transformer: is that for image classification too?"
 _LEAD_NAME = re.compile(r"^(?:(?:as for|about|regarding|now|and|ok(?:ay)?|so)\W+)?(?P<x>(?:[^:?,;—–-]|(?<=\w)-(?=\w)){2,60}?)"
                         r"\s*(?::|—|–| - |,)\s+"
@@ -815,6 +838,8 @@ _PAIR_NOUN = (r"(models|entries|rows|ones|concepts|techniques|methods|approaches
               r"architectures|items|versions|variants|generators|frameworks|options|things|[\w-]+-models|[\w-]+ models)")
 _PAIR = re.compile(rf"\b(those|these|the) two( {_PAIR_NOUN})?(?= {_PAIR_NEXT}|\W*$)|\bboth of (them|those|these)\b"
                    r"|\b(the|those|these) two of (them|those|these)\b"
+                   # "which of the two fits a robot trained in a simulator?"
+                   r"|(?<=\bof )(the|those|these) two\b(?!\s+([\w-]+\s+)?of\b)"
                    # "same lab for both?"
                    r"|(?:(?<=\bfor )|(?<=\bof )|(?<=\bby )|(?<=\bto )|(?<=\bin )|(?<=\bbehind ))both(?=\W*$)",
                    re.I)
@@ -965,7 +990,16 @@ def _asks_about_its_own_topic(question: str) -> bool:
     if pronoun is None:
         return False
     clause = re.split(r"\s*(?:,|;|\band\b|\bbut\b)\s*", question[: pronoun.start()])[0]
-    return clause != question[: pronoun.start()] and bool(definition_term(clause + "?") or topic_phrase(clause + "?"))
+    return clause != question[: pronoun.start()] and bool(definition_term(clause + "?") or topic_phrase(clause + "?")
+                                                           or _WHICH_CLAUSE.match(clause) and not points_back(clause)
+                                                           and not _OTHER_THAN.search(clause))
+
+
+# "Which EU law regulates deepfakes, and what does it require?": a clause asking which thing does something, whose
+# answer the pronoun after it stands for (not "What does ...": the thing asked about comes after the verb)
+_WHICH_CLAUSE = re.compile(r"^(which|what)\s+(?!(is|are|was|were|does|do|did|can|could|would|should|has|have|had|about|if|"
+                           r"'s|s)\b)[\w-]+\s+[\w-]+\s+[\w-]+", re.I)
+_OTHER_THAN = re.compile(r"\b(other|others|else|another|more)\b", re.I)  # "which other row ...": other than the subject
 
 
 # A pronoun whose antecedent the question itself gives: "some words are hidden and the model has to guess them"

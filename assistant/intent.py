@@ -97,7 +97,11 @@ _CREATOR = re.compile(rf"\b(who|whom|whose|which ([\w&-]+ )?({ORG_NOUN}|people|r
                       rf"|\b(which|what) {ORG_NOUN}\b.*\bfrom(\W*$|\s*,)"
                       # "same creator in the table or not?"
                       rf"|\b((the )?same|one|a single) ([\w&-]+ )?({ORG_NOUN}|creator|maker|developer)\b"
+                      # "Do ELECTRA and Tacotron share a creator?"
+                      rf"|\bshare (a|the|one|their|any) ([\w&-]+ )?({ORG_NOUN}|creator|maker|developer)s?\b"
                       r"|\b(made|created|developed|built|released) by (whom|who|which|what)\b"
+                      # "Fill in the blank: LangChain was created by ___."
+                      r"|\b(made|created|developed|built|released|credited) (by|to)(\s*_+)?\W*$"
                       # "who's Tesseract OCR from?", "Who is each from, and what ...?"
                       r"|^who('s| is| are| was| were)\b.*\bfrom\W*$|^who('s| is| are| was| were)( [\w-]+){1,3} from\b"
                       # "Is Midjourney from one of the big tech companies?"
@@ -115,6 +119,10 @@ _OUTPUT = re.compile(r"\bwhat (does|do|did|can|could|will|would)\b.*\b(generat|p
                      r"|\bwhat('s| is| are| was| were)\b.*\blisted (as|for)\b"
                      # "Is MuZero listed for game strategies in general or for one particular board game?"
                      r"|^(is|are|was|were) \S.*\blisted (as|for)\b"
+                     # "Which kinds of data is it listed for?"
+                     r"|\blisted (as|for)\W*$"
+                     # "is GauGAN an image generator as well?": a kind of maker named by what it makes
+                     r"|^(is|are|was|were) \S.*\b(a|an) ([\w-]+ ){1,2}(generator|maker|producer)s?\b"
                      # "What does the table list it as doing?", "what does its output column say?"
                      r"|^what\b.*\b(list|lists|show|shows|describe|describes|have|has)\b \S+( \S+)? as (doing|being|making|"
                      r"producing|generating|creating|for)\b|\b(output|generates?) (column|cell|field)\b"
@@ -270,9 +278,15 @@ def _about_a_model(text: str, models: list[str], names: NameIndex) -> bool:
     found = _MODEL_ASKED.match(_yes_no(asking_clause(text)))
     if found is None:
         return False
-    said = set(names.find(found.group("x")))
+    # "Does the table list CLIPper as an image tool, a text tool, or both?": the model, as the table gives it
+    subject = _THE_TABLE_GIVES.sub("", found.group("x"))
+    said = set(names.find(subject))
     # the subject is the model's name and nothing else: not "Does Whisper appear more than once in the list?"
-    return bool(said) and said <= set(models) and not _own_words(found.group("x"), list(said), names)
+    return bool(said) and said <= set(models) and not _own_words(subject, list(said), names)
+
+
+_THE_TABLE_GIVES = re.compile(r"^(the |this )?(article'?s? )?(model )?(table|article|list|glossary) (lists?|shows?|gives?|has|"
+                              r"have|describes?|puts?|says?|mentions?|names?|treats?|counts?|classif\w+|categori[sz]\w+) ", re.I)
 
 
 # "Is DeepMind Lab a game-playing agent?", "Is MAUVE a text generator like GPT-2?": what kind of thing a model is

@@ -259,7 +259,8 @@ _ASKS = re.compile(r"\?$|^(what|who|whom|whose|which|how|why|when|where|is|are|w
 POINTER_NOUNS = (r"(one|ones|model|models|technique|techniques|method|methods|approach|approaches|concept|concepts|idea|ideas|"
                  r"term|terms|architecture|architectures|network|networks|algorithm|algorithms|process|entry|system|systems|"
                  r"tool|tools|framework|field|area|type|kind|thing|component|part|step|problem|issue|dataset|task|"
-                 r"setup|set-up|example|loop|analogy|comparison|version|versions|strategy|trick|mechanism|scenario)")
+                 r"setup|set-up|example|loop|analogy|comparison|version|versions|strategy|trick|mechanism|scenario|ability|capability|"
+                 r"feature|property|skill)")
 # (and "Is there something?" after a situation: what is wanted is in the sentences before)
 _REFERS_BACK = re.compile(r"\b(it|its|they|them|their|this|these|those|one|ones|such)\b|\b(something|anything)\W*$|\bthat\W*$"
                           r"|\b(like|than|as) that\b", re.I)

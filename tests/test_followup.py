@@ -404,6 +404,7 @@ GAME_NAMES = NameIndex({"alphago": ["AlphaGo"], "alphastar": ["AlphaStar"], "ope
     ("were the two trained on the same data?", SPEECH, "were FastSpeech and Tacotron trained on the same data?"),
     ("did the two come out the same year?", SPEECH, "did FastSpeech and Tacotron come out the same year?"),
     ("same lab for both?", SPEECH, "same lab for FastSpeech and Tacotron?"),
+    ("which of the two fits a phone app?", SPEECH, "which of FastSpeech and Tacotron fits a phone app?"),
     # two things that are no entries ("the two settings" a definition names) are no pair of the list
     ("what names does it give the two settings?", SPEECH, "what names does FastSpeech give the two settings?"),
     # "the <words> one": the listed row whose line holds the words
@@ -894,3 +895,81 @@ def test_a_kind_of_thing_named_before_their_is_what_their_stands_for():
     assert ask(question) == question
     assert ask("Which of those models use their own data?") != "Which of those models use their own data?"
     assert ask("Which well-known models use them at their core?") != "Which well-known models use them at their core?"
+
+
+KINDS_NAMES = NameIndex({"vae": ["Variational Autoencoders (VAEs)", "VAEs", "VAE"], "genmodels": ["Generative Models"],
+                         "gan": ["GAN", "GANs"], "esrgan": ["ESRGAN"], "lora": ["LoRA"],
+                         "lora-pt": ["LoRA and Prompt Tuning"], "laion": ["Laion-400M"]})
+KINDS_TITLES = {"vae": "Variational Autoencoders (VAEs)", "genmodels": "Generative Models", "gan": "GANs", "esrgan": "ESRGAN",
+                "lora": "LoRA", "lora-pt": "LoRA and Prompt Tuning", "laion": "Laion-400M"}
+
+
+@pytest.mark.parametrize(("asked", "answer", "question", "expected"), [
+    ("Which kind of generative model squeezes its input into a compressed code and decodes it back?",
+     "Variational Autoencoders (VAEs): A type of generative model that learns to encode input data [1].",
+     "what are they mostly used for?", "what are Variational Autoencoders (VAEs) mostly used for?"),
+    ("Which numbered concept is a GAN for making blurry images sharper?",
+     "ESRGAN: A GAN-based architecture for super-resolution [1].", "what does its name stand for?",
+     "What does ESRGAN stand for?"),
+])
+def test_a_question_asking_which_entry_fits_is_about_the_one_its_answer_gave(asked, answer, question, expected):
+    """"Which kind of generative model ...?" names Generative Models only as the kind it asks for: "they" is then the
+    entry the answer gave."""
+    assert condense(question, [("user", asked), ("assistant", answer)], KINDS_NAMES, KINDS_TITLES) == expected
+
+
+def test_a_question_asking_which_lab_made_an_entry_stays_about_that_entry():
+    history = [("user", "Which lab does the table credit for Laion-400M?"),
+               ("assistant", "Laion-400M was created by LAION; it generates dataset [1].")]
+    assert condense("what else does it list?", history, KINDS_NAMES, KINDS_TITLES) == "what else does Laion-400M list?"
+
+
+def test_a_name_asked_is_the_longer_entry_the_answer_opens_with():
+    """"the LoRA section" answered by the "LoRA and Prompt Tuning" entry: "there" is that entry, not the LoRA row."""
+    history = [("user", "What does the 'micro-courses' comparison in the LoRA section mean?"),
+               ("assistant", "LoRA and Prompt Tuning are efficient methods to adapt large pre-trained models [1].")]
+    assert "LoRA and Prompt Tuning" in condense("what's the analogy there?", history, KINDS_NAMES, KINDS_TITLES)
+
+
+def test_its_creator_column_is_a_field_of_the_subject_not_its_maker():
+    assert ask("and what does the table put in its creator column?") \
+        == "and what does the table put in Whisper's creator column?"
+
+
+@pytest.mark.parametrize("question", [
+    "Which EU law regulates deepfakes, and what does it require?",
+    "Which company sells the most GPUs, and how big is it?",
+])
+def test_a_pronoun_after_a_clause_asking_which_thing_stands_for_that_thing(question):
+    """"it" stands for the answer to the clause before it (the law), not for the last subject: the question is new."""
+    assert ask(question) == question
+
+
+def test_a_clause_that_points_back_itself_still_gets_the_subject():
+    assert ask("What else did that company make, and is it popular?") != "What else did that company make, and is it popular?"
+
+
+def test_a_clause_asking_for_another_entry_still_gets_the_subject():
+    question = "which other row is listed for speech, and whose is it?"
+    assert ask(question) != question
+
+
+@pytest.mark.parametrize("question", ["Back to AI: is there a lighter way to adapt a huge model than retraining all of it?",
+                                      "Back to the article, does it worry about deepfakes at all?"])
+def test_back_to_a_topic_after_a_digression_starts_anew(question):
+    history = [*WHISPER, ("user", "Got a good recipe for lasagne?"), ("assistant", "I can't answer that from the material.")]
+    assert ask(question, history) == question
+
+
+def test_back_to_that_is_still_a_follow_up():
+    assert ask("Back to that: who made it?") != "Back to that: who made it?"
+
+
+def test_that_ability_points_back():
+    assert ask("why is that ability important?") == "why is Whisper important?"
+
+
+def test_the_variant_of_it_is_the_variant_entry():
+    names = NameIndex({"perceiver": ["Perceiver"], "perceiver-io": ["Perceiver IO"]})
+    history = [("user", "Which kinds of data is Perceiver listed for?"), ("assistant", "Perceiver generates multi-modal [1].")]
+    assert "of it" not in condense("and the IO version of it?", history, names, names.titles_by_entry)

@@ -117,6 +117,13 @@ def reader(indexed_dir, embed_model):
     ("What about BigBird, is that one Google's too?", Kind.CREATOR, "bigbird"),  # a creator's possessive
     ("A friend mentioned DETR. What does the model table say it's for?", Kind.OUTPUT, "detr"),
     ("what exactly does MuZero's output column say?", Kind.OUTPUT, "muzero"),
+    # the output asked in other words: "listed for", "an image generator"; the creator: "share a creator"
+    ("Perceiver shows up in the table. Which kinds of data is it listed for?", Kind.OUTPUT, "perceiver"),
+    ("is GauGAN an image generator as well?", Kind.OUTPUT, "gaugan"),
+    ("Do ELECTRA and Tacotron share a creator in the table?", Kind.CREATOR, "electra"),
+    ("Fill in the blank: Reformer was created by ___.", Kind.CREATOR, "reformer"),
+    # one model as the table gives it, no list of rows
+    ("Does the table list CLIPper as an image tool, a text tool, or both?", Kind.OUTPUT, "clipper"),
     # the user generates, not the model: no question about an output
     ("What does the 'CLIP skip' setting change when I generate images in Stable Diffusion?", Kind.OTHER, "stable-diffusion"),
 ])
