@@ -568,9 +568,12 @@ def _new_topic(turn: _Turn) -> str | None:
     if announces_new_topic(turn.question):
         return turn.question
     lead = _LEAD_NAME.match(turn.stripped)
-    # ("And fine-tuning, how does it relate?" relates the entry it names to the subject)
+    # ("And fine-tuning, how does it relate?" relates the entry it names to the subject; "and BigBird, is it from the
+    # same group?" compares it with the subject's maker)
+    rest = turn.stripped[lead.end():] if lead else ""
     if lead is None or len(content_words(lead.group("x"))) > 4 \
-            or re.search(r"\b(relat\w*|compar\w*|differ\w*|connect\w*|similar\w*|versus|vs)\b", turn.stripped[lead.end():], re.I):
+            or re.search(r"\b(relat\w*|compar\w*|differ\w*|connect\w*|similar\w*|versus|vs)\b", rest, re.I) \
+            or re.search(r"\b(the|that|this) same\b", rest, re.I) and _CREATOR_REF.search(rest):
         return None
     named = turn.names.find(lead.group("x"))
     return turn.question if named and turn.subject.entry_id not in named else None

@@ -218,7 +218,8 @@ def definition_term(text: str) -> str:
 def _names_a_creator(text: str, models: list[str], names: NameIndex, table: ModelTable) -> bool:
     """A yes/no question naming a model and one of the table's creators asks who made it: "Is DeBERTa a
     Google model?", "Did Meta make LLaMA?" (the creator's words inside the model's own names don't count)."""
-    asked = _yes_no(asking_clause(text))
+    # ("and BigBird, is it from Google Brain?": the clause after the name)
+    asked = _yes_no(asking_clause(text)) or _yes_no(re.split(r",\s*", text)[-1].strip())
     return bool(asked) and any(w in table.creator_vocab for w in _own_words(asked, models, names))
 
 

@@ -973,3 +973,8 @@ def test_the_variant_of_it_is_the_variant_entry():
     names = NameIndex({"perceiver": ["Perceiver"], "perceiver-io": ["Perceiver IO"]})
     history = [("user", "Which kinds of data is Perceiver listed for?"), ("assistant", "Perceiver generates multi-modal [1].")]
     assert "of it" not in condense("and the IO version of it?", history, names, names.titles_by_entry)
+
+
+def test_a_named_entry_from_the_same_lab_is_compared_with_the_subjects_maker():
+    """"and StyleGAN, is it from the same company?" after Whisper: the same company as Whisper's, OpenAI."""
+    assert ask("and StyleGAN, is it from the same company?") == "and StyleGAN, is it from OpenAI?"

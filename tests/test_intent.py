@@ -122,6 +122,7 @@ def reader(indexed_dir, embed_model):
     ("is GauGAN an image generator as well?", Kind.OUTPUT, "gaugan"),
     ("Do ELECTRA and Tacotron share a creator in the table?", Kind.CREATOR, "electra"),
     ("Fill in the blank: Reformer was created by ___.", Kind.CREATOR, "reformer"),
+    ("and BigBird, is it from Google Brain?", Kind.CREATOR, "bigbird"),
     # one model as the table gives it, no list of rows
     ("Does the table list CLIPper as an image tool, a text tool, or both?", Kind.OUTPUT, "clipper"),
     # the user generates, not the model: no question about an output
