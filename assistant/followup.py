@@ -188,8 +188,7 @@ _ASKS_FOR_ENTRY = re.compile(rf"^(is|are) there\b|^(which|what) (other |another 
 _IS_THERE = re.compile(r"((and|so|but|also|ok|okay)\W+)?(is|are) there\b", re.I)
 # "Which kind of generative model ...?", "Which numbered concept is a GAN for ...?": asks which entry fits, not about one
 _ASKS_WHICH = re.compile(r"^(which|what (kind|type|sort|form|family|class|variety) of)\s+(?!(is|are|was|were|one|ones|of)\b)"
-                         r"[\w-]+(\s+[\w-]+){0,3}?\s+(is|are|does|do|can|lets?|helps?|turns?|makes?|squeezes|"
-                         r"[a-z]+s)\b", re.I)
+                         r"[\w-]+(\s+[\w-]+){0,3}?\s+(are|do|can|let|help|turn|make|[a-z]+s)\b", re.I)  # a verb
 _WHICH_ENTRY = re.compile(rf"^(which|what) (item|items|{_ENTRY_NOUN})\b", re.I)
 _LISTED = re.compile(r"^\s*[-•*]\s*(?P<name>.+?)\s+—\s+creator:", re.M)
 _SWITCH = re.compile(r"^(and|but|so)?\W*(what|how) about\s+(?P<x>.+?)\W*$|^(and|but|so)\s+(?P<y>.+?)\W*$", re.I)
