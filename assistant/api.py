@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING
 
 from llama_index.core.query_engine import RetrieverQueryEngine
 
+from assistant.asks import FieldAsks
 from assistant.config import Settings
 from assistant.embeddings import build_embed_model
 from assistant.errors import IndexMissingError, InputError
-from assistant.followup import History, announces_new_topic, asks_for_more, condense
+from assistant.followup import History, about_last_subject, announces_new_topic, asks_for_more, condense
 from assistant.gate import AnswerabilityGate
 from assistant.ingest import Ingestor, IngestReport
 from assistant.intent import analyze
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from llama_index.core.base.response.schema import StreamingResponse
 
 log = logging.getLogger(__name__)
+MAX_LEANING_WORDS = 2  # topic words of a question that may lean on the conversation (see Assistant._standalone)
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ class Assistant:
         self.settings, self.store, self.embed_model = settings, store, embed_model
         self.llm = llm or LLMService(settings)
         self.ranker = SentenceRanker(embed_model)
+        self.asks = FieldAsks.load(embed_model, settings.embed_model_name)
         self._lock = threading.RLock()
         self._pipeline: Pipeline | None = None
         self.load_index()
@@ -193,14 +196,33 @@ class Assistant:
         turns = [(role, focus(clean_text(text)) if role == "user" else clean_text(text)) for role, text in (history or [])]
         query = condense(question, turns, pipeline.retriever.names, pipeline.titles, pipeline.creators, pipeline.outputs,
                          pipeline.numbers)
+        if turns and query == question:
+            # A question left as asked that names no entry may still lean on the conversation ("nice, and the benefit?",
+            # "who made all three?"): read as about its subject when the material answers that reading and not the
+            # question as it stands. The gate decides, not the wording: what stands on its own stays as asked, and
+            # what neither reading answers ("How deep is Lake Baikal?") is refused as asked.
+            # Only a question carrying little of its own leans on what came before: at most two topic words, all of
+            # them the material's ("What's the best camera for filming vlogs?" is a new topic, whatever passes).
+            topic = [w for w in content_words(question) if not is_field_word(w)]
+            leans = len(topic) <= MAX_LEANING_WORDS and all(map(vocabulary.known, topic))
+            about = about_last_subject(question, turns, pipeline.retriever.names, pipeline.titles, pipeline.numbers) \
+                if leans else None
+            if about is not None and not self._answerable(question) and self._answerable(about):
+                query = about
         return query, query != question and bool(turns)
+
+    def _answerable(self, query: str) -> bool:
+        """Whether the answerability gate passes what the query retrieves."""
+        nodes = self.query_engine().retrieve(self.analyze(query))
+        return bool(nodes) and NodeView.of(nodes[0]).gate_passed is True
 
     def analyze(self, query: str, said: str = "", message: str = "") -> AnalyzedQuery:
         """The standalone query with what it asks (kind, named entries, list filter) for every stage; `said`: the
         last answer, which a follow-up asking for more should not repeat; `message`: the whole message the query
         is the ask of, also searched."""
         pipeline = self._require_index()
-        return AnalyzedQuery(query_str=query, intent=analyze(query, pipeline.retriever.names, pipeline.table), said=said,
+        return AnalyzedQuery(query_str=query, intent=analyze(query, pipeline.retriever.names, pipeline.table, self.asks),
+                             said=said,
                              message=message, kinds=kinds_asked(message or query))
 
     def _bundle(self, question: str, history: History | None) -> AnalyzedQuery:

@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(20.0, gt=0, description="Seconds to wait for one LLM request.")
     llm_max_retries: int = Field(1, ge=0, le=5, description="Retries of a failed LLM request (connection errors, 429, 5xx).")
     llm_temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature.")
+    llm_seed: int | None = Field(None, ge=0, description="Sampling seed sent with every request: one question, one answer. Empty: none sent (`eval` uses 0).")
     llm_max_tokens: int = Field(256, ge=16, description="Maximum tokens in an answer.")
     llm_context_window: int = Field(4096, ge=512, description="Context window of the model, in tokens.")
 
@@ -96,6 +97,11 @@ class Settings(BaseSettings):
     conversations_per_owner: int = Field(1000, ge=1, description="Chats kept per owner; creating more asks to delete old ones.")
     conversation_max_turns: int = Field(500, ge=1, description="Questions kept in one chat; beyond that a new chat is needed.")
     feedback_max_chars: int = Field(2000, ge=10, description="Longest free text kept with one feedback (longer text is cut).")
+
+    @field_validator("llm_seed", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("knowledge_dir", "data_dir", mode="after")
     @classmethod

@@ -391,6 +391,19 @@ def _about(question: str, subject: str) -> str:
     return prompts.CONDENSE_TEMPLATE.format(question=question.rstrip(" ?.!"), subject=subject) + "?"
 
 
+def about_last_subject(question: str, history: History, names: NameIndex, titles: dict[str, str],
+                       numbers: dict[str, str] | None = None) -> str | None:
+    """The question read as about the conversation's last subject ("nice, and the benefit (about Teacher Forcing)?"),
+    or None when it names an entry of its own (it is about that) or no earlier exchange gives an entry. Whether that
+    is the reading meant is for the caller to decide: the Assistant keeps it only when the material cannot answer the
+    question as it stands and can answer this reading (see ``Assistant._standalone``)."""
+    history = history[-2 * MAX_EXCHANGES:]
+    if not history or names.find(question):
+        return None
+    subject = last_subject(history, names, titles, names.kinds, numbers)
+    return _about(question, subject.text) if subject is not None and subject.entry_id else None
+
+
 def _replace_reference(question: str, subject: str) -> str:
     """The first back-reference replaced by the subject ("its" -> "Whisper's")."""
     for pattern in (_DEMONSTRATIVE, _BARE, _PRONOUN):
@@ -542,7 +555,7 @@ def _read(question: str, history: History, subject: Subject, names: NameIndex, c
 
 # A message that says it starts something new: "Totally unrelated: ...", "Different topic - ...", "New question, ..."
 _ANNOUNCED = re.compile(r"^(\W*(ok(ay)?|so|now|and|but|also)\W+)?((totally|completely|entirely|somewhat|slightly|kind of|sort of|"
-                        r"a bit)\s+)?((unrelated|off[- ]topic|different (topic|subject|question)|new (topic|subject|question)|"
+                        r"a bit)\s+)?((unrelated|off[- ]topic|(different|separate|new) (topic|subject|question|thing|matter)|"
                         r"(switching|changing) (gears|topics?|subjects?|the subject)|on (another|a different) (note|topic)|"
                         r"another (topic|subject|thing))\b|"
                         # "Back to AI: ...", "Back to the article, ..." after a digression (not "back to that", "back to it")

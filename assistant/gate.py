@@ -286,7 +286,9 @@ class AnswerabilityGate(BaseNodePostprocessor):
                 asked -= set(content_words(intent.term)) if intent.kind is Kind.OUTPUT else set()
                 asked -= {m.group(1).lower() for m in _MAKER_OF.finditer(question)}
                 # ("is it listed for making pictures ...?": the table's word for it, "image", is the material's)
-                strange = [w for w in focus & asked if self.vocabulary is not None and not self.vocabulary.known(w)
+                # (one read as asking for the row's fields has no strange words: "as something that writes text")
+                strange = [w for w in focus & asked if not intent.asks_fields
+                           and self.vocabulary is not None and not self.vocabulary.known(w)
                            and not self.vocabulary.known(table_word(w))
                            and singular(w) not in STOPWORDS and not _adverb(w)  # "elses", "exactly"
                            and w not in _QUALIFIERS and not _said_of_the_row(w, question, name_list)

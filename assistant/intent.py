@@ -34,6 +34,7 @@ from assistant.text import (
 )
 
 if TYPE_CHECKING:
+    from assistant.asks import FieldAsks
     from assistant.retrieval import NameIndex
     from assistant.table import ModelTable, TableMatch
 
@@ -66,6 +67,9 @@ class Intent:
     term: str = ""  # what an unnamed subject is called: "tokenization" (definitions), "speculative decoding" (how/why);
     # for an output question, the kind of thing a model is asked to be ("game-playing agent") or to make ("pictures")
     table: TableMatch | None = field(default=None, compare=False)  # the rows of a list question
+    # a question naming only model rows reads as asking for nothing but their fields (:mod:`assistant.asks`): the
+    # rows answer it, whatever words it uses ("If I grouped the rows by who built them, where would LangChain go?")
+    asks_fields: bool = False
 
 
 _COMPARE = re.compile(r"\b(differ\w*|difference\w*|compar\w*|versus|vs\.?|contrast\w*|distinguish\w*|similar\w*|"
@@ -314,8 +318,9 @@ def kind_asked(text: str, models: list[str], names: NameIndex, table: ModelTable
     return kind if outputs or others else ""
 
 
-def analyze(question: str, names: NameIndex, table: ModelTable | None = None) -> Intent:
-    """Kind, named entries and list filter of a standalone question."""
+def analyze(question: str, names: NameIndex, table: ModelTable | None = None, asks: FieldAsks | None = None) -> Intent:
+    """Kind, named entries and list filter of a standalone question. `asks` reads whether a question about model rows
+    asks only for their fields, where the wording rules below do not tell."""
     text = normalize(question)
     subjects = tuple(names.find(question))
     models = [s for s in subjects if names.kinds.get(s) == "model"]
@@ -341,10 +346,11 @@ def analyze(question: str, names: NameIndex, table: ModelTable | None = None) ->
     if compares:
         return Intent(Kind.COMPARE, subjects)
     # ("WaveNet and Tacotron both make sound. Who is each from?": the clause that asks)
+    rows_only = all(s in models or any(s in names.twins.get(m, []) for m in models) for s in subjects)  # twins: see NameIndex
+    fields = bool(models) and rows_only and asks is not None and asks.asks_fields(question, names)
     if models and (_CREATOR.search(text) or _CREATOR.search(asking_clause(text))
                    or table is not None and _names_a_creator(text, models, names, table)):
-        return Intent(Kind.CREATOR, subjects)
-    rows_only = all(s in models or any(s in names.twins.get(m, []) for m in models) for s in subjects)  # twins: see NameIndex
+        return Intent(Kind.CREATOR, subjects, asks_fields=fields)
     # "What does the 'CLIP skip' setting change when I generate images in Stable Diffusion?": the user generates
     mine = re.sub(r"\b(when|while|if|as|after|before|once|whenever) (i|we|you|one|people|users?)\b.*$", "", text)
     if models and (_OUTPUT.search(mine) or _OUTPUT.search(asking_clause(mine))
@@ -352,15 +358,17 @@ def analyze(question: str, names: NameIndex, table: ModelTable | None = None) ->
         # "Does the table say GPT-4 makes pictures?": what it is asked to make, in the user's words, is no topic
         made = _MAKES_WHAT.search(text)
         what = made.group("x") if made and not set(made.group("x").split()) & STOPWORDS else ""
-        return Intent(Kind.OUTPUT, subjects, term=what)
+        return Intent(Kind.OUTPUT, subjects, term=what, asks_fields=fields)
     kind = kind_asked(text, models, names, table) if models and rows_only and table is not None else ""
     if kind:
-        return Intent(Kind.OUTPUT, subjects, term=kind)
+        return Intent(Kind.OUTPUT, subjects, term=kind, asks_fields=fields)
     if models and rows_only and _ROW.search(text) \
             and all(is_field_word(w) for w in _own_words(text, models, names)):
         return Intent(Kind.CREATOR, subjects)  # "What is the ViT row in the table about?": the whole row
     if models and _STANDS_FOR.search(text) and table is not None and any(_spelled_out(m, names, table) for m in models):
         return Intent(Kind.DEFINITION, subjects)  # "MUM - what does that stand for?": its row spells it out
+    if fields:  # the whole row answers: "and the table says it produces what, exactly (about WaveNet)?"
+        return Intent(Kind.DEFINITION, subjects, asks_fields=True)
     term = definition_term(question[:about.start()] + "?" if about else question)
     head = re.split(r"\s+(?:in|of|for|within|inside|from|on|at|behind|between|among|about|under|against)\s+", term, maxsplit=1)[0]
     # "What was AlphaStar's win rate?" asks for something of AlphaStar's, no definition of it

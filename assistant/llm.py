@@ -230,6 +230,8 @@ def build_llm(settings: Settings) -> LLM:
     common = dict(model=settings.llm_model_name, temperature=settings.llm_temperature, max_tokens=settings.llm_max_tokens,
                   timeout=settings.llm_timeout, max_retries=0, api_key=key or "no-key", api_base=settings.llm_url,
                   openai_client=openai.OpenAI(**client_args), async_openai_client=openai.AsyncOpenAI(**client_args))
+    if settings.llm_seed is not None:  # llama.cpp, vLLM, Ollama, LM Studio and OpenAI all take a request's seed
+        common["additional_kwargs"] = {"seed": settings.llm_seed}
     if settings.llm_provider == "openai":
         from llama_index.llms.openai import OpenAI
 

@@ -198,6 +198,10 @@ class NameIndex:
                     out.add(node_id)
         return out
 
+    def matches(self, text: str) -> list[str]:
+        """Every entry name `text` uses, as written in the material (names inside longer ones included)."""
+        return self._matches(text)
+
     def _matches(self, text: str) -> list[str]:
         spaced = unify(text)
         found = [m.group(0) for m in self.pattern.finditer(spaced)] + [m.group(0) for m in self.pattern.finditer(normalize(text))]

@@ -123,6 +123,8 @@ def test_real_follow_ups_are_rewritten(question, expected):
 @pytest.mark.parametrize("question", [
     "Totally unrelated: how long should a steak rest after it comes off the grill?",
     "Different topic - what does it cost to run a GPU?",
+    "Separate thing: how long does it take to learn to juggle?",  # any "different / separate / new thing, matter ..."
+    "New matter, unrelated to that: how is it priced?",
     "StyleGAN: is that an image model too, and whose is it?",  # the lead-in names what "that" is
 ])
 def test_a_message_that_opens_a_new_topic_is_not_rewritten(question):
@@ -978,3 +980,24 @@ def test_the_variant_of_it_is_the_variant_entry():
 def test_a_named_entry_from_the_same_lab_is_compared_with_the_subjects_maker():
     """"and StyleGAN, is it from the same company?" after Whisper: the same company as Whisper's, OpenAI."""
     assert ask("and StyleGAN, is it from the same company?") == "and StyleGAN, is it from OpenAI?"
+
+
+
+BEIT = [("user", "Who made BEiT?"), ("assistant", "BEiT was created by Microsoft [1].")]
+
+
+def test_a_question_with_little_of_its_own_leans_on_the_conversation_when_only_that_reading_is_answerable(assistant):
+    """No wording rule reads "same company each time?" as a follow-up, and the material cannot answer it on its own;
+    it can answer it about the subject just discussed (BEiT has two rows), so that is the reading searched and shown."""
+    assert assistant.standalone_query("same company each time?", BEIT) == "same company each time (about BEiT)?"
+    assert assistant.trace("same company each time?", BEIT).answerable
+
+
+@pytest.mark.parametrize("question", [
+    "What is a GAN?",  # answerable on its own: a new topic, left as asked
+    "How do I descale a kettle?",  # out of scope: no reading answers it, refused as asked
+    "What's the best way to store fresh ginger?",  # more than a fragment: its own topic, whatever passes
+    "Who made Whisper?",  # names its own subject
+])
+def test_a_question_that_stands_or_falls_on_its_own_is_left_as_asked(assistant, question):
+    assert assistant.standalone_query(question, BEIT) == question

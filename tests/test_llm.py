@@ -208,3 +208,24 @@ def test_S4_forced_failure_shows_no_traceback(assistant_at, fake_llm):
     answer, _ = timed_ask(assistant_at(fake_llm.url, llm_max_retries=0))
     shown = answer.text + answer.notice
     assert answer.notice and "Traceback" not in shown and 'File "' not in shown and "site-packages" not in shown
+
+
+def test_a_configured_seed_goes_with_every_request_and_none_is_sent_otherwise(fake_llm, tmp_path):
+    """LLM_SEED makes a sampled answer repeatable: llama.cpp, vLLM, Ollama and OpenAI read a request's seed."""
+    from llama_index.core.base.llms.types import ChatMessage
+
+    for seed, sent in ((7, {"seed": 7}), (None, {})):
+        fake_llm.reset()
+        fake_llm.set_mode("ok", reply="Hi.")
+        llm = build_llm(make_settings(tmp_path, llm_base_url=fake_llm.url, llm_seed=seed, llm_timeout=TIMEOUT))
+        llm.chat([ChatMessage(role="user", content="hi")])
+        assert {k: v for k, v in fake_llm.requests[-1].items() if k == "seed"} == sent
+
+
+def test_an_empty_seed_in_the_environment_means_none(monkeypatch, tmp_path):
+    from assistant.config import Settings
+
+    monkeypatch.setenv("LLM_SEED", "")
+    assert Settings(_env_file=None).llm_seed is None
+    monkeypatch.setenv("LLM_SEED", "3")
+    assert Settings(_env_file=None).llm_seed == 3

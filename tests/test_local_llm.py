@@ -109,3 +109,18 @@ def test_serve_llm_cli_answers_then_stops_on_sigterm(tmp_path):
         except ProcessLookupError:
             pass
         proc.wait(timeout=10)
+
+
+def test_a_seed_makes_the_real_servers_sampled_answer_repeatable(indexed_dir, embed_model, local_llm_url):
+    """Evals send seed 0 (LLM_SEED): two runs of the same code give the same answers, even sampling hot."""
+    from llama_index.core.base.llms.types import ChatMessage
+
+    from assistant.llm import build_llm
+
+    port = urllib.parse.urlsplit(local_llm_url).port
+    settings = make_settings(indexed_dir, llm_provider="local", llm_base_url="", llm_model="", local_llm_port=port,
+                             llm_timeout=120, llm_max_retries=0, llm_max_tokens=40, llm_temperature=1.5, llm_seed=11)
+    llm = build_llm(settings)
+    ask = [ChatMessage(role="user", content="Write one sentence about a generative model of your choice.")]
+    first, second = (llm.chat(ask).message.content for _ in range(2))
+    assert first and first == second

@@ -169,9 +169,10 @@ def _plot_failures(plt: Any, categories: dict[str, dict[str, Any]], out: Path) -
 def header(result: dict[str, Any]) -> str:
     """Where and how a split was measured: files, size, command, LLM, machine, date."""
     s = result["settings"]
+    seed = "" if s.get("seed") is None else f" (seed {s['seed']})"
     return (f"Split **{result['split']}** (`{'`, `'.join(result['files'])}`): {result['questions']} single questions and "
             f"{result['conversations']} conversations ({result['turns']} turns). Command: `{s['command']}`. "
-            f"LLM `{s['llm']}`, embeddings `{s['embed']}`, top-{s['top_k']}. Machine: {s['cpu']} ({s['cores']} cores); "
+            f"LLM `{s['llm']}`{seed}, embeddings `{s['embed']}`, top-{s['top_k']}. Machine: {s['cpu']} ({s['cores']} cores); "
             f"{s['date']}. Conversation history: {s['history']}.")
 
 
