@@ -197,9 +197,9 @@ class Assistant:
         query = condense(question, turns, pipeline.retriever.names, pipeline.titles, pipeline.creators, pipeline.outputs,
                          pipeline.numbers)
         if turns and query == question:
-            # A question left as asked that names no entry may still lean on the conversation ("nice, and the benefit?",
-            # "who made all three?"): read as about its subject when the material answers that reading and not the
-            # question as it stands. The gate decides, not the wording: what stands on its own stays as asked, and
+            # A question left as asked that names no entry may still lean on the conversation ("same company each
+            # time?" after BEiT, which has two rows): read as about its subject when the material answers that reading
+            # and not the question as it stands. The gate decides, not the wording: what stands on its own stays as asked, and
             # what neither reading answers ("How deep is Lake Baikal?") is refused as asked.
             # Only a question carrying little of its own leans on what came before: at most two topic words, all of
             # them the material's ("What's the best camera for filming vlogs?" is a new topic, whatever passes).

@@ -393,7 +393,7 @@ def _about(question: str, subject: str) -> str:
 
 def about_last_subject(question: str, history: History, names: NameIndex, titles: dict[str, str],
                        numbers: dict[str, str] | None = None) -> str | None:
-    """The question read as about the conversation's last subject ("nice, and the benefit (about Teacher Forcing)?"),
+    """The question read as about the conversation's last subject ("same company each time (about BEiT)?"),
     or None when it names an entry of its own (it is about that) or no earlier exchange gives an entry. Whether that
     is the reading meant is for the caller to decide: the Assistant keeps it only when the material cannot answer the
     question as it stands and can answer this reading (see ``Assistant._standalone``)."""
