@@ -55,13 +55,18 @@ def examples(assistant: Any) -> list[tuple[str, str, int]]:
     return out
 
 
+def _model() -> Any:
+    """The classifier trained, unfitted: L2-regularised logistic regression, classes weighted to balance."""
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=C, max_iter=5000, class_weight="balanced")
+
+
 def held_out(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Each example's probability from a model trained without its fold."""
-    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-    model = LogisticRegression(C=C, max_iter=5000, class_weight="balanced")
-    return cross_val_predict(model, x, y, cv=StratifiedKFold(FOLDS, shuffle=True, random_state=0),
+    return cross_val_predict(_model(), x, y, cv=StratifiedKFold(FOLDS, shuffle=True, random_state=0),
                              method="predict_proba")[:, 1]
 
 
@@ -73,8 +78,6 @@ def threshold_for(p: np.ndarray, y: np.ndarray, max_passed: float = MAX_PASSED) 
 
 
 def train(assistant: Any, out: Path = WEIGHTS_PATH, plot: Path | None = PLOT_PATH) -> dict[str, Any]:
-    from sklearn.linear_model import LogisticRegression
-
     rows = examples(assistant)
     names = assistant._require_index().retriever.names
     texts = [masked(query, names) for _, query, _ in rows]
@@ -83,7 +86,7 @@ def train(assistant: Any, out: Path = WEIGHTS_PATH, plot: Path | None = PLOT_PAT
     y = np.array([label for _, _, label in rows])
     p = held_out(x, y)
     threshold = threshold_for(p, y)
-    model = LogisticRegression(C=C, max_iter=5000, class_weight="balanced").fit(x, y)
+    model = _model().fit(x, y)
     saved = {
         "what": "P(a question naming only model rows asks only for their fields); see assistant/asks.py",
         "trained": datetime.now(UTC).strftime("%Y-%m-%d"),
@@ -124,12 +127,13 @@ def _plot(p: np.ndarray, y: np.ndarray, threshold: float, path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=WEIGHTS_PATH)
+    parser.add_argument("--plot", type=Path, default=PLOT_PATH)
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from assistant.api import Assistant
 
     with Assistant.from_settings() as assistant:
-        saved = train(assistant, args.out)
+        saved = train(assistant, args.out, args.plot)
     print(f"{saved['data']}; threshold {saved['threshold']}; held out: {saved['held_out']} -> {args.out}")
     return 0
 
