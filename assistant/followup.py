@@ -148,7 +148,10 @@ _BARE_IDEA = re.compile(r"\bthe (idea|concept|approach|technique|method|trick|pr
 _ANALOGY = re.compile(r"\bthe ([\w-]+ ){1,3}(comparison|analogy|metaphor|parallel|illustration)s?\b"
                       r"(?!\s+(of|for|between|with|in the)\b)"
                       # "what's the analogy?", "and the example?", "what's the caption example?": the subject's own
-                      r"|\bthe ([\w-]+ )?(analogy|metaphor|example|examples)(?=\s*(there|here)?\s*[?.!]*\s*$)", re.I)
+                      r"|\bthe ([\w-]+ )?(analogy|metaphor|example|examples)(?=\s*(there|here)?\s*[?.!]*\s*$"
+                      # "what's the analogy the article gives?", "the example it uses"
+                      r"|\s+(that\s+|which\s+)?(the (article|author|text|glossary|post|section)|it|they)\s+"
+                      r"(gives?|uses?|offers?|makes?|provides?|mentions?)\b)", re.I)
 # Words of a definite phrase too common to show that it refers back ("the models that ..."), and phrases
 # about the material itself ("the table", "the article").
 _GENERIC_NP = frozenset({"model", "models", "data", "ai", "system", "systems", "way", "ways", "thing", "things", "output",
@@ -166,8 +169,10 @@ _ORDINAL = re.compile(rf"\bthe (?P<n>{'|'.join(_ORDINALS)}|last)(?: (one|model|e
                       r"|(?P<of> (?:one )?(?:of|among) (?:those|these|them|the (?:two|three|four|ones)))\b)"
                       r"|\bthe (?P<n2>latter|former)\b", re.I)
 # "that same output", "the same thing", "generate the same": what the subject model generates
-_SAME_OUTPUT = re.compile(r"\b(that|the) same (output|outputs|thing|task|kind of (output|content))\b"
-                          r"|\b(generates?|produces?|outputs?|makes?) the same\b", re.I)
+_SAME_OUTPUT = re.compile(r"\b(that|the|this) same (output|outputs|thing|task|job|purpose|kind of (output|content))\b"
+                          r"|\b(generates?|produces?|outputs?|makes?) the same\b"
+                          # "anything else in the table for that task?", "other rows with that output?"
+                          r"|\b(for|with|doing) (that|this) (task|job|output|purpose)\b", re.I)
 # The article's numbered list: "concept number 17", "concept #5", "number 19", "the 3rd concept"; and the entry next
 # to the subject: "the concept right after it", "the next one", "the previous concept"
 _NUMBERED = re.compile(r"\b(?:concept|item|entry)\s+(?:number\s+|no\.?\s*|#\s*)?(?P<n>\d{1,2})\b|\bnumber\s+(?P<m>\d{1,2})\b"
@@ -602,7 +607,8 @@ def _switch_to_named(turn: _Turn) -> str | None:
     # the target is a name ("And GPT-3?"), not a question of its own ("So what's the difference from a GAN?")
     # ("and MuZero, same lab?" compares with the subject: see _other_side)
     if not target or set(turn.names.find(target)) != set(turn.named) or len(content_words(target)) > 4 \
-            or _QUESTION_LEAD.match(target) or _OWN_QUESTION.search(target) or _ONE_SIDED.search(target):
+            or _QUESTION_LEAD.match(target) or _OWN_QUESTION.search(target) or _ONE_SIDED.search(target) \
+            or _ANALOGY.search(target):  # "and the DALL-E example?": the subject's example, which names DALL-E
         return None
     previous = _swap_subject(asked, subject, turn.names)
     if not previous:
@@ -667,7 +673,12 @@ def _other_side(turn: _Turn) -> str | None:
 def _definite_phrase(turn: _Turn) -> str | None:
     """ "Why bother training the small model?" after an answer about knowledge distillation."""
     question = turn.question
-    if not turn.named and not is_list_question(question) and not points_back(question) \
+    # "and the DALL-E example?": a model row named in the phrase is what the subject's example is about (but "the
+    # GAN analogy" is GANs' own)
+    example = _ANALOGY.search(question)
+    of_a_row = example is not None and set(turn.named) == set(turn.names.find(example.group(0))) \
+        and all(turn.names.kinds.get(e) == "model" for e in turn.named)
+    if (not turn.named or of_a_row) and not is_list_question(question) and not points_back(question) \
             and definite_reference(question, turn.history):
         return _about(question, turn.subject.text)
     return None
@@ -1032,6 +1043,9 @@ _OWN_KIND = re.compile(r"\b(?!(those|these|such|the|both|two|of)\b)[\w-]+\s+(sys
 _OWN_OBJECT = re.compile(r"\b[a-z]{2,}ing\s+(a|an)\s+([\w-]+\s+){0,2}?[\w-]+\b[^?]*?\b(it|its)\b"
                          # "Does Microsoft have a text model in the table with 'Turing' in its name?": the model asked for
                          r"|\b(a|an|any)\s+([\w-]+\s+){0,2}?(model|row|entry|system|tool|generator)\b[^?]*?\bits\b"
+                         # "a method that gets a smaller model by training it to imitate a big one": the model just named
+                         r"|\b(a|an|any)\s+([\w-]+\s+){0,2}?(model|network|system|generator|image|picture|text)s?\s+"
+                         r"(by|through|via|after|before|while|when|and then)\s+[a-z]+ing\s+(it|them)\b"
                          # "Which row evaluates text rather than generating it?": the object of the verb set against
                          r"|\b(rather than|instead of|but not|and not)\s+[a-z]+\s+(it|them)\b"
                          # "once I've got the picture, can AI make it bigger?": the thing a clause put first names

@@ -19,7 +19,7 @@ from typing import Any
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
-from assistant.intent import ABOUT_NAMED, Intent, Kind, topic_phrase, without_tag
+from assistant.intent import ABOUT_NAMED, Intent, Kind, topic_phrase, without_subject, without_tag
 from assistant.stages import Key, NodeView, intent_of, kinds_of
 from assistant.table import table_word
 from assistant.text import (
@@ -44,6 +44,7 @@ from assistant.text import (
 )
 
 MIN_COVERAGE = 0.5
+MAX_FOREIGN = 2  # words the material never uses that a condensed follow-up may bring of its own ("and the payoff?")
 UNKNOWN_MARGIN = 0.1  # a term the material never uses is refused unless a passage is this much above the threshold
 
 
@@ -239,6 +240,9 @@ class AnswerabilityGate(BaseNodePostprocessor):
         views = [NodeView.of(n) for n in nodes]
         if any(v.table_field for v in views):
             return Verdict(True, "table rows match")
+        foreign = self._foreign_words(question)
+        if foreign:
+            return Verdict(False, f"the material does not mention “{foreign[0]}”")
         texts = [n.node.get_content() for n in nodes]
         best = max(v.vector_score for v in views)
         if intent is not None and intent.term and not intent.subjects and best < self.threshold + UNKNOWN_MARGIN \
@@ -315,6 +319,21 @@ class AnswerabilityGate(BaseNodePostprocessor):
             evidence = self._evidence(question, texts, views, best)
             return evidence if evidence.answerable else Verdict(False, "named entry does not cover the question")
         return self._evidence(question, texts, views, best)
+
+    def _foreign_words(self, question: str) -> list[str]:
+        """The words of a condensed follow-up's own question that the material never uses, when they say it is about
+        something else: more than MAX_FOREIGN of them, weighing more than the words it does use. The subject attached
+        ("(about Feature Extraction)") draws passages about that entry, and must not vouch for "How do I get a rusted
+        bolt loose?"; a real follow-up brings little of its own ("and the payoff?", "why would anyone bother?")."""
+        own = without_subject(question)
+        if own == question or self.vocabulary is None:
+            return []
+        focus = focus_words(own, [])
+        topic = [w for w in dict.fromkeys(content_words(own))  # in the question's order, for the reason given
+                 if w in focus and singular(w) not in STOPWORDS and w not in _QUALIFIERS and not _adverb(w)]
+        foreign = [w for w in topic if not self.vocabulary.known(w)]
+        weight = sum(map(self.vocabulary.idf, foreign))
+        return foreign if len(foreign) > MAX_FOREIGN and weight > sum(map(self.vocabulary.idf, topic)) / 2 else []
 
     def _evidence(self, question: str, texts: list[str], views: list[NodeView], best: float) -> Verdict:
         """The verdict from the passages alone: the best similarity plus the top passages' coverage."""

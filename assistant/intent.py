@@ -227,6 +227,13 @@ def _names_a_creator(text: str, models: list[str], names: NameIndex, table: Mode
     return bool(asked) and any(w in table.creator_vocab for w in _own_words(asked, models, names))
 
 
+def without_subject(question: str) -> str:
+    """The question as the user asked it, without the subject a condensation attached ("Why (about GANs)?" ->
+    "Why"); unchanged when it carries none."""
+    about = _ABOUT.search(question)
+    return question[:about.start()] if about else question
+
+
 def without_tag(question: str) -> str:
     """The question without a tag that only asks for a yes ("whisper = speech to text right??" -> "whisper = speech
     to text"); unchanged when it has none or is a wh-question ("Which one is right?")."""

@@ -332,7 +332,10 @@ def focus_question(text: str, names_entry: Callable[[str], bool] | None = None,
         # ("ChatGPT is in the model table, right? Who's it credited to?": a statement to confirm, then the question
         # about its subject)
         confirms = all(YES_TAG.search(x) for x in asks if on_topic(x))
-        asks = [x for x in asks if on_topic(x) or confirms and x in bare and _only_fields(x)]
+        # ("What about FastSpeech? Who made it and what does it output?": the fields of the entry just named)
+        def named_before(x: str) -> bool:
+            return names_entry is not None and any(map(names_entry, kept[:kept.index(x)]))
+        asks = [x for x in asks if on_topic(x) or x in bare and _only_fields(x) and (confirms or named_before(x))]
     if asks and names_entry is not None and not (bare and not any(map(names_entry, kept))):
         # a sentence naming an entry is what an ask that names none refers to; asks naming their own stand alone
         # ("BigSleep makes images. Is it an OpenAI project like DALL·E?": an ask whose "it" comes before any name

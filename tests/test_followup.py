@@ -234,6 +234,8 @@ def test_a_pronoun_after_the_questions_own_topic_refers_to_it(question):
     "Is there a training technique where some words are hidden and the model has to guess them?",  # an indefinite plural
     "Which entry in the table has a Greek letter in its name, and whose is it?",  # the asked subject of "has"
     "What about getting text out of speech recordings, which rows do that?",  # the activity it leads with
+    # the thing an activity is done to, named just before
+    "Is there another glossary method that gets a smaller model by training it to imitate a big one?",
 ])
 def test_a_pronoun_whose_antecedent_the_question_introduces_refers_to_it(question):
     assert ask(question) == question
@@ -445,6 +447,7 @@ def test_a_hyphenated_name_leading_the_question_is_what_its_pointer_means():
 @pytest.mark.parametrize(("question", "expected"), [
     ("what's the analogy?", "what's the analogy (about Whisper)?"),  # the subject's own analogy or example
     ("what's the caption example?", "what's the caption example (about Whisper)?"),
+    ("what's the analogy the article gives?", "what's the analogy the article gives (about Whisper)?"),
     ("what exactly gets less precise there?", "what exactly gets less precise there (about Whisper)?"),  # "there"
     ("Is there?", "Is there?"),  # ... not "is there"
     # the relative "that" of a clause is no pointer; "that focus" is
@@ -455,6 +458,17 @@ def test_a_hyphenated_name_leading_the_question_is_what_its_pointer_means():
 ])
 def test_the_analogy_the_example_and_there_refer_to_the_subject(question, expected):
     assert ask(question) == expected
+
+
+def test_the_example_of_a_row_the_subjects_example_names_is_the_subjects():
+    """"and the DALL-E example?" after classifier guidance, whose example is about DALL-E: the subject's example. A
+    concept's analogy is its own ("what's the GAN analogy?" asks about GANs)."""
+    names = NameIndex({"guidance": ["Classifier Guidance"], "dalle": ["DALL-E"], "gan": ["GAN", "GANs"]},
+                      kinds={"guidance": "section", "dalle": "model", "gan": "glossary"})
+    history = [("user", "What is classifier guidance?"), ("assistant", "Classifier Guidance steers a diffusion model [1].")]
+    titles = {"guidance": "Classifier Guidance", "dalle": "DALL-E", "gan": "GANs"}
+    assert condense("and the DALL-E example?", history, names, titles) == "and the DALL-E example (about Classifier Guidance)?"
+    assert condense("what's the GAN analogy?", history, names, titles) == "what's the GAN analogy?"
 
 
 def test_a_named_entry_asked_if_of_the_same_maker_is_compared_with_the_subject():
@@ -647,6 +661,11 @@ def test_the_same_output_asks_for_the_other_rows_that_generate_it():
         "Which models other than Whisper generate Transcribed Text?"
     assert condense("Does any other company have a model that generates the same?", WHISPER, NAMES, TITLES, CREATORS,
                     outputs) == "Which models other than Whisper generate Transcribed Text?"
+    # ... said as a job, a task or an output the question points at
+    for question in ("any other rows listed for that same job?", "anything else in the table for that task?",
+                     "other rows with that output?"):
+        assert condense(question, WHISPER, NAMES, TITLES, CREATORS, outputs) == \
+            "Which models other than Whisper generate Transcribed Text?", question
 
 
 def test_a_switch_that_asks_its_own_question_is_left_alone():

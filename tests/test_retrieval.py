@@ -595,3 +595,18 @@ def test_model_table_reads_a_creator_by_its_initials_as_the_same_creator(assista
     assert brain and {n.metadata["entry_id"] for n in brain.nodes} == {"transformer", "reformer", "xlnet"}
     assert set(table.initials) == {"cmu"}  # no other creator is written as initials elsewhere
 
+
+
+def test_gate_a_subject_attached_to_a_follow_up_does_not_vouch_for_its_own_words(assistant):
+    """A condensed follow-up carries its subject as "(about X)", which draws X's passages: a question whose own words
+    are mostly ones the material never uses is about something else, whatever subject was attached. A real follow-up
+    brings little of its own ("and the payoff?"), and still passes."""
+    for question in ("How do I get a rusted bolt loose (about Feature Extraction)?",
+                     "What's the difference between a latte and a flat white (about Perceptual Loss)?",
+                     "How often should I change the water in a small fish tank (about ViT (Vision Transformer))?"):
+        refused = assistant.trace(question)
+        assert not refused.answerable and "does not mention" in refused.reason, question
+    assert "“rusted”" in assistant.trace("How do I get a rusted bolt loose (about Feature Extraction)?").reason  # its first
+    for question in ("and the payoff (about Data Augmentation)?", "why would anyone bother (about Knowledge Distillation)?",
+                     "and what does an ordinary network do in that picture (about Transformers)?"):
+        assert assistant.trace(question).answerable, question

@@ -160,6 +160,9 @@ def _on_topic(sentence: str) -> bool:
     # ... but a question of field words after a statement to confirm asks about the statement's subject
     ("LoRA is in the model table, right? Who's it credited to?", "LoRA is in the model table, right? Who's it credited to?"),
     ("LoRA is in the model table. Who's it credited to?", "LoRA is in the model table. Who's it credited to?"),
+    # ... and so does one after a sentence that names an entry: "What about X? / What about X:" then its fields
+    ("What about LoRA? Who made it and what does it output?", "What about LoRA? Who made it and what does it output?"),
+    ("What about LoRA: who made it?", "What about LoRA: who made it?"),
     ("What's your favourite colour?", "What's your favourite colour?"),
 ])
 def test_focus_question_keeps_what_the_material_can_answer(message, question):
